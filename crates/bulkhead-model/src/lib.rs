@@ -1,0 +1,36 @@
+//! The fleet model: `fleet.yaml` and the apps' manifests, read into typed
+//! data, validated with a diagnostic for every problem, and resolved into the
+//! failure-domain tree that every analysis reasons about.
+//!
+//! Start with [`load`]: it reads a fleet directory and returns a [`Fleet`]
+//! (when usable) and every [`Diagnostic`]. The format itself is in [`spec`];
+//! the tree is [`Topology`].
+//!
+//! This crate has no client and no network: live cluster state is converted
+//! *into* these types by `bulkhead-kube`, so offline and live analyses share
+//! one code path.
+
+pub mod diagnostic;
+pub mod kubernetes;
+mod load;
+pub mod manifest;
+pub mod schema;
+pub mod source;
+pub mod spec;
+pub mod topology;
+mod validate;
+pub mod yaml;
+
+pub use diagnostic::{Code, Diagnostic, Severity};
+pub use load::{load, Counts, Fleet, LoadOptions, Loaded, Sources, FLEET_FILE};
+pub use source::{SourceFile, Span};
+pub use topology::{Domain, DomainId, Topology};
+
+/// Failures of Bulkhead itself, as opposed to problems with the input (which
+/// are [`Diagnostic`]s).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An embedded schema does not compile: a bug in this build.
+    #[error("internal schema error: {0}")]
+    Schema(String),
+}

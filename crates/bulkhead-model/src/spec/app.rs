@@ -1,0 +1,127 @@
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{ClusterSelector, DomainLevel};
+
+/// An application: its manifests, where it runs, and what it promises.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct App {
+    /// A unique name, such as `bidder`.
+    pub name: String,
+    /// A directory of plain Kubernetes YAML, relative to the fleet directory.
+    pub manifests: String,
+    /// The namespace for objects that do not set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Extra manifests for some clusters, applied on top of the base.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overlays: Vec<Overlay>,
+    /// Which clusters run the app, and how widely it must be spread.
+    pub placement: Placement,
+    /// The app's service level and recovery targets.
+    #[serde(default)]
+    pub sla: Sla,
+    /// How users reach the app, for DNS failover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<Traffic>,
+    /// Which backup policy protects the app's data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<AppBackup>,
+}
+
+/// Manifests for a subset of clusters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Overlay {
+    /// The clusters that get the overlay.
+    pub clusters: ClusterSelector,
+    /// A directory of YAML, relative to the fleet directory.
+    pub manifests: String,
+}
+
+/// Where an app runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Placement {
+    /// The clusters that run the app.
+    pub clusters: ClusterSelector,
+    /// How many distinct failure domains the chosen clusters must span.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+}
+
+/// "Run in at least `min` distinct domains of level `across`."
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Spread {
+    /// The failure-domain level to count.
+    pub across: DomainLevel,
+    /// The fewest distinct domains.
+    pub min: u32,
+}
+
+/// Service level: how much the app matters and how fast it must come back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Sla {
+    /// 1 is the most critical; 3 (the default) is best effort.
+    #[serde(default = "default_tier")]
+    #[schemars(range(min = 1, max = 3))]
+    pub tier: u8,
+    /// Recovery time objective: the longest acceptable outage, such as `5m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto: Option<String>,
+    /// Recovery point objective: the most data that may be lost, as time,
+    /// such as `1m`. The app's backup schedule must run at least this often.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo: Option<String>,
+}
+
+impl Default for Sla {
+    fn default() -> Self {
+        Self { tier: default_tier(), rto: None, rpo: None }
+    }
+}
+
+fn default_tier() -> u8 {
+    3
+}
+
+/// Public traffic for an app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Traffic {
+    /// The DNS name users reach the app at.
+    pub hostname: String,
+    /// How healthy sites share the traffic.
+    pub policy: TrafficPolicy,
+    /// The HTTP path that answers 200 when a site is healthy.
+    #[serde(default = "default_health_path")]
+    pub health_path: String,
+    /// The port health checks use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+fn default_health_path() -> String {
+    "/healthz".to_string()
+}
+
+/// How DNS spreads an app's traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrafficPolicy {
+    /// All traffic to the first healthy cluster in placement order.
+    Failover,
+    /// Traffic shared by every healthy cluster.
+    Weighted,
+}
+
+/// A link from an app to a backup policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AppBackup {
+    /// The name of a policy in `dr.policies`.
+    pub policy: String,
+}

@@ -1,0 +1,179 @@
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::network::ClusterNetwork;
+
+/// One Kubernetes cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Cluster {
+    /// A unique name, such as `aws-use1-prod`.
+    pub name: String,
+    /// Where it runs, as `provider/region`, such as `aws/us-east-1`.
+    pub location: String,
+    /// How Bulkhead reaches the cluster for live work. Offline analyses do
+    /// not need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<ClusterAccess>,
+    /// The control plane: API servers and etcd.
+    #[serde(default)]
+    pub control_plane: ControlPlane,
+    /// Node, pod, Service and load-balancer ranges.
+    #[serde(default)]
+    pub network: ClusterNetwork,
+    /// Storage classes the cluster offers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage_classes: Vec<StorageClass>,
+    /// Groups of worker nodes.
+    #[serde(default)]
+    pub node_pools: Vec<NodePool>,
+    /// Labels that app placement and rollout waves select on, such as
+    /// `tier: prod`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Cluster {
+    /// The `provider` and `region` parts of `location`.
+    pub fn provider_and_region(&self) -> Option<(&str, &str)> {
+        self.location.split_once('/')
+    }
+}
+
+/// Where the cluster's credentials are. The kubeconfig itself is never read
+/// into reports or logs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterAccess {
+    /// Path to a kubeconfig file, relative to the fleet directory or absolute.
+    pub kubeconfig: String,
+    /// The context to use; the file's current context when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+}
+
+/// API servers and etcd.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ControlPlane {
+    /// The provider runs the control plane (EKS, GKE, AKS). Bulkhead then
+    /// cannot snapshot etcd and counts on the provider's own guarantees.
+    #[serde(default)]
+    pub managed: bool,
+    /// How many API servers run.
+    #[serde(default = "three")]
+    pub api_servers: u32,
+    /// The etcd cluster behind the API servers.
+    #[serde(default)]
+    pub etcd: EtcdSpec,
+}
+
+impl Default for ControlPlane {
+    fn default() -> Self {
+        Self { managed: false, api_servers: 3, etcd: EtcdSpec::default() }
+    }
+}
+
+fn three() -> u32 {
+    3
+}
+
+/// The etcd members of a control plane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EtcdSpec {
+    /// How many members. Odd counts (3, 5) tolerate the most failures.
+    #[serde(default = "three")]
+    pub members: u32,
+    /// The zone of each member, in order. When absent, members are spread
+    /// over the cluster's zones round-robin.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
+}
+
+impl Default for EtcdSpec {
+    fn default() -> Self {
+        Self { members: 3, zones: Vec::new() }
+    }
+}
+
+/// A storage class and what its volumes can do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StorageClass {
+    /// The class's name, as claims write it in `storageClassName`.
+    pub name: String,
+    /// The CSI driver, such as `ebs.csi.aws.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioner: Option<String>,
+    /// Access modes the class can give.
+    pub access_modes: Vec<AccessMode>,
+    /// How far a volume reaches: a volume pins its pods to this domain.
+    pub topology: VolumeTopology,
+    /// Whether claims without a class get this one.
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// A persistent volume access mode, as Kubernetes writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum AccessMode {
+    /// One node reads and writes.
+    ReadWriteOnce,
+    /// Many nodes read.
+    ReadOnlyMany,
+    /// Many nodes read and write.
+    ReadWriteMany,
+    /// One pod reads and writes.
+    ReadWriteOncePod,
+}
+
+/// The failure domain a volume lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum VolumeTopology {
+    /// A local disk: the volume dies with its node.
+    Node,
+    /// A zonal disk (EBS, GCE PD): reachable only from its zone.
+    Zone,
+    /// Replicated across a region's zones (regional PD, Ceph across racks).
+    Region,
+}
+
+/// A group of alike worker nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodePool {
+    /// The pool's name.
+    pub name: String,
+    /// Zones the pool spans; all of the region's zones when absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
+    /// Racks the pool spans, for bare metal; all racks of its zones when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub racks: Vec<String>,
+    /// How many nodes in total. They are spread evenly over the pool's zones
+    /// (and racks), as cloud node groups balance them.
+    pub count: u32,
+    /// Instance type or machine plan, such as `m6i.2xlarge` or `c3.medium.x86`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    /// CPU cores per node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<u32>,
+    /// Memory per node, as a Kubernetes quantity such as `64Gi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// Most pods per node (the kubelet's `maxPods`, 110 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pods: Option<u32>,
+    /// Labels every node of the pool carries.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Taints every node of the pool carries, as `key=value:Effect`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taints: Vec<String>,
+}

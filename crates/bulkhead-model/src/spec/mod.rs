@@ -1,0 +1,145 @@
+//! The fleet specification as written in `fleet.yaml`: plain data, versioned.
+//!
+//! These types are the single source of the format: serde reads them, and the
+//! JSON Schema that editors and `bulkhead validate` use is generated from them
+//! (see [`crate::schema`]). Field documentation here is what users see in
+//! their editor, so it speaks to them.
+
+mod app;
+mod cluster;
+mod dr;
+mod network;
+mod provider;
+mod rollout;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use app::{App, AppBackup, Overlay, Placement, Sla, Spread, Traffic, TrafficPolicy};
+pub use cluster::{
+    AccessMode, Cluster, ClusterAccess, ControlPlane, EtcdSpec, NodePool, StorageClass, VolumeTopology,
+};
+pub use dr::{BackupPolicy, DrSpec, Drill, Keep, Repository};
+pub use network::{ClusterNetwork, ExternalRange, NetworkSpec, RangeSpec};
+pub use provider::{Provider, ProviderKind, Region};
+pub use rollout::{RolloutSpec, Wave};
+
+/// The `apiVersion` this version of Bulkhead reads.
+pub const API_VERSION: &str = "bulkhead.dev/v1alpha1";
+/// The `kind` of a fleet file.
+pub const KIND: &str = "Fleet";
+
+/// A fleet: every cloud, site, cluster and app that Bulkhead keeps reliable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "Bulkhead fleet")]
+pub struct FleetFile {
+    /// Always `bulkhead.dev/v1alpha1` for this version of the format.
+    pub api_version: String,
+    /// Always `Fleet`.
+    pub kind: String,
+    /// The fleet's name and labels.
+    pub metadata: Metadata,
+    /// What the fleet is made of.
+    pub spec: FleetSpec,
+}
+
+/// A name and free-form labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    /// The fleet's name, used in reports and metrics.
+    pub name: String,
+    /// Free-form labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The fleet's providers, clusters, apps and recovery plans.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FleetSpec {
+    /// Address space the clusters' ranges come from, and ranges that are
+    /// already taken outside the fleet.
+    #[serde(default)]
+    pub network: NetworkSpec,
+    /// Clouds and bare-metal sites, with their regions, zones and racks: the
+    /// failure domains every analysis reasons about.
+    pub providers: Vec<Provider>,
+    /// The Kubernetes clusters of the fleet.
+    pub clusters: Vec<Cluster>,
+    /// The applications deployed to the clusters.
+    #[serde(default)]
+    pub apps: Vec<App>,
+    /// Backups, retention and recovery drills.
+    #[serde(default)]
+    pub dr: DrSpec,
+    /// The order in which changes reach clusters.
+    #[serde(default)]
+    pub rollout: RolloutSpec,
+}
+
+/// Chooses clusters by name, by labels, or both (a cluster must match all
+/// that is given). An empty selector chooses every cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterSelector {
+    /// Cluster names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// Labels a cluster must carry, all of them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl ClusterSelector {
+    /// Whether `cluster` is chosen.
+    pub fn matches(&self, cluster: &Cluster) -> bool {
+        (self.names.is_empty() || self.names.iter().any(|n| *n == cluster.name))
+            && self.labels.iter().all(|(k, v)| cluster.labels.get(k) == Some(v))
+    }
+}
+
+/// A level of the failure-domain tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DomainLevel {
+    /// A cloud or bare-metal provider.
+    Provider,
+    /// A region of a provider, or a bare-metal site.
+    Region,
+    /// An availability zone (a site counts as one zone unless it declares more).
+    Zone,
+    /// A rack in a bare-metal zone.
+    Rack,
+    /// One machine.
+    Node,
+    /// A Kubernetes cluster, as a domain of its own (its control plane).
+    Cluster,
+}
+
+impl DomainLevel {
+    /// The levels from the widest to the narrowest, then the cluster.
+    pub const ALL: [DomainLevel; 6] =
+        [Self::Provider, Self::Region, Self::Zone, Self::Rack, Self::Node, Self::Cluster];
+
+    /// The level's name as written in fleet.yaml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provider => "provider",
+            Self::Region => "region",
+            Self::Zone => "zone",
+            Self::Rack => "rack",
+            Self::Node => "node",
+            Self::Cluster => "cluster",
+        }
+    }
+}
+
+impl std::fmt::Display for DomainLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
