@@ -49,6 +49,8 @@ pub struct Loaded {
     pub sources: Sources,
     /// How many manifest files and objects were read.
     pub counts: Counts,
+    /// Every file read, fleet file first.
+    pub files: Vec<PathBuf>,
 }
 
 /// Sizes, for summaries.
@@ -93,9 +95,10 @@ pub fn load(path: &Path, options: LoadOptions) -> Result<Loaded, Error> {
         let name = path.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(FLEET_FILE));
         (path.parent().map(Path::to_path_buf).unwrap_or_default(), name)
     };
-    let mut loader = Loader { root: root.clone(), out: Vec::new(), sources: Sources::new(), counts: Counts::default() };
+    let mut loader =
+        Loader { root: root.clone(), out: Vec::new(), sources: Sources::new(), counts: Counts::default(), files: Vec::new() };
     let fleet = loader.fleet(&fleet_name, options)?;
-    let Loader { mut out, mut sources, counts, .. } = loader;
+    let Loader { mut out, mut sources, counts, files, .. } = loader;
     if fleet.is_none() && out.is_empty() {
         out.push(Diagnostic::error(Code::UnreadableFile, &fleet_name, None, "the fleet could not be read"));
     }
@@ -103,7 +106,7 @@ pub fn load(path: &Path, options: LoadOptions) -> Result<Loaded, Error> {
     // Keep only the text that diagnostics point into: a large fleet's
     // manifests need not stay in memory twice.
     sources.retain(|path, _| out.iter().any(|d| &d.file == path));
-    Ok(Loaded { fleet, diagnostics: out, sources, counts })
+    Ok(Loaded { fleet, diagnostics: out, sources, counts, files })
 }
 
 struct Loader {
@@ -111,10 +114,12 @@ struct Loader {
     out: Vec<Diagnostic>,
     sources: Sources,
     counts: Counts,
+    files: Vec<PathBuf>,
 }
 
 impl Loader {
     fn read(&mut self, relative: &Path) -> Option<Arc<SourceFile>> {
+        self.files.push(relative.to_path_buf());
         match SourceFile::read(&self.root, relative) {
             Ok(file) => {
                 let file = Arc::new(file);

@@ -1,1 +1,39 @@
-//! placeholder
+//! Printers: diagnostics and verdicts turned into text for people (tables and
+//! source snippets) and for machines (JSON, SARIF for code scanning, JUnit for
+//! CI test tabs).
+//!
+//! Every printer writes to any [`std::io::Write`], so tests print into byte
+//! buffers and only the CLI decides where output goes. Nothing here reads
+//! files or the clock: what a printer shows is in its arguments.
+
+mod diagnostics;
+mod junit;
+mod sarif;
+mod summary;
+mod table;
+
+pub use diagnostics::{write_diagnostics_human, Counts, DiagnosticsJson};
+pub use junit::write_junit;
+pub use sarif::write_sarif;
+pub use summary::{CheckReport, Stage, StageStatus, Verdict};
+pub use table::Table;
+
+/// How a report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Tables and source snippets for people.
+    Human,
+    /// One JSON document.
+    Json,
+    /// SARIF 2.1.0, read by code-scanning tools.
+    Sarif,
+    /// JUnit XML, read by CI test reports.
+    Junit,
+}
+
+/// Human output settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    /// Use ANSI colours.
+    pub color: bool,
+}

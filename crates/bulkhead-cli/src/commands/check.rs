@@ -1,0 +1,71 @@
+//! `bulkhead check`: every analysis, one verdict. New analyses add a stage
+//! here and nothing else changes for users or CI.
+
+use std::io::Write;
+
+use anyhow::Result;
+use bulkhead_model::spec::DomainLevel;
+use bulkhead_model::{load, LoadOptions, Severity};
+use bulkhead_report::{
+    write_diagnostics_human, write_junit, write_sarif, CheckReport, OutputFormat, Stage, StageStatus, Verdict,
+};
+
+use super::validate::display_root;
+use crate::settings::{CheckSettings, GlobalSettings};
+
+/// Runs the command.
+///
+/// # Errors
+/// When writing fails or Bulkhead's own schemas are broken.
+pub fn run(settings: &CheckSettings, global: GlobalSettings, out: &mut dyn Write) -> Result<Verdict> {
+    let loaded = load(&settings.fleet, LoadOptions::default())?;
+    let root = display_root(&settings.fleet);
+
+    let mut stages = Vec::new();
+    let covered = match &loaded.fleet {
+        Some(f) => {
+            let t = &f.topology;
+            format!(
+                "{} clusters, {} nodes in {} zones, {} apps, {} objects",
+                t.at_level(DomainLevel::Cluster).count(),
+                t.at_level(DomainLevel::Node).count(),
+                t.at_level(DomainLevel::Zone).count(),
+                f.apps.len(),
+                loaded.counts.objects
+            )
+        }
+        None => "the fleet could not be read".to_string(),
+    };
+    let validate = Stage::from_findings("validate", &loaded.diagnostics, settings.fail_on, covered);
+    let input_ok = !loaded.has_errors();
+    stages.push(validate);
+    // Analyses that need a valid fleet go here (net, audit, blast); until
+    // then they would be listed as skipped on bad input.
+
+    let verdict = if !input_ok {
+        Verdict::Invalid
+    } else if stages.iter().any(|s| s.status == StageStatus::Failed) {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    };
+    let report = CheckReport {
+        fleet: loaded.fleet.as_ref().map(|f| f.file.metadata.name.clone()),
+        stages,
+        verdict,
+        diagnostics: &loaded.diagnostics,
+    };
+    match settings.output {
+        OutputFormat::Human => {
+            write_diagnostics_human(out, &loaded.diagnostics, &loaded.sources, &root, global.style)?;
+            report.write_summary(out)?;
+            if verdict == Verdict::Pass && settings.fail_on == Severity::Error && report.stages.iter().any(|s| s.counts.warnings > 0) {
+                writeln!(out, "(warnings do not fail the check; `--fail-on warning` makes them)")?;
+            }
+        }
+        OutputFormat::Json => report.write_json(out)?,
+        OutputFormat::Sarif => write_sarif(out, &loaded.diagnostics, env!("CARGO_PKG_VERSION"))?,
+        OutputFormat::Junit => write_junit(out, "check", &loaded.files, &loaded.diagnostics)?,
+    }
+    Ok(verdict)
+}

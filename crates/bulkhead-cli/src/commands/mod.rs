@@ -1,0 +1,6 @@
+//! One module per subcommand. Each takes resolved settings and a writer for
+//! its report, and returns the verdict that becomes the exit code.
+
+pub mod check;
+pub mod schema;
+pub mod validate;

@@ -1,0 +1,16 @@
+//! `bulkhead schema`: the JSON Schema of fleet.yaml.
+
+use std::io::Write;
+
+use anyhow::Result;
+use bulkhead_report::Verdict;
+
+/// Prints the schema.
+///
+/// # Errors
+/// When writing fails.
+pub fn run(out: &mut dyn Write) -> Result<Verdict> {
+    serde_json::to_writer_pretty(&mut *out, &bulkhead_model::schema::fleet_schema())?;
+    writeln!(out)?;
+    Ok(Verdict::Pass)
+}

@@ -1,0 +1,12 @@
+//! Every environment variable Bulkhead reads, in one place.
+
+/// Default fleet directory when none is given on the command line.
+pub const BULKHEAD_FLEET: &str = "BULKHEAD_FLEET";
+/// Default output format (`human`, `json`, `sarif`, `junit`).
+pub const BULKHEAD_OUTPUT: &str = "BULKHEAD_OUTPUT";
+/// When to colour (`auto`, `always`, `never`).
+pub const BULKHEAD_COLOR: &str = "BULKHEAD_COLOR";
+/// Log filter for stderr, in `tracing` syntax (such as `bulkhead=debug`).
+pub const BULKHEAD_LOG: &str = "BULKHEAD_LOG";
+/// Set (to anything) to turn colour off, as https://no-color.org asks.
+pub const NO_COLOR: &str = "NO_COLOR";
