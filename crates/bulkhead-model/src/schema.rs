@@ -125,6 +125,17 @@ impl SchemaChecker {
                     };
                     d
                 }
+                ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. }
+                    if !self.allowed_values(&path).is_empty() =>
+                {
+                    let allowed = self.allowed_values(&path);
+                    let found = error.instance().as_str().map_or_else(|| error.instance().to_string(), str::to_string);
+                    let d = Diagnostic::error(Code::InvalidValue, file, at, format!("`{found}` is not a valid value for {where_}"));
+                    match did_you_mean(&found, allowed.iter().map(String::as_str)) {
+                        Some(s) => d.with_hint(format!("did you mean `{s}`?")),
+                        None => d.with_hint(format!("expected one of: {}", allowed.join(", "))),
+                    }
+                }
                 ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => Diagnostic::error(
                     Code::WrongType,
                     file,
@@ -137,6 +148,27 @@ impl SchemaChecker {
             out.push(diagnostic);
         }
         out.len() == before
+    }
+
+    /// The constant values an enumeration allows at an instance path
+    /// (schemars writes a documented enum as `oneOf` of `const`s).
+    fn allowed_values(&self, path: &[String]) -> Vec<String> {
+        let mut values = Vec::new();
+        for schema in resolve_path(&self.root, self.start(), path) {
+            for key in ["oneOf", "anyOf"] {
+                for branch in schema.get(key).and_then(Json::as_array).into_iter().flatten() {
+                    let branch = deref(&self.root, branch);
+                    if let Some(c) = branch.get("const").and_then(Json::as_str) {
+                        values.push(c.to_string());
+                    }
+                    for e in branch.get("enum").and_then(Json::as_array).into_iter().flatten() {
+                        values.extend(e.as_str().map(str::to_string));
+                    }
+                }
+            }
+        }
+        values.dedup();
+        values
     }
 
     /// The property names the schema allows at an instance path, for "did

@@ -187,7 +187,7 @@ struct Builder<'a> {
 
 enum Frame {
     Seq { start: Span, anchor: usize, items: Vec<Node>, nodes_before: usize },
-    Map { start: Span, anchor: usize, entries: Vec<Entry>, key: Option<Node>, nodes_before: usize },
+    Map { start: Span, anchor: usize, entries: Vec<Entry>, merged: Vec<Entry>, key: Option<Node>, nodes_before: usize },
 }
 
 impl Builder<'_> {
@@ -244,6 +244,7 @@ impl Builder<'_> {
                     start: span,
                     anchor,
                     entries: Vec::new(),
+                    merged: Vec::new(),
                     key: None,
                     nodes_before: self.nodes,
                 });
@@ -253,7 +254,14 @@ impl Builder<'_> {
                 let Some(frame) = self.stack.pop() else { return Ok(()) };
                 let (value, start, anchor, nodes_before) = match frame {
                     Frame::Seq { start, anchor, items, nodes_before } => (Value::Seq(items), start, anchor, nodes_before),
-                    Frame::Map { start, anchor, entries, nodes_before, .. } => {
+                    Frame::Map { start, anchor, mut entries, merged, nodes_before, .. } => {
+                        // Merged keys (`<<`) fill in; keys written in the
+                        // mapping win wherever they stand.
+                        for entry in merged {
+                            if !entries.iter().any(|e| e.key == entry.key) {
+                                entries.push(entry);
+                            }
+                        }
                         (Value::Map(entries), start, anchor, nodes_before)
                     }
                 };
@@ -295,7 +303,7 @@ impl Builder<'_> {
             None => self.out.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { key, .. }) if key.is_none() => *key = Some(node),
-            Some(Frame::Map { key, entries, .. }) => {
+            Some(Frame::Map { key, entries, merged, .. }) => {
                 let key_node = key.take().expect("checked above");
                 let file = &self.file.path;
                 let key_text = match key_node.value {
@@ -313,7 +321,7 @@ impl Builder<'_> {
                     }
                 };
                 if key_text == "<<" {
-                    merge(entries, node);
+                    merge(merged, node);
                     return Ok(());
                 }
                 if let Some(first) = entries.iter().find(|e| e.key == key_text) {
@@ -476,9 +484,12 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused() {
-        let text = "[".repeat(10_000);
-        let err = parse(&SourceFile::new("deep.yaml", text), Limits::default()).unwrap_err();
+        // Past our limit but within the parser's own (which ends deeper input
+        // with a syntax error): both refuse, neither overflows the stack.
+        let err = parse(&SourceFile::new("deep.yaml", "[".repeat(150)), Limits::default()).unwrap_err();
         assert_eq!(err.code, Code::YamlTooComplex);
+        let err = parse(&SourceFile::new("deeper.yaml", "[".repeat(100_000)), Limits::default()).unwrap_err();
+        assert!(matches!(err.code, Code::YamlTooComplex | Code::YamlSyntax));
     }
 
     #[test]

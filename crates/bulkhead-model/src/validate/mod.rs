@@ -17,7 +17,7 @@ use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::source::Span;
 use crate::spec::FleetFile;
 use crate::topology::Topology;
-use crate::yaml::Node;
+use crate::yaml::{Node, Value};
 
 /// Runs every check of meaning over a fleet file that passed the schema.
 pub(crate) fn check_fleet(file: &Path, root: &Node, fleet: &FleetFile, topology: &Topology, out: &mut Vec<Diagnostic>) {
@@ -41,7 +41,16 @@ impl Ctx<'_> {
     /// `spec/clusters/0/location` (or of its nearest existing parent).
     fn span(&self, path: &str) -> Option<Span> {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        Some(self.root.locate(&segments).0.span)
+        let (node, found) = self.root.locate(&segments);
+        // A whole mapping or list is best shown by the key that introduces it.
+        if found && matches!(node.value, Value::Map(_) | Value::Seq(_)) {
+            if let Some((last, parent)) = segments.split_last() {
+                if let Some(span) = self.root.key_span(parent, last) {
+                    return Some(span);
+                }
+            }
+        }
+        Some(node.span)
     }
 
     fn push(&mut self, d: Diagnostic) {
@@ -60,12 +69,25 @@ impl Ctx<'_> {
 
     /// Reports a name that does not resolve, suggesting the closest one.
     fn unknown(&mut self, path: &str, what: &str, name: &str, known: &[&str]) {
+        self.unknown_in(path, None, what, name, known);
+    }
+
+    /// Like [`Ctx::unknown`], for names that only mean something inside a
+    /// scope ("provider `aws` has no region `us-east-2`").
+    fn unknown_in(&mut self, path: &str, scope: Option<&str>, what: &str, name: &str, known: &[&str]) {
+        let mut known = known.to_vec();
+        known.sort_unstable();
+        known.dedup();
+        let message = match scope {
+            Some(scope) => format!("{scope} has no {what} `{name}`"),
+            None => format!("unknown {what} `{name}`"),
+        };
         let hint = match did_you_mean(name, known.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if known.is_empty() => format!("no {what} is defined yet"),
             None => format!("known: {}", known.join(", ")),
         };
-        self.error(Code::UnknownReference, path, format!("unknown {what} `{name}`"), hint);
+        self.error(Code::UnknownReference, path, message, hint);
     }
 }
 

@@ -24,7 +24,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
                 match rack.split_once('/') {
                     Some((zone, _)) if !r.zones.iter().any(|z| z == zone) => {
                         let known: Vec<&str> = r.zones.iter().map(String::as_str).collect();
-                        ctx.unknown(&path, "zone", zone, &known);
+                        ctx.unknown_in(&path, Some(&format!("region `{}`", r.name)), "zone", zone, &known);
                     }
                     None if r.zones.len() > 1 => ctx.error(Code::InvalidValue, &path,
                         format!("rack `{rack}` does not say which of region `{}`'s {} zones it stands in", r.name, r.zones.len()),
@@ -65,7 +65,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
         };
         let Some(r) = p.regions.iter().find(|r| r.name == region) else {
             let regions: Vec<&str> = p.regions.iter().map(|r| r.name.as_str()).collect();
-            ctx.unknown(&location, &format!("region of provider `{provider}`"), region, &regions);
+            ctx.unknown_in(&location, Some(&format!("provider `{provider}`")), "region", region, &regions);
             continue;
         };
         let zones: Vec<&str> = r.zones.iter().map(String::as_str).collect();
@@ -73,19 +73,19 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
         for (pi, pool) in c.node_pools.iter().enumerate() {
             for (zi, z) in pool.zones.iter().enumerate() {
                 if !zones.contains(&z.as_str()) {
-                    ctx.unknown(&format!("{base}/nodePools/{pi}/zones/{zi}"), &format!("zone of `{}`", c.location), z, &zones);
+                    ctx.unknown_in(&format!("{base}/nodePools/{pi}/zones/{zi}"), Some(&format!("`{}`", c.location)), "zone", z, &zones);
                 }
             }
             for (ki, k) in pool.racks.iter().enumerate() {
                 let short = k.rsplit('/').next().unwrap_or(k);
                 if !racks.contains(&short) {
-                    ctx.unknown(&format!("{base}/nodePools/{pi}/racks/{ki}"), &format!("rack of `{}`", c.location), k, &racks);
+                    ctx.unknown_in(&format!("{base}/nodePools/{pi}/racks/{ki}"), Some(&format!("`{}`", c.location)), "rack", k, &racks);
                 }
             }
         }
         for (zi, z) in c.control_plane.etcd.zones.iter().enumerate() {
             if !zones.contains(&z.as_str()) {
-                ctx.unknown(&format!("{base}/controlPlane/etcd/zones/{zi}"), &format!("zone of `{}`", c.location), z, &zones);
+                ctx.unknown_in(&format!("{base}/controlPlane/etcd/zones/{zi}"), Some(&format!("`{}`", c.location)), "zone", z, &zones);
             }
         }
     }
