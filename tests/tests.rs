@@ -1,0 +1,11 @@
+//! End-to-end runs of the `bulkhead` binary, one module per area (as
+//! ripgrep's `tests/tests.rs`). Output is snapshotted with insta: review
+//! changes with `cargo insta review`.
+
+mod support;
+
+// `bulkhead validate` on a corpus of broken fleets, one per mistake class.
+mod validate;
+
+// `bulkhead check` on the example fleet, and `bulkhead schema`.
+mod check;
