@@ -41,7 +41,11 @@ fn schema_matches_checked_in_copy() {
     assert!(out.status.success());
     let checked_in = std::fs::read_to_string(crate::support::repo_root().join("docs/fleet.schema.json"))
         .expect("docs/fleet.schema.json exists");
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), checked_in, "run `cargo run -- schema > docs/fleet.schema.json`");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        checked_in,
+        "run `cargo run -- schema > docs/fleet.schema.json`"
+    );
 }
 
 /// Usage mistakes exit 2, as clap reports them.

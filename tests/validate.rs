@@ -39,7 +39,7 @@ fn json_output_matches_human_output() {
             .collect();
         let from_human = parse_human(&String::from_utf8_lossy(&human.stdout));
         assert_eq!(from_json, from_human, "{name}");
-        assert_eq!(doc["summary"]["errors"].as_u64().unwrap() > 0, true, "{name} has errors");
+        assert!(doc["summary"]["errors"].as_u64().unwrap() > 0, "{name} has errors");
     }
 }
 
@@ -106,7 +106,8 @@ fn sarif_and_junit_outputs() {
 #[test]
 fn warnings_do_not_fail_validation() {
     let dir = crate::support::repo_root().join("tests/fleets/warnings");
-    let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<_> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     for name in names {
         let mut cmd = bulkhead();

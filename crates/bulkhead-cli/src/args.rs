@@ -16,7 +16,9 @@ use crate::env_vars;
 ///   bulkhead check examples/multicloud
 #[derive(Debug, Parser)]
 #[command(name = "bulkhead", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Exit codes: 0 passed, 1 a check found problems, 2 bad input or usage, 3 the outside world failed.\nDocs: docs/fleet.md (the format), docs/cli.md (every command).")]
+#[command(
+    after_help = "Exit codes: 0 passed, 1 a check found problems, 2 bad input or usage, 3 the outside world failed.\nThe fleet format: docs/fleet.md; `bulkhead schema` gives it to your editor."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

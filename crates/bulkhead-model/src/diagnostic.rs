@@ -144,14 +144,7 @@ impl Diagnostic {
         span: Option<Span>,
         message: impl Into<String>,
     ) -> Self {
-        Self {
-            severity,
-            code,
-            message: message.into(),
-            file: file.as_ref().to_path_buf(),
-            span,
-            hint: None,
-        }
+        Self { severity, code, message: message.into(), file: file.as_ref().to_path_buf(), span, hint: None }
     }
 
     /// An error: the input cannot be used as written.
@@ -175,8 +168,12 @@ impl Diagnostic {
     /// order the checks ran in.
     pub fn sort(list: &mut [Diagnostic]) {
         list.sort_by(|a, b| {
-            (&a.file, a.span.map(|s| s.start), a.code, &a.message)
-                .cmp(&(&b.file, b.span.map(|s| s.start), b.code, &b.message))
+            (&a.file, a.span.map(|s| s.start), a.code, &a.message).cmp(&(
+                &b.file,
+                b.span.map(|s| s.start),
+                b.code,
+                &b.message,
+            ))
         });
     }
 }

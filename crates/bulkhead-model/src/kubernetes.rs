@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
+use crate::Error;
 use crate::diagnostic::Diagnostic;
 use crate::schema::SchemaChecker;
 use crate::yaml::Node;
-use crate::Error;
 
 /// The Kubernetes minor whose API schema is compiled in; it matches the
 /// `k8s-openapi` feature and the test environment's servers.
@@ -109,8 +109,15 @@ mod tests {
     #[test]
     fn embedded_schema_knows_the_workload_kinds() {
         let schema = KubernetesSchema::load().unwrap();
-        for (v, k) in [("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("v1", "Service"), ("batch/v1", "CronJob"),
-            ("policy/v1", "PodDisruptionBudget"), ("autoscaling/v2", "HorizontalPodAutoscaler"), ("networking.k8s.io/v1", "Ingress")] {
+        for (v, k) in [
+            ("apps/v1", "Deployment"),
+            ("apps/v1", "StatefulSet"),
+            ("v1", "Service"),
+            ("batch/v1", "CronJob"),
+            ("policy/v1", "PodDisruptionBudget"),
+            ("autoscaling/v2", "HorizontalPodAutoscaler"),
+            ("networking.k8s.io/v1", "Ingress"),
+        ] {
             assert!(schema.knows(v, k), "{v} {k}");
         }
         assert!(!schema.knows("extensions/v1beta1", "Deployment"));

@@ -22,7 +22,7 @@ mod validate;
 pub mod yaml;
 
 pub use diagnostic::{Code, Diagnostic, Severity};
-pub use load::{load, Counts, Fleet, LoadOptions, Loaded, Sources, FLEET_FILE};
+pub use load::{Counts, FLEET_FILE, Fleet, LoadOptions, Loaded, Sources, load};
 pub use source::{SourceFile, Span};
 pub use topology::{Domain, DomainId, Topology};
 

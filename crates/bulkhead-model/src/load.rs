@@ -9,15 +9,15 @@ use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
+use crate::Error;
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::kubernetes::KubernetesSchema;
-use crate::manifest::{check_document, AppManifests, Manifest};
-use crate::schema::{fleet_schema, SchemaChecker};
+use crate::manifest::{AppManifests, Manifest, check_document};
+use crate::schema::{SchemaChecker, fleet_schema};
 use crate::source::SourceFile;
-use crate::spec::{FleetFile, API_VERSION, KIND};
+use crate::spec::{API_VERSION, FleetFile, KIND};
 use crate::topology::Topology;
 use crate::yaml::{self, Limits, Node, Value};
-use crate::Error;
 
 /// The fleet file's name inside a fleet directory.
 pub const FLEET_FILE: &str = "fleet.yaml";
@@ -95,8 +95,13 @@ pub fn load(path: &Path, options: LoadOptions) -> Result<Loaded, Error> {
         let name = path.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(FLEET_FILE));
         (path.parent().map(Path::to_path_buf).unwrap_or_default(), name)
     };
-    let mut loader =
-        Loader { root: root.clone(), out: Vec::new(), sources: Sources::new(), counts: Counts::default(), files: Vec::new() };
+    let mut loader = Loader {
+        root: root.clone(),
+        out: Vec::new(),
+        sources: Sources::new(),
+        counts: Counts::default(),
+        files: Vec::new(),
+    };
     let fleet = loader.fleet(&fleet_name, options)?;
     let Loader { mut out, mut sources, counts, files, .. } = loader;
     if fleet.is_none() && out.is_empty() {
@@ -156,8 +161,13 @@ impl Loader {
     fn fleet(&mut self, name: &Path, options: LoadOptions) -> Result<Option<Fleet>, Error> {
         if !self.root.join(name).exists() {
             self.out.push(
-                Diagnostic::error(Code::UnreadableFile, name, None, format!("no {} in `{}`", name.display(), self.root.display()))
-                    .with_hint("pass a fleet directory, such as `bulkhead validate examples/multicloud`"),
+                Diagnostic::error(
+                    Code::UnreadableFile,
+                    name,
+                    None,
+                    format!("no {} in `{}`", name.display(), self.root.display()),
+                )
+                .with_hint("pass a fleet directory, such as `bulkhead validate examples/multicloud`"),
             );
             return Ok(None);
         }
@@ -165,18 +175,28 @@ impl Loader {
         let Some(docs) = self.parse(&source) else { return Ok(None) };
         let mut docs = docs.into_iter().filter(|d| d.value != Value::Null);
         let Some(root) = docs.next() else {
-            self.out.push(Diagnostic::error(Code::EmptyFile, name, None, "file holds no YAML document").with_hint("start with `apiVersion: bulkhead.dev/v1alpha1`"));
+            self.out.push(
+                Diagnostic::error(Code::EmptyFile, name, None, "file holds no YAML document")
+                    .with_hint("start with `apiVersion: bulkhead.dev/v1alpha1`"),
+            );
             return Ok(None);
         };
         if let Some(extra) = docs.next() {
             self.out.push(
-                Diagnostic::error(Code::InvalidValue, name, Some(extra.span), "the fleet file holds more than one document")
-                    .with_hint("keep one fleet per file; remove everything after the second `---`"),
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    name,
+                    Some(extra.span),
+                    "the fleet file holds more than one document",
+                )
+                .with_hint("keep one fleet per file; remove everything after the second `---`"),
             );
         }
         if !matches!(root.value, Value::Map(_)) {
-            self.out.push(Diagnostic::error(Code::WrongType, name, Some(root.span), "the fleet file must be a mapping")
-                .with_hint("start with `apiVersion: bulkhead.dev/v1alpha1` and `kind: Fleet`"));
+            self.out.push(
+                Diagnostic::error(Code::WrongType, name, Some(root.span), "the fleet file must be a mapping")
+                    .with_hint("start with `apiVersion: bulkhead.dev/v1alpha1` and `kind: Fleet`"),
+            );
             return Ok(None);
         }
         if !self.version_is_supported(name, &root) {
@@ -190,7 +210,12 @@ impl Loader {
         let file: FleetFile = match serde_json::from_value(json) {
             Ok(f) => f,
             Err(e) => {
-                self.out.push(Diagnostic::error(Code::InvalidValue, name, Some(root.span), format!("cannot read the fleet: {e}")));
+                self.out.push(Diagnostic::error(
+                    Code::InvalidValue,
+                    name,
+                    Some(root.span),
+                    format!("cannot read the fleet: {e}"),
+                ));
                 return Ok(None);
             }
         };
@@ -203,15 +228,20 @@ impl Loader {
     fn version_is_supported(&mut self, name: &Path, root: &Node) -> bool {
         let mut ok = true;
         for (field, want) in [("apiVersion", API_VERSION), ("kind", KIND)] {
-            if let Some(node) = root.get(field) {
-                if node.as_str() != Some(want) {
-                    let found = node.as_str().map_or_else(|| format!("{:?}", node.to_json()), str::to_string);
-                    self.out.push(
-                        Diagnostic::error(Code::UnsupportedVersion, name, Some(node.span), format!("`{field}: {found}` is not supported"))
-                            .with_hint(format!("this version of Bulkhead reads `{field}: {want}`")),
-                    );
-                    ok = false;
-                }
+            if let Some(node) = root.get(field)
+                && node.as_str() != Some(want)
+            {
+                let found = node.as_str().map_or_else(|| format!("{:?}", node.to_json()), str::to_string);
+                self.out.push(
+                    Diagnostic::error(
+                        Code::UnsupportedVersion,
+                        name,
+                        Some(node.span),
+                        format!("`{field}: {found}` is not supported"),
+                    )
+                    .with_hint(format!("this version of Bulkhead reads `{field}: {want}`")),
+                );
+                ok = false;
             }
         }
         ok
@@ -224,13 +254,19 @@ impl Loader {
             let mut result = AppManifests { app: app.name.clone(), ..Default::default() };
             let at = |path: &[&str]| Some(root.locate(path).0.span);
             let ai_text = ai.to_string();
-            if let Some(dir) = self.manifest_dir(fleet_file, &app.manifests, at(&["spec", "apps", &ai_text, "manifests"])) {
+            if let Some(dir) =
+                self.manifest_dir(fleet_file, &app.manifests, at(&["spec", "apps", &ai_text, "manifests"]))
+            {
                 result.base = self.objects(&dir, &mut schema)?;
                 if result.base.is_empty() {
                     self.out.push(
-                        Diagnostic::warning(Code::InvalidPath, fleet_file, at(&["spec", "apps", &ai_text, "manifests"]),
-                            format!("app `{}` has no manifests in `{}`", app.name, app.manifests))
-                            .with_hint("put the app's Kubernetes YAML files there"),
+                        Diagnostic::warning(
+                            Code::InvalidPath,
+                            fleet_file,
+                            at(&["spec", "apps", &ai_text, "manifests"]),
+                            format!("app `{}` has no manifests in `{}`", app.name, app.manifests),
+                        )
+                        .with_hint("put the app's Kubernetes YAML files there"),
                     );
                 }
                 duplicates(&result.base, app.namespace.as_deref(), &mut self.out);
@@ -254,20 +290,32 @@ impl Loader {
     fn manifest_dir(&mut self, fleet_file: &Path, dir: &str, span: Option<crate::Span>) -> Option<PathBuf> {
         let relative = PathBuf::from(dir);
         let escapes = relative.is_absolute()
-            || relative.components().try_fold(0i32, |depth, c| match c {
-                Component::ParentDir if depth == 0 => None,
-                Component::ParentDir => Some(depth - 1),
-                Component::Normal(_) => Some(depth + 1),
-                _ => Some(depth),
-            }).is_none();
+            || relative
+                .components()
+                .try_fold(0i32, |depth, c| match c {
+                    Component::ParentDir if depth == 0 => None,
+                    Component::ParentDir => Some(depth - 1),
+                    Component::Normal(_) => Some(depth + 1),
+                    _ => Some(depth),
+                })
+                .is_none();
         if escapes {
-            self.out.push(Diagnostic::error(Code::InvalidPath, fleet_file, span, format!("`{dir}` leaves the fleet directory"))
-                .with_hint("manifests live inside the fleet's repository; write a path relative to fleet.yaml"));
+            self.out.push(
+                Diagnostic::error(Code::InvalidPath, fleet_file, span, format!("`{dir}` leaves the fleet directory"))
+                    .with_hint("manifests live inside the fleet's repository; write a path relative to fleet.yaml"),
+            );
             return None;
         }
         if !self.root.join(&relative).is_dir() {
-            self.out.push(Diagnostic::error(Code::InvalidPath, fleet_file, span, format!("manifest directory `{dir}` does not exist"))
-                .with_hint("create it, or fix the path (relative to fleet.yaml)"));
+            self.out.push(
+                Diagnostic::error(
+                    Code::InvalidPath,
+                    fleet_file,
+                    span,
+                    format!("manifest directory `{dir}` does not exist"),
+                )
+                .with_hint("create it, or fix the path (relative to fleet.yaml)"),
+            );
             return None;
         }
         Some(relative)
@@ -323,8 +371,13 @@ fn duplicates(objects: &[Manifest], namespace: Option<&str>, out: &mut Vec<Diagn
     for m in objects {
         match seen.get(&m.key(namespace)) {
             Some(first) => out.push(
-                Diagnostic::error(Code::DuplicateObject, &m.file, Some(m.span), format!("{} `{}` is defined twice", m.kind, m.name))
-                    .with_hint(format!("the first is in {}:{}", first.file.display(), first.span.line)),
+                Diagnostic::error(
+                    Code::DuplicateObject,
+                    &m.file,
+                    Some(m.span),
+                    format!("{} `{}` is defined twice", m.kind, m.name),
+                )
+                .with_hint(format!("the first is in {}:{}", first.file.display(), first.span.line)),
             ),
             None => {
                 seen.insert(m.key(namespace), m);

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::Error;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::kubernetes::{KubernetesSchema, KUBERNETES_VERSION};
+use crate::kubernetes::{KUBERNETES_VERSION, KubernetesSchema};
 use crate::source::Span;
 use crate::yaml::{Node, Value};
-use crate::Error;
 
 /// One Kubernetes object from a manifest file.
 #[derive(Debug, Clone, Serialize)]
@@ -85,7 +85,9 @@ pub(crate) fn check_document(
         );
         return Ok(None);
     };
-    if kind == "Kustomization" || kind.ends_with("List") && node.get("items").is_some() && !schema.knows(&api_version, &kind) {
+    if kind == "Kustomization"
+        || kind.ends_with("List") && node.get("items").is_some() && !schema.knows(&api_version, &kind)
+    {
         return Ok(None);
     }
     let json = node.to_json();
@@ -116,8 +118,13 @@ pub(crate) fn check_document(
     }
     let Some(name) = name else {
         out.push(
-            Diagnostic::error(Code::ManifestIdentity, file, Some(metadata.map_or(node.span, |m| m.span)), format!("{kind} has no `metadata.name`"))
-                .with_hint("name every object; Bulkhead tracks objects by kind, namespace and name"),
+            Diagnostic::error(
+                Code::ManifestIdentity,
+                file,
+                Some(metadata.map_or(node.span, |m| m.span)),
+                format!("{kind} has no `metadata.name`"),
+            )
+            .with_hint("name every object; Bulkhead tracks objects by kind, namespace and name"),
         );
         return Ok(None);
     };

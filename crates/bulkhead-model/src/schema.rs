@@ -13,10 +13,10 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{Draft, Validator};
 use serde_json::Value as Json;
 
-use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+use crate::Error;
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::spec::FleetFile;
 use crate::yaml::Node;
-use crate::Error;
 
 /// The URL the fleet schema is published under (its `$id`).
 pub const FLEET_SCHEMA_ID: &str = "https://bulkhead.dev/schemas/fleet-v1alpha1.json";
@@ -91,8 +91,13 @@ impl SchemaChecker {
                 }
                 ValidationErrorKind::Required { property } => {
                     let name = property.as_str().unwrap_or_default();
-                    Diagnostic::error(Code::MissingField, file, at, format!("missing field `{name}`{}", in_place(&where_)))
-                        .with_hint(format!("add `{name}:` here"))
+                    Diagnostic::error(
+                        Code::MissingField,
+                        file,
+                        at,
+                        format!("missing field `{name}`{}", in_place(&where_)),
+                    )
+                    .with_hint(format!("add `{name}:` here"))
                 }
                 ValidationErrorKind::Type { kind } => {
                     let expected = match kind {
@@ -111,7 +116,8 @@ impl SchemaChecker {
                     .with_hint(type_hint(&expected))
                 }
                 ValidationErrorKind::Enum { options } => {
-                    let allowed: Vec<&str> = options.as_array().map(|a| a.iter().filter_map(Json::as_str).collect()).unwrap_or_default();
+                    let allowed: Vec<&str> =
+                        options.as_array().map(|a| a.iter().filter_map(Json::as_str).collect()).unwrap_or_default();
                     let found = error.instance().as_str().map_or_else(|| error.instance().to_string(), str::to_string);
                     let mut d = Diagnostic::error(
                         Code::InvalidValue,
@@ -130,7 +136,12 @@ impl SchemaChecker {
                 {
                     let allowed = self.allowed_values(&path);
                     let found = error.instance().as_str().map_or_else(|| error.instance().to_string(), str::to_string);
-                    let d = Diagnostic::error(Code::InvalidValue, file, at, format!("`{found}` is not a valid value for {where_}"));
+                    let d = Diagnostic::error(
+                        Code::InvalidValue,
+                        file,
+                        at,
+                        format!("`{found}` is not a valid value for {where_}"),
+                    );
                     match did_you_mean(&found, allowed.iter().map(String::as_str)) {
                         Some(s) => d.with_hint(format!("did you mean `{s}`?")),
                         None => d.with_hint(format!("expected one of: {}", allowed.join(", "))),
@@ -187,7 +198,8 @@ impl SchemaChecker {
 fn unknown_field(file: &Path, span: Option<crate::Span>, field: &str, where_: &str, known: &[String]) -> Diagnostic {
     let d = Diagnostic::error(Code::UnknownField, file, span, format!("unknown field `{field}`{}", in_place(where_)));
     if field.to_lowercase().contains("password") || field.to_lowercase().contains("secret") {
-        return d.with_hint("secrets never live in the fleet; name where to find them (`passwordEnv` or `passwordFile`)");
+        return d
+            .with_hint("secrets never live in the fleet; name where to find them (`passwordEnv` or `passwordFile`)");
     }
     match did_you_mean(field, known.iter().map(String::as_str)) {
         Some(s) => d.with_hint(format!("did you mean `{s}`?")),
@@ -227,7 +239,9 @@ fn forms_hint(root: &Json, start: &Json, path: &[String]) -> String {
                 let branch = deref(root, branch);
                 if let Some(t) = branch.get("type") {
                     let t = match t {
-                        Json::Array(ts) => ts.iter().filter_map(Json::as_str).filter(|t| *t != "null").collect::<Vec<_>>().join(" or "),
+                        Json::Array(ts) => {
+                            ts.iter().filter_map(Json::as_str).filter(|t| *t != "null").collect::<Vec<_>>().join(" or ")
+                        }
                         other => other.as_str().unwrap_or_default().to_string(),
                     };
                     if t == "array" {
@@ -240,7 +254,11 @@ fn forms_hint(root: &Json, start: &Json, path: &[String]) -> String {
         }
     }
     forms.dedup();
-    if forms.is_empty() { "see `bulkhead schema` for the accepted forms".into() } else { format!("write {}", forms.join(" or ")) }
+    if forms.is_empty() {
+        "see `bulkhead schema` for the accepted forms".into()
+    } else {
+        format!("write {}", forms.join(" or "))
+    }
 }
 
 /// "`spec.clusters[0].name`", or "the top level".
@@ -277,11 +295,7 @@ fn json_type(value: &Json) -> &'static str {
 
 /// Splits a JSON pointer (`/spec/clusters/0`) into unescaped segments.
 pub(crate) fn split_pointer(pointer: &str) -> Vec<String> {
-    pointer
-        .split('/')
-        .skip(1)
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect()
+    pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect()
 }
 
 fn deref<'a>(root: &'a Json, schema: &'a Json) -> &'a Json {

@@ -34,9 +34,7 @@ impl SourceFile {
     /// binary or not UTF-8. The refusal is a diagnostic against `relative`.
     pub fn read(root: &Path, relative: &Path) -> Result<Self, Diagnostic> {
         let full = root.join(relative);
-        let unreadable = |why: String| {
-            Diagnostic::error(Code::UnreadableFile, relative, None, why)
-        };
+        let unreadable = |why: String| Diagnostic::error(Code::UnreadableFile, relative, None, why);
         let meta = fs::metadata(&full).map_err(|e| unreadable(format!("cannot read file: {e}")))?;
         if meta.is_dir() {
             return Err(unreadable("expected a file, found a directory".into()));
@@ -46,11 +44,7 @@ impl SourceFile {
                 Code::FileTooLarge,
                 relative,
                 None,
-                format!(
-                    "file is {} bytes; the limit is {} MiB",
-                    meta.len(),
-                    MAX_FILE_BYTES / (1024 * 1024)
-                ),
+                format!("file is {} bytes; the limit is {} MiB", meta.len(), MAX_FILE_BYTES / (1024 * 1024)),
             )
             .with_hint("split large manifests into several files; generated dumps do not belong in a fleet"));
         }
@@ -60,7 +54,12 @@ impl SourceFile {
             .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
             .map_err(|e| unreadable(format!("cannot read file: {e}")))?;
         if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(Diagnostic::error(Code::FileTooLarge, relative, None, "file grew past the size limit while being read"));
+            return Err(Diagnostic::error(
+                Code::FileTooLarge,
+                relative,
+                None,
+                "file grew past the size limit while being read",
+            ));
         }
         Self::from_bytes(relative, bytes)
     }
@@ -118,12 +117,8 @@ const CHECKPOINT_EVERY: usize = 256;
 
 impl<'a> CharOffsets<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        let checkpoints = (!text.is_ascii()).then(|| {
-            text.char_indices()
-                .step_by(CHECKPOINT_EVERY)
-                .map(|(byte, _)| byte)
-                .collect()
-        });
+        let checkpoints =
+            (!text.is_ascii()).then(|| text.char_indices().step_by(CHECKPOINT_EVERY).map(|(byte, _)| byte).collect());
         Self { text, checkpoints }
     }
 
@@ -137,10 +132,7 @@ impl<'a> CharOffsets<'a> {
             return self.text.len();
         };
         let rest = index - slot * CHECKPOINT_EVERY;
-        self.text[base..]
-            .char_indices()
-            .nth(rest)
-            .map_or(self.text.len(), |(b, _)| base + b)
+        self.text[base..].char_indices().nth(rest).map_or(self.text.len(), |(b, _)| base + b)
     }
 }
 

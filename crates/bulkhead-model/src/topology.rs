@@ -90,7 +90,14 @@ impl Topology {
         t
     }
 
-    fn add(&mut self, level: DomainLevel, name: String, label: String, parent: Option<DomainId>, cluster: Option<DomainId>) -> DomainId {
+    fn add(
+        &mut self,
+        level: DomainLevel,
+        name: String,
+        label: String,
+        parent: Option<DomainId>,
+        cluster: Option<DomainId>,
+    ) -> DomainId {
         if let Some(&id) = self.index.get(&(level, name.clone())) {
             return id;
         }
@@ -146,14 +153,9 @@ impl Topology {
         }
         let etcd = &cluster.control_plane.etcd;
         let etcd_zones = if etcd.zones.is_empty() {
-            (0..etcd.members as usize)
-                .filter_map(|i| used_zones.get(i % used_zones.len().max(1)).copied())
-                .collect()
+            (0..etcd.members as usize).filter_map(|i| used_zones.get(i % used_zones.len().max(1)).copied()).collect()
         } else {
-            etcd.zones
-                .iter()
-                .filter_map(|z| self.id(DomainLevel::Zone, &format!("{}/{z}", cluster.location)))
-                .collect()
+            etcd.zones.iter().filter_map(|z| self.id(DomainLevel::Zone, &format!("{}/{z}", cluster.location))).collect()
         };
         self.control_planes.push(ControlPlaneSlots { cluster: c, etcd_zones, managed: cluster.control_plane.managed });
     }
@@ -267,7 +269,8 @@ spec:
         assert_eq!((per_zone("a"), per_zone("b"), per_zone("c")), (3, 2, 2));
 
         let edge = t.id(DomainLevel::Cluster, "edge").unwrap();
-        let racks: Vec<_> = t.cluster_domains(edge, DomainLevel::Rack).iter().map(|&r| t.get(r).label.clone()).collect();
+        let racks: Vec<_> =
+            t.cluster_domains(edge, DomainLevel::Rack).iter().map(|&r| t.get(r).label.clone()).collect();
         assert_eq!(racks, ["r1", "r2"]);
     }
 
@@ -286,6 +289,16 @@ spec:
         let t = Topology::build(&spec(FLEET));
         let node = t.id(DomainLevel::Node, "edge/metal-0").unwrap();
         let levels: Vec<_> = t.ancestors(node).iter().map(|&a| t.get(a).level).collect();
-        assert_eq!(levels, [DomainLevel::Node, DomainLevel::Rack, DomainLevel::Zone, DomainLevel::Region, DomainLevel::Provider, DomainLevel::Cluster]);
+        assert_eq!(
+            levels,
+            [
+                DomainLevel::Node,
+                DomainLevel::Rack,
+                DomainLevel::Zone,
+                DomainLevel::Region,
+                DomainLevel::Provider,
+                DomainLevel::Cluster
+            ]
+        );
     }
 }

@@ -143,16 +143,14 @@ impl Node {
             Value::Int(i) => Json::from(*i),
             // JSON has no NaN or infinity; keep the text so a schema reports a
             // wrong type rather than silently reading null.
-            Value::Float(f) => serde_json::Number::from_f64(*f)
-                .map_or_else(|| Json::String(f.to_string()), Json::Number),
+            Value::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or_else(|| Json::String(f.to_string()), Json::Number)
+            }
             Value::String(s) => Json::String(s.clone()),
             Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => Json::Object(
-                entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect(),
-            ),
+            Value::Map(entries) => Json::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect()),
         }
     }
-
 }
 
 /// Parses every document of `file`. A syntax error or a blown limit is fatal
@@ -216,10 +214,9 @@ impl Builder<'_> {
     fn charge(&mut self, count: usize, span: Span) -> Result<(), Diagnostic> {
         self.nodes += count;
         if self.nodes > self.limits.max_nodes {
-            return Err(self.too_complex(
-                span,
-                format!("document expands to more than {} nodes", self.limits.max_nodes),
-            ));
+            return Err(
+                self.too_complex(span, format!("document expands to more than {} nodes", self.limits.max_nodes))
+            );
         }
         Ok(())
     }
@@ -253,7 +250,9 @@ impl Builder<'_> {
             Event::SequenceEnd | Event::MappingEnd => {
                 let Some(frame) = self.stack.pop() else { return Ok(()) };
                 let (value, start, anchor, nodes_before) = match frame {
-                    Frame::Seq { start, anchor, items, nodes_before } => (Value::Seq(items), start, anchor, nodes_before),
+                    Frame::Seq { start, anchor, items, nodes_before } => {
+                        (Value::Seq(items), start, anchor, nodes_before)
+                    }
                     Frame::Map { start, anchor, mut entries, merged, nodes_before, .. } => {
                         // Merged keys (`<<`) fill in; keys written in the
                         // mapping win wherever they stand.
@@ -271,7 +270,12 @@ impl Builder<'_> {
             }
             Event::Alias(id) => {
                 let Some(count) = self.anchors.get(&id).map(|(_, count)| *count) else {
-                    return Err(Diagnostic::error(Code::YamlSyntax, &self.file.path, Some(span), "alias to an unknown anchor"));
+                    return Err(Diagnostic::error(
+                        Code::YamlSyntax,
+                        &self.file.path,
+                        Some(span),
+                        "alias to an unknown anchor",
+                    ));
                 };
                 // Charge before copying: the copy is what a bomb multiplies.
                 self.charge(count, span)?;
@@ -314,8 +318,13 @@ impl Builder<'_> {
                     Value::Null => "null".to_string(),
                     Value::Seq(_) | Value::Map(_) => {
                         self.out.diagnostics.push(
-                            Diagnostic::error(Code::WrongType, file, Some(key_node.span), "mapping keys must be plain values")
-                                .with_hint("Kubernetes and Bulkhead only use string keys"),
+                            Diagnostic::error(
+                                Code::WrongType,
+                                file,
+                                Some(key_node.span),
+                                "mapping keys must be plain values",
+                            )
+                            .with_hint("Kubernetes and Bulkhead only use string keys"),
                         );
                         return Ok(());
                     }
@@ -330,7 +339,10 @@ impl Builder<'_> {
                             Code::DuplicateKey,
                             file,
                             Some(key_node.span),
-                            format!("key `{key_text}` appears twice in this mapping (first on line {})", first.key_span.line),
+                            format!(
+                                "key `{key_text}` appears twice in this mapping (first on line {})",
+                                first.key_span.line
+                            ),
                         )
                         .with_hint("YAML keeps only one of them; remove the other"),
                     );
@@ -384,10 +396,10 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
     if let Some(int) = parse_int(text) {
         return Value::Int(int);
     }
-    if looks_like_float(text) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if looks_like_float(text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::String(text.to_string())
 }
@@ -442,7 +454,10 @@ mod tests {
     fn scalars_follow_the_core_schema() {
         let d = docs("a: 1\nb: '1'\nc: 1.5\nd: true\ne: ~\nf: 1.2.3\ng: 0x1f\nh: 1e3\ni: yes\n");
         let j = d.docs[0].to_json();
-        assert_eq!(j, serde_json::json!({"a":1,"b":"1","c":1.5,"d":true,"e":null,"f":"1.2.3","g":31,"h":1000.0,"i":"yes"}));
+        assert_eq!(
+            j,
+            serde_json::json!({"a":1,"b":"1","c":1.5,"d":true,"e":null,"f":"1.2.3","g":31,"h":1000.0,"i":"yes"})
+        );
     }
 
     #[test]
@@ -476,7 +491,9 @@ mod tests {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
             let p = i - 1;
-            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
         }
         let err = parse(&SourceFile::new("bomb.yaml", text), Limits::default()).unwrap_err();
         assert_eq!(err.code, Code::YamlTooComplex);

@@ -12,7 +12,7 @@ mod sarif;
 mod summary;
 mod table;
 
-pub use diagnostics::{write_diagnostics_human, Counts, DiagnosticsJson};
+pub use diagnostics::{Counts, DiagnosticsJson, write_diagnostics_human};
 pub use junit::write_junit;
 pub use sarif::write_sarif;
 pub use summary::{CheckReport, Stage, StageStatus, Verdict};

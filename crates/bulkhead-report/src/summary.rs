@@ -61,7 +61,12 @@ pub struct Stage {
 
 impl Stage {
     /// A stage from its findings: failed when any is at or above `fail_on`.
-    pub fn from_findings(name: &str, findings: &[Diagnostic], fail_on: bulkhead_model::Severity, detail: String) -> Self {
+    pub fn from_findings(
+        name: &str,
+        findings: &[Diagnostic],
+        fail_on: bulkhead_model::Severity,
+        detail: String,
+    ) -> Self {
         let failed = findings.iter().any(|d| d.severity >= fail_on);
         Self {
             name: name.to_string(),
@@ -73,7 +78,12 @@ impl Stage {
 
     /// A stage that did not run.
     pub fn skipped(name: &str, why: &str) -> Self {
-        Self { name: name.to_string(), status: StageStatus::Skipped, counts: Counts::default(), detail: why.to_string() }
+        Self {
+            name: name.to_string(),
+            status: StageStatus::Skipped,
+            counts: Counts::default(),
+            detail: why.to_string(),
+        }
     }
 }
 

@@ -33,7 +33,9 @@ impl Table {
             }
         }
         let numeric: Vec<bool> = (0..columns)
-            .map(|i| !self.rows.is_empty() && self.rows.iter().all(|r| r.get(i).is_some_and(|c| c.parse::<f64>().is_ok())))
+            .map(|i| {
+                !self.rows.is_empty() && self.rows.iter().all(|r| r.get(i).is_some_and(|c| c.parse::<f64>().is_ok()))
+            })
             .collect();
         for row in std::iter::once(&self.header).chain(&self.rows) {
             let mut line = String::new();

@@ -5,9 +5,9 @@ use std::io::Write;
 
 use anyhow::Result;
 use bulkhead_model::spec::DomainLevel;
-use bulkhead_model::{load, LoadOptions, Severity};
+use bulkhead_model::{LoadOptions, Severity, load};
 use bulkhead_report::{
-    write_diagnostics_human, write_junit, write_sarif, CheckReport, OutputFormat, Stage, StageStatus, Verdict,
+    CheckReport, OutputFormat, Stage, StageStatus, Verdict, write_diagnostics_human, write_junit, write_sarif,
 };
 
 use super::validate::display_root;
@@ -59,7 +59,10 @@ pub fn run(settings: &CheckSettings, global: GlobalSettings, out: &mut dyn Write
         OutputFormat::Human => {
             write_diagnostics_human(out, &loaded.diagnostics, &loaded.sources, &root, global.style)?;
             report.write_summary(out)?;
-            if verdict == Verdict::Pass && settings.fail_on == Severity::Error && report.stages.iter().any(|s| s.counts.warnings > 0) {
+            if verdict == Verdict::Pass
+                && settings.fail_on == Severity::Error
+                && report.stages.iter().any(|s| s.counts.warnings > 0)
+            {
                 writeln!(out, "(warnings do not fail the check; `--fail-on warning` makes them)")?;
             }
         }

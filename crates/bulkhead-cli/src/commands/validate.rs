@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use anyhow::Result;
-use bulkhead_model::{load, LoadOptions, Loaded};
-use bulkhead_report::{write_diagnostics_human, write_junit, write_sarif, DiagnosticsJson, OutputFormat, Verdict};
+use bulkhead_model::{LoadOptions, Loaded, load};
+use bulkhead_report::{DiagnosticsJson, OutputFormat, Verdict, write_diagnostics_human, write_junit, write_sarif};
 
 use crate::settings::{GlobalSettings, ValidateSettings};
 
@@ -58,5 +58,9 @@ fn plural(n: usize) -> &'static str {
 
 /// The directory diagnostics' paths are relative to, as the user wrote it.
 pub(crate) fn display_root(fleet: &std::path::Path) -> std::path::PathBuf {
-    if fleet.is_dir() { fleet.to_path_buf() } else { fleet.parent().map(std::path::Path::to_path_buf).unwrap_or_default() }
+    if fleet.is_dir() {
+        fleet.to_path_buf()
+    } else {
+        fleet.parent().map(std::path::Path::to_path_buf).unwrap_or_default()
+    }
 }

@@ -18,9 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use app::{App, AppBackup, Overlay, Placement, Sla, Spread, Traffic, TrafficPolicy};
-pub use cluster::{
-    AccessMode, Cluster, ClusterAccess, ControlPlane, EtcdSpec, NodePool, StorageClass, VolumeTopology,
-};
+pub use cluster::{AccessMode, Cluster, ClusterAccess, ControlPlane, EtcdSpec, NodePool, StorageClass, VolumeTopology};
 pub use dr::{BackupPolicy, DrSpec, Drill, Keep, Repository};
 pub use network::{ClusterNetwork, ExternalRange, NetworkSpec, RangeSpec};
 pub use provider::{Provider, ProviderKind, Region};
@@ -97,7 +95,7 @@ pub struct ClusterSelector {
 impl ClusterSelector {
     /// Whether `cluster` is chosen.
     pub fn matches(&self, cluster: &Cluster) -> bool {
-        (self.names.is_empty() || self.names.iter().any(|n| *n == cluster.name))
+        (self.names.is_empty() || self.names.contains(&cluster.name))
             && self.labels.iter().all(|(k, v)| cluster.labels.get(k) == Some(v))
     }
 }
@@ -122,8 +120,7 @@ pub enum DomainLevel {
 
 impl DomainLevel {
     /// The levels from the widest to the narrowest, then the cluster.
-    pub const ALL: [DomainLevel; 6] =
-        [Self::Provider, Self::Region, Self::Zone, Self::Rack, Self::Node, Self::Cluster];
+    pub const ALL: [DomainLevel; 6] = [Self::Provider, Self::Region, Self::Zone, Self::Rack, Self::Node, Self::Cluster];
 
     /// The level's name as written in fleet.yaml.
     pub fn as_str(self) -> &'static str {

@@ -17,42 +17,67 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile, topology: &Topology) {
         let members = cp.etcd.members;
         let path = format!("{base}/etcd/members");
         if members == 0 {
-            ctx.error(Code::ControlPlaneQuorum, &path, format!("cluster `{}` has no etcd members", c.name),
-                "a self-run control plane needs etcd; set `managed: true` if the provider runs it");
+            ctx.error(
+                Code::ControlPlaneQuorum,
+                &path,
+                format!("cluster `{}` has no etcd members", c.name),
+                "a self-run control plane needs etcd; set `managed: true` if the provider runs it",
+            );
             continue;
         }
         if members % 2 == 0 {
-            ctx.warning(Code::ControlPlaneQuorum, &path,
+            ctx.warning(
+                Code::ControlPlaneQuorum,
+                &path,
                 format!("{members} etcd members tolerate no more failures than {}", members - 1),
-                format!("use {} or {} members", members - 1, members + 1));
+                format!("use {} or {} members", members - 1, members + 1),
+            );
         }
         if members > 7 {
-            ctx.warning(Code::ControlPlaneQuorum, &path, format!("{members} etcd members slow every write"),
-                "etcd recommends 3 or 5 members; 7 at most");
+            ctx.warning(
+                Code::ControlPlaneQuorum,
+                &path,
+                format!("{members} etcd members slow every write"),
+                "etcd recommends 3 or 5 members; 7 at most",
+            );
         }
         if !cp.etcd.zones.is_empty() && cp.etcd.zones.len() != members as usize {
-            ctx.error(Code::ControlPlaneQuorum, &format!("{base}/etcd/zones"),
+            ctx.error(
+                Code::ControlPlaneQuorum,
+                &format!("{base}/etcd/zones"),
                 format!("{} zones listed for {members} etcd members", cp.etcd.zones.len()),
-                "list one zone per member, in order");
+                "list one zone per member, in order",
+            );
         }
         if cp.api_servers == 1 {
-            ctx.warning(Code::ControlPlaneQuorum, &format!("{base}/apiServers"),
+            ctx.warning(
+                Code::ControlPlaneQuorum,
+                &format!("{base}/apiServers"),
                 format!("cluster `{}` has one API server: losing it stops all changes", c.name),
-                "run at least 2 API servers behind a load balancer");
+                "run at least 2 API servers behind a load balancer",
+            );
         }
         // A zone that holds a majority of members takes quorum down with it.
-        let Some(slots) = topology.control_planes.iter().find(|s| topology.get(s.cluster).name == c.name) else { continue };
+        let Some(slots) = topology.control_planes.iter().find(|s| topology.get(s.cluster).name == c.name) else {
+            continue;
+        };
         let mut per_zone: BTreeMap<&str, u32> = BTreeMap::new();
         for &z in &slots.etcd_zones {
             *per_zone.entry(topology.get(z).label.as_str()).or_default() += 1;
         }
         let quorum = members / 2 + 1;
-        if members >= 3 {
-            if let Some((zone, n)) = per_zone.iter().find(|(_, n)| **n >= quorum) {
-                ctx.warning(Code::ControlPlaneQuorum, &base,
-                    format!("{n} of cluster `{}`'s {members} etcd members run in zone `{zone}`: losing that zone loses quorum", c.name),
-                    "spread members over three zones, or keep a cluster in another site to fail over to");
-            }
+        if members >= 3
+            && let Some((zone, n)) = per_zone.iter().find(|(_, n)| **n >= quorum)
+        {
+            ctx.warning(
+                Code::ControlPlaneQuorum,
+                &base,
+                format!(
+                    "{n} of cluster `{}`'s {members} etcd members run in zone `{zone}`: losing that zone loses quorum",
+                    c.name
+                ),
+                "spread members over three zones, or keep a cluster in another site to fail over to",
+            );
         }
     }
 }

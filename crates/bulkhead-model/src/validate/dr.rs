@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use croner::Cron;
 
-use super::{parse_duration, Ctx};
+use super::{Ctx, parse_duration};
 use crate::diagnostic::Code;
 use crate::spec::FleetFile;
 
@@ -18,14 +18,26 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
     for (ri, repo) in dr.repositories.iter().enumerate() {
         let base = format!("spec/dr/repositories/{ri}");
         if let Some(problem) = repository_url_problem(&repo.url) {
-            ctx.error(Code::InvalidValue, &format!("{base}/url"), format!("`{}` is not a restic repository URL: {problem}", repo.url),
-                "write a path, `s3:https://host/bucket/prefix`, or another restic backend such as `sftp:host:/path`");
+            ctx.error(
+                Code::InvalidValue,
+                &format!("{base}/url"),
+                format!("`{}` is not a restic repository URL: {problem}", repo.url),
+                "write a path, `s3:https://host/bucket/prefix`, or another restic backend such as `sftp:host:/path`",
+            );
         }
         match (&repo.password_env, &repo.password_file) {
-            (Some(_), Some(_)) => ctx.error(Code::InvalidValue, &base, format!("repository `{}` names two password sources", repo.name),
-                "keep one of `passwordEnv` and `passwordFile`"),
-            (None, None) => ctx.warning(Code::MissingField, &base, format!("repository `{}` says nowhere to find its password", repo.name),
-                "backups are always encrypted; add `passwordEnv: NAME` or `passwordFile: PATH`"),
+            (Some(_), Some(_)) => ctx.error(
+                Code::InvalidValue,
+                &base,
+                format!("repository `{}` names two password sources", repo.name),
+                "keep one of `passwordEnv` and `passwordFile`",
+            ),
+            (None, None) => ctx.warning(
+                Code::MissingField,
+                &base,
+                format!("repository `{}` says nowhere to find its password", repo.name),
+                "backups are always encrypted; add `passwordEnv: NAME` or `passwordFile: PATH`",
+            ),
             _ => {}
         }
     }
@@ -35,8 +47,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
         intervals.push(schedule(ctx, &format!("spec/dr/policies/{pi}/schedule"), &policy.schedule));
         let k = &policy.keep;
         if [k.last, k.hourly, k.daily, k.weekly, k.monthly].iter().all(Option::is_none) {
-            ctx.warning(Code::MissingField, &format!("spec/dr/policies/{pi}"), format!("policy `{}` keeps snapshots forever", policy.name),
-                "add `keep:`, for example `{hourly: 24, daily: 7}`");
+            ctx.warning(
+                Code::MissingField,
+                &format!("spec/dr/policies/{pi}"),
+                format!("policy `{}` keeps snapshots forever", policy.name),
+                "add `keep:`, for example `{hourly: 24, daily: 7}`",
+            );
         }
     }
     for (di, drill) in dr.drills.iter().enumerate() {
@@ -57,27 +73,44 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
         }
         let rpo = app.sla.rpo.as_ref().and_then(|r| duration(ctx, &format!("{base}/rpo"), r).map(|d| (r, d)));
         if app.sla.tier == 1 && (app.sla.rto.is_none() || app.sla.rpo.is_none()) {
-            ctx.warning(Code::MissingField, &base, format!("tier-1 app `{}` has no RTO or RPO target", app.name),
-                "set `rto` and `rpo`, so drills and the blast radius can check them");
+            ctx.warning(
+                Code::MissingField,
+                &base,
+                format!("tier-1 app `{}` has no RTO or RPO target", app.name),
+                "set `rto` and `rpo`, so drills and the blast radius can check them",
+            );
         }
         let Some((rpo_text, rpo)) = rpo else { continue };
         let Some(backup) = &app.backup else {
             if !rpo.is_zero() {
-                ctx.error(Code::RpoUnreachable, &format!("{base}/rpo"),
+                ctx.error(
+                    Code::RpoUnreachable,
+                    &format!("{base}/rpo"),
                     format!("app `{}` promises an RPO of {rpo_text} but no backup policy protects it", app.name),
-                    "add `backup: {policy: NAME}` with a policy that runs at least that often");
+                    "add `backup: {policy: NAME}` with a policy that runs at least that often",
+                );
             }
             continue;
         };
         let Some(pi) = dr.policies.iter().position(|p| p.name == backup.policy) else { continue };
-        if let Some(every) = intervals[pi] {
-            if every > rpo {
-                let policy = &dr.policies[pi];
-                ctx.error(Code::RpoUnreachable, &format!("{base}/rpo"),
-                    format!("RPO {rpo_text} cannot be met: policy `{}` (`{}`) leaves up to {} between backups",
-                        policy.name, policy.schedule, humantime::format_duration(every)),
-                    format!("run the policy at least every {rpo_text}, or relax the RPO to {}", humantime::format_duration(every)));
-            }
+        if let Some(every) = intervals[pi]
+            && every > rpo
+        {
+            let policy = &dr.policies[pi];
+            ctx.error(
+                Code::RpoUnreachable,
+                &format!("{base}/rpo"),
+                format!(
+                    "RPO {rpo_text} cannot be met: policy `{}` (`{}`) leaves up to {} between backups",
+                    policy.name,
+                    policy.schedule,
+                    humantime::format_duration(every)
+                ),
+                format!(
+                    "run the policy at least every {rpo_text}, or relax the RPO to {}",
+                    humantime::format_duration(every)
+                ),
+            );
         }
     }
 }
@@ -85,15 +118,23 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
 /// Parses a cron schedule; returns the longest gap between two runs.
 fn schedule(ctx: &mut Ctx<'_>, path: &str, text: &str) -> Option<Duration> {
     if text.split_whitespace().count() != 5 && !text.starts_with('@') {
-        ctx.error(Code::InvalidSchedule, path, format!("`{text}` is not a five-field cron schedule"),
-            "write minute hour day-of-month month day-of-week, such as `*/15 * * * *`");
+        ctx.error(
+            Code::InvalidSchedule,
+            path,
+            format!("`{text}` is not a five-field cron schedule"),
+            "write minute hour day-of-month month day-of-week, such as `*/15 * * * *`",
+        );
         return None;
     }
     match Cron::from_str(text) {
         Ok(cron) => longest_gap(&cron),
         Err(e) => {
-            ctx.error(Code::InvalidSchedule, path, format!("`{text}` is not a valid cron schedule: {e}"),
-                "write minute hour day-of-month month day-of-week, such as `*/15 * * * *`");
+            ctx.error(
+                Code::InvalidSchedule,
+                path,
+                format!("`{text}` is not a valid cron schedule: {e}"),
+                "write minute hour day-of-month month day-of-week, such as `*/15 * * * *`",
+            );
             None
         }
     }
@@ -122,7 +163,12 @@ fn longest_gap(cron: &Cron) -> Option<Duration> {
 fn duration(ctx: &mut Ctx<'_>, path: &str, text: &str) -> Option<Duration> {
     let parsed = parse_duration(text);
     if parsed.is_none() {
-        ctx.error(Code::InvalidDuration, path, format!("`{text}` is not a duration"), "write a number and a unit, such as `30s`, `5m` or `1h30m`");
+        ctx.error(
+            Code::InvalidDuration,
+            path,
+            format!("`{text}` is not a duration"),
+            "write a number and a unit, such as `30s`, `5m` or `1h30m`",
+        );
     }
     parsed
 }

@@ -13,7 +13,7 @@ mod placement;
 
 use std::path::Path;
 
-use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::source::Span;
 use crate::spec::FleetFile;
 use crate::topology::Topology;
@@ -43,12 +43,12 @@ impl Ctx<'_> {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let (node, found) = self.root.locate(&segments);
         // A whole mapping or list is best shown by the key that introduces it.
-        if found && matches!(node.value, Value::Map(_) | Value::Seq(_)) {
-            if let Some((last, parent)) = segments.split_last() {
-                if let Some(span) = self.root.key_span(parent, last) {
-                    return Some(span);
-                }
-            }
+        if found
+            && matches!(node.value, Value::Map(_) | Value::Seq(_))
+            && let Some((last, parent)) = segments.split_last()
+            && let Some(span) = self.root.key_span(parent, last)
+        {
+            return Some(span);
         }
         Some(node.span)
     }

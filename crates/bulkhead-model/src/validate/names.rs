@@ -16,8 +16,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
             unique(ctx, "zone", r.zones.iter().map(String::as_str), &format!("{base}/{ri}/zones"));
             unique(ctx, "rack", r.racks.iter().map(String::as_str), &format!("{base}/{ri}/racks"));
             if r.zones.is_empty() {
-                ctx.error(Code::InvalidValue, &format!("{base}/{ri}/zones"), format!("region `{}` has no zones", r.name),
-                    "list at least one zone; a bare-metal site is one zone named after the site");
+                ctx.error(
+                    Code::InvalidValue,
+                    &format!("{base}/{ri}/zones"),
+                    format!("region `{}` has no zones", r.name),
+                    "list at least one zone; a bare-metal site is one zone named after the site",
+                );
             }
             for (k, rack) in r.racks.iter().enumerate() {
                 let path = format!("{base}/{ri}/racks/{k}");
@@ -26,9 +30,16 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
                         let known: Vec<&str> = r.zones.iter().map(String::as_str).collect();
                         ctx.unknown_in(&path, Some(&format!("region `{}`", r.name)), "zone", zone, &known);
                     }
-                    None if r.zones.len() > 1 => ctx.error(Code::InvalidValue, &path,
-                        format!("rack `{rack}` does not say which of region `{}`'s {} zones it stands in", r.name, r.zones.len()),
-                        format!("write `{}/{rack}`", r.zones[0])),
+                    None if r.zones.len() > 1 => ctx.error(
+                        Code::InvalidValue,
+                        &path,
+                        format!(
+                            "rack `{rack}` does not say which of region `{}`'s {} zones it stands in",
+                            r.name,
+                            r.zones.len()
+                        ),
+                        format!("write `{}/{rack}`", r.zones[0]),
+                    ),
                     _ => {}
                 }
             }
@@ -46,17 +57,29 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
     for (ci, c) in spec.clusters.iter().enumerate() {
         let base = format!("spec/clusters/{ci}");
         unique(ctx, "node pool", c.node_pools.iter().map(|p| p.name.as_str()), &format!("{base}/nodePools"));
-        unique(ctx, "storage class", c.storage_classes.iter().map(|s| s.name.as_str()), &format!("{base}/storageClasses"));
+        unique(
+            ctx,
+            "storage class",
+            c.storage_classes.iter().map(|s| s.name.as_str()),
+            &format!("{base}/storageClasses"),
+        );
         let defaults = c.storage_classes.iter().filter(|s| s.default).count();
         if defaults > 1 {
-            ctx.warning(Code::InvalidValue, &format!("{base}/storageClasses"),
+            ctx.warning(
+                Code::InvalidValue,
+                &format!("{base}/storageClasses"),
                 format!("cluster `{}` has {defaults} default storage classes", c.name),
-                "Kubernetes picks one of them at random for claims without a class; keep one default");
+                "Kubernetes picks one of them at random for claims without a class; keep one default",
+            );
         }
         let location = format!("{base}/location");
         let Some((provider, region)) = c.provider_and_region() else {
-            ctx.error(Code::InvalidValue, &location, format!("location `{}` is not `provider/region`", c.location),
-                "write the provider's name and the region's, such as `aws/us-east-1`");
+            ctx.error(
+                Code::InvalidValue,
+                &location,
+                format!("location `{}` is not `provider/region`", c.location),
+                "write the provider's name and the region's, such as `aws/us-east-1`",
+            );
             continue;
         };
         let Some(p) = spec.providers.iter().find(|p| p.name == provider) else {
@@ -73,19 +96,37 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
         for (pi, pool) in c.node_pools.iter().enumerate() {
             for (zi, z) in pool.zones.iter().enumerate() {
                 if !zones.contains(&z.as_str()) {
-                    ctx.unknown_in(&format!("{base}/nodePools/{pi}/zones/{zi}"), Some(&format!("`{}`", c.location)), "zone", z, &zones);
+                    ctx.unknown_in(
+                        &format!("{base}/nodePools/{pi}/zones/{zi}"),
+                        Some(&format!("`{}`", c.location)),
+                        "zone",
+                        z,
+                        &zones,
+                    );
                 }
             }
             for (ki, k) in pool.racks.iter().enumerate() {
                 let short = k.rsplit('/').next().unwrap_or(k);
                 if !racks.contains(&short) {
-                    ctx.unknown_in(&format!("{base}/nodePools/{pi}/racks/{ki}"), Some(&format!("`{}`", c.location)), "rack", k, &racks);
+                    ctx.unknown_in(
+                        &format!("{base}/nodePools/{pi}/racks/{ki}"),
+                        Some(&format!("`{}`", c.location)),
+                        "rack",
+                        k,
+                        &racks,
+                    );
                 }
             }
         }
         for (zi, z) in c.control_plane.etcd.zones.iter().enumerate() {
             if !zones.contains(&z.as_str()) {
-                ctx.unknown_in(&format!("{base}/controlPlane/etcd/zones/{zi}"), Some(&format!("`{}`", c.location)), "zone", z, &zones);
+                ctx.unknown_in(
+                    &format!("{base}/controlPlane/etcd/zones/{zi}"),
+                    Some(&format!("`{}`", c.location)),
+                    "zone",
+                    z,
+                    &zones,
+                );
             }
         }
     }
@@ -106,10 +147,10 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
         for (oi, o) in a.overlays.iter().enumerate() {
             cluster_names(ctx, &o.clusters.names, &format!("spec/apps/{ai}/overlays/{oi}/clusters/names"));
         }
-        if let Some(b) = &a.backup {
-            if !policies.contains(&b.policy.as_str()) {
-                ctx.unknown(&format!("spec/apps/{ai}/backup/policy"), "backup policy", &b.policy, &policies);
-            }
+        if let Some(b) = &a.backup
+            && !policies.contains(&b.policy.as_str())
+        {
+            ctx.unknown(&format!("spec/apps/{ai}/backup/policy"), "backup policy", &b.policy, &policies);
         }
     }
     for (wi, w) in spec.rollout.waves.iter().enumerate() {
@@ -131,8 +172,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
             }
         }
         if d.from == d.to {
-            ctx.error(Code::InvalidValue, &format!("{base}/to"), format!("drill `{}` recovers into the cluster it rehearses losing", d.name),
-                "recover into another cluster, ideally in another region");
+            ctx.error(
+                Code::InvalidValue,
+                &format!("{base}/to"),
+                format!("drill `{}` recovers into the cluster it rehearses losing", d.name),
+                "recover into another cluster, ideally in another region",
+            );
         }
     }
 }
@@ -140,13 +185,18 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
 /// Reports the second and later uses of each name.
 fn unique<'a>(ctx: &mut Ctx<'_>, what: &str, names: impl Iterator<Item = &'a str>, path: &str) {
     // Lists of plain names point at the item; lists of objects at its `name`.
-    let item = |i: usize| if matches!(what, "zone" | "rack") { format!("{path}/{i}") } else { format!("{path}/{i}/name") };
+    let item =
+        |i: usize| if matches!(what, "zone" | "rack") { format!("{path}/{i}") } else { format!("{path}/{i}/name") };
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, name) in names.enumerate() {
         if let Some(&first) = seen.get(name) {
             let first_line = ctx.span(&item(first)).map_or(0, |s| s.line);
-            ctx.error(Code::DuplicateName, &item(i), format!("{what} `{name}` is defined twice"),
-                format!("the first is on line {first_line}; names must be unique"));
+            ctx.error(
+                Code::DuplicateName,
+                &item(i),
+                format!("{what} `{name}` is defined twice"),
+                format!("the first is on line {first_line}; names must be unique"),
+            );
         } else {
             seen.insert(name, i);
         }

@@ -23,11 +23,15 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
         if let Some(lb) = &c.network.load_balancer {
             range(ctx, &format!("{base}/loadBalancer"), lb);
         }
-        if let Some(id) = c.network.cluster_id {
-            if !(1..=511).contains(&id) {
-                ctx.error(Code::InvalidValue, &format!("{base}/clusterId"), format!("cluster ID {id} is out of range"),
-                    "ClusterMesh cluster IDs run from 1 to 255 (511 with extended IDs)");
-            }
+        if let Some(id) = c.network.cluster_id
+            && !(1..=511).contains(&id)
+        {
+            ctx.error(
+                Code::InvalidValue,
+                &format!("{base}/clusterId"),
+                format!("cluster ID {id} is out of range"),
+                "ClusterMesh cluster IDs run from 1 to 255 (511 with extended IDs)",
+            );
         }
     }
 }
@@ -43,13 +47,21 @@ fn range(ctx: &mut Ctx<'_>, path: &str, spec: &RangeSpec) {
             for (i, s) in list.iter().enumerate() {
                 let item = format!("{path}/{i}");
                 if s == "auto" {
-                    ctx.error(Code::InvalidCidr, &item, "`auto` cannot be mixed with explicit ranges",
-                        "write `auto` alone, or list every range");
+                    ctx.error(
+                        Code::InvalidCidr,
+                        &item,
+                        "`auto` cannot be mixed with explicit ranges",
+                        "write `auto` alone, or list every range",
+                    );
                 } else if let Some(net) = cidr(ctx, &item, s) {
                     let v6 = matches!(net, IpNet::V6(_));
                     if families.contains(&v6) {
-                        ctx.error(Code::InvalidCidr, &item, format!("a second IPv{} range `{s}`", if v6 { 6 } else { 4 }),
-                            "a dual-stack cluster has one IPv4 and one IPv6 range");
+                        ctx.error(
+                            Code::InvalidCidr,
+                            &item,
+                            format!("a second IPv{} range `{s}`", if v6 { 6 } else { 4 }),
+                            "a dual-stack cluster has one IPv4 and one IPv6 range",
+                        );
                     }
                     families.push(v6);
                 }
@@ -62,8 +74,12 @@ fn range(ctx: &mut Ctx<'_>, path: &str, spec: &RangeSpec) {
 fn cidr(ctx: &mut Ctx<'_>, path: &str, text: &str) -> Option<IpNet> {
     match text.parse::<IpNet>() {
         Ok(net) if net.trunc() != net => {
-            ctx.error(Code::InvalidCidr, path, format!("`{text}` has host bits set"),
-                format!("did you mean `{}`?", net.trunc()));
+            ctx.error(
+                Code::InvalidCidr,
+                path,
+                format!("`{text}` has host bits set"),
+                format!("did you mean `{}`?", net.trunc()),
+            );
             None
         }
         Ok(net) => Some(net),

@@ -1,0 +1,192 @@
+//! The environment's description, `env.json`, as `testenv/testenv` writes it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde::Deserialize;
+
+/// The variable that names the environment's state folder.
+pub const TESTENV_VAR: &str = "BULKHEAD_TESTENV";
+
+/// A running test environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestEnv {
+    /// The state folder.
+    pub state: PathBuf,
+    /// The clusters, in the order `testenv up` started them.
+    pub clusters: Vec<ClusterInfo>,
+    /// The S3 gateway, when started with `--s3`.
+    pub s3: Option<S3Info>,
+    /// One kubeconfig with a context per cluster, named after the cluster.
+    pub kubeconfig: PathBuf,
+    /// The node label keys that carry the failure domains.
+    pub labels: Labels,
+}
+
+/// One cluster of the environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterInfo {
+    /// The cluster's name, as in `examples/multicloud`.
+    pub name: String,
+    /// The provider's name (`aws`, `metal`, …).
+    pub provider: String,
+    /// The provider's kind (`aws`, `bare-metal`, …).
+    pub provider_kind: String,
+    /// The region or site.
+    pub region: String,
+    /// The zones its nodes stand in.
+    pub zones: Vec<String>,
+    /// The racks, on bare metal.
+    pub racks: Vec<String>,
+    /// The range node pod CIDRs are allocated from.
+    pub pod_cidr: String,
+    /// The Service cluster-IP range.
+    pub service_cidr: String,
+    /// The API server's URL.
+    pub server: String,
+    /// A kubeconfig with this cluster alone.
+    pub kubeconfig: PathBuf,
+    /// The context in the kubeconfigs.
+    pub context: String,
+    /// The fake nodes' names.
+    pub nodes: Vec<String>,
+}
+
+/// The S3 gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Info {
+    /// Such as `http://127.0.0.1:40123`.
+    pub endpoint: String,
+    /// A bucket that exists.
+    pub bucket: String,
+    /// The region to sign requests for.
+    pub region: String,
+    /// Access key id.
+    pub access_key: String,
+    /// Secret access key.
+    pub secret_key: String,
+}
+
+/// Node label keys.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Labels {
+    /// `topology.kubernetes.io/region`.
+    pub region: String,
+    /// `topology.kubernetes.io/zone`.
+    pub zone: String,
+    /// The provider's name.
+    pub provider: String,
+    /// The rack, on bare metal.
+    pub rack: String,
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+impl TestEnv {
+    /// The environment with at least `clusters` clusters, or `None` when the
+    /// test should be skipped.
+    ///
+    /// # Panics
+    /// Under `CI=true` when there is no environment, or it is too small: a
+    /// skipped real test is a failure in CI.
+    pub fn require(clusters: usize) -> Option<Self> {
+        let why = match Self::load() {
+            Ok(env) if env.clusters.len() >= clusters => return Some(env),
+            Ok(env) => format!("the test environment has {} clusters; this test needs {clusters}", env.clusters.len()),
+            Err(why) => why,
+        };
+        assert!(!in_ci(), "CI=true and no usable test environment: {why}");
+        #[allow(clippy::print_stderr)] // the one way a skipped test can say so
+        {
+            eprintln!(
+                "skipped: {why} (start one with `testenv/testenv up`, or run tests through `testenv/testenv run`)"
+            );
+        }
+        None
+    }
+
+    /// Like [`TestEnv::require`], and S3 must be up too.
+    ///
+    /// # Panics
+    /// As [`TestEnv::require`].
+    pub fn require_s3() -> Option<(Self, S3Info)> {
+        let env = Self::require(0)?;
+        match env.s3.clone() {
+            Some(s3) => Some((env, s3)),
+            None => {
+                assert!(!in_ci(), "CI=true and the test environment has no S3 (start it with --s3)");
+                None
+            }
+        }
+    }
+
+    fn load() -> Result<Self, String> {
+        let Some(state) = std::env::var_os(TESTENV_VAR) else {
+            return Err(format!("{TESTENV_VAR} is not set"));
+        };
+        let path = Path::new(&state).join("env.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{} is not what testenv writes: {e}", path.display()))
+    }
+
+    /// Cluster `i`.
+    ///
+    /// # Panics
+    /// When there is no such cluster.
+    pub fn cluster(&self, i: usize) -> &ClusterInfo {
+        &self.clusters[i]
+    }
+
+    /// A client of cluster `i`, as its admin.
+    ///
+    /// # Panics
+    /// When the kubeconfig cannot be read: the environment is broken.
+    pub async fn client(&self, i: usize) -> kube::Client {
+        let c = self.cluster(i);
+        client_for(&c.kubeconfig, &c.context).await
+    }
+
+    /// Runs `testenv/testenv` with these arguments against this environment.
+    ///
+    /// # Panics
+    /// When the command fails.
+    pub fn testenv(&self, args: &[&str]) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testenv/testenv");
+        let status = Command::new(&script)
+            .arg("--state")
+            .arg(&self.state)
+            .args(args)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        assert!(status.success(), "testenv {args:?} failed");
+    }
+
+    /// Kills one server of a cluster (`kube-apiserver`, `etcd`, `kwok-controller`, …).
+    pub fn kill(&self, cluster: usize, component: &str) {
+        self.testenv(&["kill", &self.cluster(cluster).name, component]);
+    }
+
+    /// Starts whatever of a cluster is not running, and waits until it serves.
+    pub fn start(&self, cluster: usize) {
+        self.testenv(&["start", &self.cluster(cluster).name]);
+    }
+}
+
+/// A client from a kubeconfig file and context.
+///
+/// # Panics
+/// When the kubeconfig cannot be read or used.
+pub(crate) async fn client_for(kubeconfig: &Path, context: &str) -> kube::Client {
+    let kc = Kubeconfig::read_from(kubeconfig).unwrap_or_else(|e| panic!("cannot read {}: {e}", kubeconfig.display()));
+    let options = KubeConfigOptions { context: Some(context.to_string()), ..Default::default() };
+    let config = kube::Config::from_custom_kubeconfig(kc, &options)
+        .await
+        .unwrap_or_else(|e| panic!("cannot use {} context {context}: {e}", kubeconfig.display()));
+    kube::Client::try_from(config).expect("a client from a valid config")
+}
