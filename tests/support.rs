@@ -39,3 +39,52 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
 }
+
+/// Copies a directory tree (fixture fleets into scratch space).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create target dir");
+    for entry in std::fs::read_dir(from).expect("readable fixture") {
+        let entry = entry.expect("readable entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy fixture file");
+        }
+    }
+}
+
+/// A fleet whose clusters are the test environment's, reached through its
+/// kubeconfigs, with the ranges the environment gave them. Written into
+/// `dir` with an empty app so it validates.
+pub fn testenv_fleet(env: &bulkhead_test::TestEnv, dir: &Path) {
+    let mut providers = String::new();
+    let mut clusters = String::new();
+    for (i, c) in env.clusters.iter().enumerate() {
+        let racks = if c.racks.is_empty() { String::new() } else { format!(", racks: [{}]", c.racks.join(", ")) };
+        providers.push_str(&format!(
+            "    - {{name: {}, kind: {}, regions: [{{name: {}, zones: [{}]{racks}}}]}}\n",
+            c.provider,
+            c.provider_kind,
+            c.region,
+            c.zones.join(", ")
+        ));
+        clusters.push_str(&format!(
+            "    - name: {name}\n      location: {provider}/{region}\n      access: {{kubeconfig: {kubeconfig}, context: {context}}}\n      network: {{nodes: 10.{n}.0.0/16, pods: {pods}, services: {services}, clusterId: {id}}}\n      nodePools: [{{name: kwok, count: {count}}}]\n",
+            name = c.name,
+            provider = c.provider,
+            region = c.region,
+            kubeconfig = c.kubeconfig.display(),
+            context = c.context,
+            n = 100 + i,
+            pods = c.pod_cidr,
+            services = c.service_cidr,
+            id = i + 1,
+            count = c.nodes.len(),
+        ));
+    }
+    let fleet = format!(
+        "apiVersion: bulkhead.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: testenv}}\nspec:\n  network:\n    supernets: [10.0.0.0/8]\n  providers:\n{providers}  clusters:\n{clusters}"
+    );
+    std::fs::write(dir.join("fleet.yaml"), fleet).expect("write fleet.yaml");
+}

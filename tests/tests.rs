@@ -9,3 +9,6 @@ mod validate;
 
 // `bulkhead check` on the example fleet, and `bulkhead schema`.
 mod check;
+
+// `bulkhead net plan` and `net check`, offline and against live clusters.
+mod net;

@@ -46,9 +46,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Run every analysis of the fleet and give one verdict (the CI job).
     ///
-    /// Today: validation of fleet.yaml and every manifest. Network, audit and
-    /// blast-radius analyses join as they land. Exit 0 on pass, 1 when a
-    /// finding reaches `--fail-on`, 2 on bad input.
+    /// Validates fleet.yaml and every manifest, then checks the network
+    /// ranges. Audit and blast-radius analyses join as they land. Exit 0 on
+    /// pass, 1 when a finding reaches `--fail-on`, 2 on bad input.
     Check(CheckArgs),
 
     /// Check fleet.yaml and every app manifest; report every problem.
@@ -58,6 +58,14 @@ pub enum Command {
     /// (unknown fields are errors). Exit 0 when the fleet is usable, 2 when
     /// it has errors.
     Validate(ValidateArgs),
+
+    /// Plan and check the fleet's network ranges.
+    ///
+    /// `net plan` gives every `auto` range of every cluster a place in the
+    /// fleet's supernets and records it in net.lock.json, so it never moves;
+    /// `net check` finds overlapping, too small and drifted ranges.
+    #[command(subcommand)]
+    Net(NetCommand),
 
     /// Print the JSON Schema of fleet.yaml, for editors.
     ///
@@ -104,6 +112,89 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
     pub output: Output,
+}
+
+/// `bulkhead net …`.
+#[derive(Debug, Subcommand)]
+pub enum NetCommand {
+    /// Allocate every `auto` range and record it in net.lock.json.
+    ///
+    /// Each cluster gets a node (VPC) range cut into per-zone private, public
+    /// and spare subnets, a pod range sized for its node pools and pod
+    /// density with headroom, a Service range, and on bare metal a
+    /// load-balancer pool; IPv4 and IPv6 from the matching supernets. Ranges
+    /// written in fleet.yaml are kept as written, and ranges already in the
+    /// lock never move when clusters are added or removed.
+    Plan(NetPlanArgs),
+
+    /// Check every range for overlaps, room and drift.
+    ///
+    /// Looks at ranges written in fleet.yaml, planned in net.lock.json,
+    /// declared external, and with `--live` used by the running clusters
+    /// (nodes' pod ranges, ServiceCIDRs or Services' cluster IPs, MetalLB
+    /// pools). Each overlap names both owners and the range they share.
+    Check(NetCheckArgs),
+}
+
+/// `bulkhead net plan`.
+#[derive(Debug, Args)]
+pub struct NetPlanArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// Fail (exit 1) instead of writing when the lock file would change, as
+    /// in CI.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub locked: bool,
+
+    /// Show the plan without writing the lock file.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also write one `<cluster>.auto.tfvars.json` per cluster into DIR, for
+    /// Terraform.
+    #[arg(long, value_name = "DIR")]
+    pub tfvars: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = PlanOutput::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: PlanOutput,
+}
+
+/// `bulkhead net check`.
+#[derive(Debug, Args)]
+pub struct NetCheckArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// Also read the ranges the clusters use now, through each cluster's
+    /// `access` kubeconfig.
+    #[arg(long)]
+    pub live: bool,
+
+    /// Also check ranges listed in FILE, one `CIDR,OWNER` per line (an IPAM
+    /// export, such as NetBox's prefixes); `#` starts a comment.
+    #[arg(long, value_name = "FILE")]
+    pub ranges: Option<PathBuf>,
+
+    /// The lowest severity that fails the check (exit 1).
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
+}
+
+/// Output formats of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanOutput {
+    /// A table for people.
+    Human,
+    /// One JSON document, for scripts.
+    Json,
 }
 
 /// Output formats.

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use bulkhead_model::Severity;
 use bulkhead_report::{OutputFormat, Style};
 
-use crate::args::{CheckArgs, ColorChoice, FailOn, GlobalArgs, Output, ValidateArgs};
+use crate::args::{
+    CheckArgs, ColorChoice, FailOn, GlobalArgs, NetCheckArgs, NetPlanArgs, Output, PlanOutput, ValidateArgs,
+};
 use crate::env_vars;
 
 /// Settings every command shares.
@@ -61,11 +63,78 @@ pub struct CheckSettings {
 impl CheckSettings {
     /// Resolves the flags.
     pub fn resolve(args: CheckArgs) -> Self {
-        let fail_on = match args.fail_on {
-            FailOn::Error => Severity::Error,
-            FailOn::Warning => Severity::Warning,
+        Self { fleet: args.fleet.fleet, fail_on: fail_on(args.fail_on), output: output(args.output) }
+    }
+}
+
+/// What `net plan` does with the lock file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Write it when it changes.
+    Write,
+    /// Fail when it would change.
+    Locked,
+    /// Leave it alone.
+    DryRun,
+}
+
+/// `net plan`'s settings.
+#[derive(Debug, Clone)]
+pub struct NetPlanSettings {
+    /// The fleet directory or file.
+    pub fleet: PathBuf,
+    /// What to do with the lock file.
+    pub lock: LockMode,
+    /// Where to write Terraform variables, if anywhere.
+    pub tfvars: Option<PathBuf>,
+    /// JSON instead of a table.
+    pub json: bool,
+}
+
+impl NetPlanSettings {
+    /// Resolves the flags.
+    pub fn resolve(args: NetPlanArgs) -> Self {
+        let lock = match (args.locked, args.dry_run) {
+            (true, _) => LockMode::Locked,
+            (_, true) => LockMode::DryRun,
+            _ => LockMode::Write,
         };
-        Self { fleet: args.fleet.fleet, fail_on, output: output(args.output) }
+        Self { fleet: args.fleet.fleet, lock, tfvars: args.tfvars, json: args.output == PlanOutput::Json }
+    }
+}
+
+/// `net check`'s settings.
+#[derive(Debug, Clone)]
+pub struct NetCheckSettings {
+    /// The fleet directory or file.
+    pub fleet: PathBuf,
+    /// Read the clusters too.
+    pub live: bool,
+    /// A ranges file to check as well.
+    pub ranges: Option<PathBuf>,
+    /// The lowest severity that fails the check.
+    pub fail_on: Severity,
+    /// Output format.
+    pub output: OutputFormat,
+}
+
+impl NetCheckSettings {
+    /// Resolves the flags.
+    pub fn resolve(args: NetCheckArgs) -> Self {
+        Self {
+            fleet: args.fleet.fleet,
+            live: args.live,
+            ranges: args.ranges,
+            fail_on: fail_on(args.fail_on),
+            output: output(args.output),
+        }
+    }
+}
+
+fn fail_on(f: FailOn) -> Severity {
+    match f {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
     }
 }
 

@@ -32,20 +32,32 @@ impl fmt::Display for Severity {
     }
 }
 
+/// A stable identifier for each kind of finding, printed as `unknown-field`.
+/// Scripts and suppressions match on these strings, so a code never changes
+/// meaning. Validation's codes are the constants below; each analysis crate
+/// declares its own with [`Code::new`] (say `bulkhead-net`'s `range-overlap`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Code(&'static str);
+
+impl Code {
+    /// A code. By convention lowercase words joined by `-`.
+    pub const fn new(id: &'static str) -> Self {
+        Self(id)
+    }
+
+    /// The identifier as printed, for example `unknown-field`.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
 macro_rules! codes {
     ($($(#[$doc:meta])* $variant:ident = $id:literal,)*) => {
-        /// A stable identifier for each kind of diagnostic. Scripts and
-        /// suppressions match on these strings, so they never change meaning.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Code { $($(#[$doc])* $variant,)* }
-
+        #[allow(non_upper_case_globals)] // read like the enum they once were: `Code::UnknownField`
         impl Code {
-            /// The identifier as printed, for example `unknown-field`.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $id,)* }
-            }
+            $($(#[$doc])* pub const $variant: Code = Code($id);)*
 
-            /// Every code, in declaration order (for documentation).
+            /// Validation's codes, in declaration order (for documentation).
             pub const ALL: &'static [Code] = &[$(Self::$variant,)*];
         }
     };

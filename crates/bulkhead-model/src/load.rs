@@ -27,8 +27,12 @@ pub const FLEET_FILE: &str = "fleet.yaml";
 pub struct Fleet {
     /// The fleet directory.
     pub root: PathBuf,
+    /// The fleet file's path, relative to `root`, as diagnostics name it.
+    pub path: PathBuf,
     /// The fleet file as written.
     pub file: FleetFile,
+    /// The fleet file's YAML tree, so later analyses can point into it.
+    pub tree: Node,
     /// The failure-domain tree.
     pub topology: Topology,
     /// Each app's Kubernetes objects, in the order of `spec.apps`.
@@ -60,6 +64,19 @@ pub struct Counts {
     pub manifest_files: usize,
     /// Kubernetes objects read.
     pub objects: usize,
+}
+
+impl Fleet {
+    /// The span in the fleet file of the value at a `/`-separated path such
+    /// as `spec/clusters/0/network/pods` (or of its nearest parent).
+    pub fn span(&self, path: &str) -> crate::Span {
+        self.tree.span_at(path)
+    }
+
+    /// The index of the cluster named `name` in `spec.clusters`.
+    pub fn cluster_index(&self, name: &str) -> Option<usize> {
+        self.file.spec.clusters.iter().position(|c| c.name == name)
+    }
 }
 
 impl Loaded {
@@ -108,9 +125,10 @@ pub fn load(path: &Path, options: LoadOptions) -> Result<Loaded, Error> {
         out.push(Diagnostic::error(Code::UnreadableFile, &fleet_name, None, "the fleet could not be read"));
     }
     Diagnostic::sort(&mut out);
-    // Keep only the text that diagnostics point into: a large fleet's
-    // manifests need not stay in memory twice.
-    sources.retain(|path, _| out.iter().any(|d| &d.file == path));
+    // Keep only the text that diagnostics point into, and the fleet file
+    // (later analyses report into it): a large fleet's manifests need not
+    // stay in memory twice.
+    sources.retain(|path, _| *path == fleet_name || out.iter().any(|d| &d.file == path));
     Ok(Loaded { fleet, diagnostics: out, sources, counts, files })
 }
 
@@ -222,7 +240,7 @@ impl Loader {
         let topology = Topology::build(&file.spec);
         crate::validate::check_fleet(name, &root, &file, &topology, &mut self.out);
         let apps = if options.manifests { self.manifests(name, &root, &file)? } else { Vec::new() };
-        Ok(Some(Fleet { root: self.root.clone(), file, topology, apps }))
+        Ok(Some(Fleet { root: self.root.clone(), path: name.to_path_buf(), file, tree: root, topology, apps }))
     }
 
     fn version_is_supported(&mut self, name: &Path, root: &Node) -> bool {

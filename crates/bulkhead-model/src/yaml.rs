@@ -135,6 +135,22 @@ impl Node {
         node.entry(key).map(|e| e.key_span)
     }
 
+    /// The span to show for the value at a `/`-separated path such as
+    /// `spec/clusters/0/location`, or for its nearest existing parent. A whole
+    /// mapping or list is shown by the key that introduces it.
+    pub fn span_at(&self, path: &str) -> Span {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let (node, found) = self.locate(&segments);
+        if found
+            && matches!(node.value, Value::Map(_) | Value::Seq(_))
+            && let Some((last, parent)) = segments.split_last()
+            && let Some(span) = self.key_span(parent, last)
+        {
+            return span;
+        }
+        node.span
+    }
+
     /// Converts to JSON for schema validation and typed deserialization.
     pub fn to_json(&self) -> Json {
         match &self.value {

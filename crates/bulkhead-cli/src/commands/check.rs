@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use bulkhead_model::spec::DomainLevel;
-use bulkhead_model::{LoadOptions, Severity, load};
+use bulkhead_model::{Diagnostic, LoadOptions, Severity, load};
 use bulkhead_report::{
     CheckReport, OutputFormat, Stage, StageStatus, Verdict, write_diagnostics_human, write_junit, write_sarif,
 };
@@ -37,10 +37,31 @@ pub fn run(settings: &CheckSettings, global: GlobalSettings, out: &mut dyn Write
         None => "the fleet could not be read".to_string(),
     };
     let validate = Stage::from_findings("validate", &loaded.diagnostics, settings.fail_on, covered);
-    let input_ok = !loaded.has_errors();
+    let mut input_ok = !loaded.has_errors();
     stages.push(validate);
-    // Analyses that need a valid fleet go here (net, audit, blast); until
-    // then they would be listed as skipped on bad input.
+    let mut diagnostics = loaded.diagnostics.clone();
+
+    // Analyses that need a valid fleet: each adds a stage and its findings.
+    match loaded.fleet.as_ref().filter(|_| input_ok) {
+        Some(fleet) => {
+            let (findings, detail) = match super::net::read_lock(fleet) {
+                Ok(lock) => {
+                    let planned = lock.as_ref().map_or(0, |l| l.clusters.len());
+                    let ranges = bulkhead_net::effective_ranges(fleet, lock.as_ref()).len();
+                    let inputs = bulkhead_net::Inputs { lock, ..Default::default() };
+                    (bulkhead_net::check(fleet, &inputs), format!("{ranges} ranges, {planned} clusters planned"))
+                }
+                Err(d) => {
+                    input_ok = false;
+                    (vec![d], "net.lock.json could not be read".to_string())
+                }
+            };
+            stages.push(Stage::from_findings("net", &findings, settings.fail_on, detail));
+            diagnostics.extend(findings);
+        }
+        None => stages.push(Stage::skipped("net", "needs a valid fleet")),
+    }
+    Diagnostic::sort(&mut diagnostics);
 
     let verdict = if !input_ok {
         Verdict::Invalid
@@ -53,11 +74,11 @@ pub fn run(settings: &CheckSettings, global: GlobalSettings, out: &mut dyn Write
         fleet: loaded.fleet.as_ref().map(|f| f.file.metadata.name.clone()),
         stages,
         verdict,
-        diagnostics: &loaded.diagnostics,
+        diagnostics: &diagnostics,
     };
     match settings.output {
         OutputFormat::Human => {
-            write_diagnostics_human(out, &loaded.diagnostics, &loaded.sources, &root, global.style)?;
+            write_diagnostics_human(out, &diagnostics, &loaded.sources, &root, global.style)?;
             report.write_summary(out)?;
             if verdict == Verdict::Pass
                 && settings.fail_on == Severity::Error
@@ -67,8 +88,8 @@ pub fn run(settings: &CheckSettings, global: GlobalSettings, out: &mut dyn Write
             }
         }
         OutputFormat::Json => report.write_json(out)?,
-        OutputFormat::Sarif => write_sarif(out, &loaded.diagnostics, env!("CARGO_PKG_VERSION"))?,
-        OutputFormat::Junit => write_junit(out, "check", &loaded.files, &loaded.diagnostics)?,
+        OutputFormat::Sarif => write_sarif(out, &diagnostics, env!("CARGO_PKG_VERSION"))?,
+        OutputFormat::Junit => write_junit(out, "check", &loaded.files, &diagnostics)?,
     }
     Ok(verdict)
 }

@@ -2,5 +2,6 @@
 //! its report, and returns the verdict that becomes the exit code.
 
 pub mod check;
+pub mod net;
 pub mod schema;
 pub mod validate;

@@ -17,7 +17,7 @@ use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::source::Span;
 use crate::spec::FleetFile;
 use crate::topology::Topology;
-use crate::yaml::{Node, Value};
+use crate::yaml::Node;
 
 /// Runs every check of meaning over a fleet file that passed the schema.
 pub(crate) fn check_fleet(file: &Path, root: &Node, fleet: &FleetFile, topology: &Topology, out: &mut Vec<Diagnostic>) {
@@ -40,17 +40,7 @@ impl Ctx<'_> {
     /// The span of the value at a `/`-separated path such as
     /// `spec/clusters/0/location` (or of its nearest existing parent).
     fn span(&self, path: &str) -> Option<Span> {
-        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let (node, found) = self.root.locate(&segments);
-        // A whole mapping or list is best shown by the key that introduces it.
-        if found
-            && matches!(node.value, Value::Map(_) | Value::Seq(_))
-            && let Some((last, parent)) = segments.split_last()
-            && let Some(span) = self.root.key_span(parent, last)
-        {
-            return Some(span);
-        }
-        Some(node.span)
+        Some(self.root.span_at(path))
     }
 
     fn push(&mut self, d: Diagnostic) {

@@ -1,0 +1,13 @@
+//! Live clusters. [`connect`] turns a cluster's `access` in fleet.yaml into a
+//! client; the modules below read what the analyses need and hand it over in
+//! plain types, so offline and live analyses share one code path.
+//!
+//! Every call is bounded by a timeout: a cluster that does not answer is an
+//! [`Error`] naming it, never a hang.
+
+mod connect;
+mod error;
+pub mod network;
+
+pub use connect::{Cluster, connect, connect_all};
+pub use error::Error;
