@@ -145,6 +145,24 @@ pub struct Diagnostic {
     /// How to fix it, in one line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// What in the fleet the finding is about, for findings of analyses
+    /// (an app's object, on some clusters); absent for validation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<About>,
+}
+
+/// The subject of an analysis finding.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct About {
+    /// The app.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// The object, as `Kind/namespace/name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// The clusters it applies to (empty: wherever the object runs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
 }
 
 impl Diagnostic {
@@ -156,7 +174,15 @@ impl Diagnostic {
         span: Option<Span>,
         message: impl Into<String>,
     ) -> Self {
-        Self { severity, code, message: message.into(), file: file.as_ref().to_path_buf(), span, hint: None }
+        Self {
+            severity,
+            code,
+            message: message.into(),
+            file: file.as_ref().to_path_buf(),
+            span,
+            hint: None,
+            about: None,
+        }
     }
 
     /// An error: the input cannot be used as written.
@@ -173,6 +199,13 @@ impl Diagnostic {
     #[must_use]
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Says what the finding is about.
+    #[must_use]
+    pub fn with_about(mut self, about: About) -> Self {
+        self.about = Some(about);
         self
     }
 

@@ -21,7 +21,7 @@ pub mod topology;
 mod validate;
 pub mod yaml;
 
-pub use diagnostic::{Code, Diagnostic, Severity};
+pub use diagnostic::{About, Code, Diagnostic, Severity};
 pub use load::{Counts, FLEET_FILE, Fleet, LoadOptions, Loaded, Sources, load};
 pub use source::{SourceFile, Span};
 pub use topology::{Domain, DomainId, Topology};

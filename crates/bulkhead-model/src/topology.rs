@@ -57,6 +57,16 @@ pub struct Topology {
     pub control_planes: Vec<ControlPlaneSlots>,
     #[serde(skip)]
     index: HashMap<(DomainLevel, String), DomainId>,
+    /// Each domain's children, by the domain's index; kept so lookups stay
+    /// linear in what they return, not in the size of the fleet.
+    #[serde(skip)]
+    children: Vec<Vec<DomainId>>,
+    /// Each cluster's nodes, by the cluster's id.
+    #[serde(skip)]
+    cluster_nodes: HashMap<DomainId, Vec<DomainId>>,
+    /// Each cluster's entry in `control_planes`.
+    #[serde(skip)]
+    control_plane_index: HashMap<DomainId, usize>,
 }
 
 impl Topology {
@@ -104,6 +114,16 @@ impl Topology {
         let id = DomainId(self.domains.len() as u32);
         self.index.insert((level, name.clone()), id);
         self.domains.push(Domain { id, level, name, label, parent, cluster });
+        self.children.push(Vec::new());
+        // Nodes are indexed by cluster instead: a zone may hold thousands.
+        if let Some(p) = parent
+            && level != DomainLevel::Node
+        {
+            self.children[p.0 as usize].push(id);
+        }
+        if let Some(c) = cluster {
+            self.cluster_nodes.entry(c).or_default().push(id);
+        }
         id
     }
 
@@ -157,12 +177,18 @@ impl Topology {
         } else {
             etcd.zones.iter().filter_map(|z| self.id(DomainLevel::Zone, &format!("{}/{z}", cluster.location))).collect()
         };
+        self.control_plane_index.insert(c, self.control_planes.len());
         self.control_planes.push(ControlPlaneSlots { cluster: c, etcd_zones, managed: cluster.control_plane.managed });
     }
 
     fn rack_matches(&self, rack: DomainId, want: &str) -> bool {
         let d = self.get(rack);
         d.label == want || d.name.ends_with(&format!("/{want}"))
+    }
+
+    /// Where a cluster's control plane runs.
+    pub fn control_plane(&self, cluster: DomainId) -> Option<&ControlPlaneSlots> {
+        self.control_plane_index.get(&cluster).map(|&i| &self.control_planes[i])
     }
 
     /// The domain with this id.
@@ -177,7 +203,10 @@ impl Topology {
 
     /// The domains directly below `parent` at `level`.
     pub fn children(&self, parent: DomainId, level: DomainLevel) -> Vec<DomainId> {
-        self.domains.iter().filter(|d| d.level == level && d.parent == Some(parent)).map(|d| d.id).collect()
+        if level == DomainLevel::Node {
+            return self.at_level(level).filter(|d| d.parent == Some(parent)).map(|d| d.id).collect();
+        }
+        self.children[parent.0 as usize].iter().copied().filter(|&c| self.get(c).level == level).collect()
     }
 
     /// Every domain of a level.
@@ -208,7 +237,7 @@ impl Topology {
 
     /// The nodes of a cluster.
     pub fn nodes_of(&self, cluster: DomainId) -> impl Iterator<Item = &Domain> {
-        self.domains.iter().filter(move |d| d.level == DomainLevel::Node && d.cluster == Some(cluster))
+        self.cluster_nodes.get(&cluster).into_iter().flatten().map(|&n| self.get(n))
     }
 
     /// The distinct domains of `level` that a cluster's nodes (or, for

@@ -77,6 +77,46 @@ pub struct FleetSpec {
     /// The order in which changes reach clusters.
     #[serde(default)]
     pub rollout: RolloutSpec,
+    /// How `bulkhead audit` judges the apps' workloads.
+    #[serde(default)]
+    pub audit: AuditSpec,
+}
+
+/// Settings of the reliability audit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuditSpec {
+    /// Per-check settings, by check ID (`bulkhead audit --list-checks`
+    /// lists them), such as `probe-liveness-missing: {severity: error}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checks: BTreeMap<String, CheckSetting>,
+}
+
+/// One check's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CheckSetting {
+    /// Turn the check on or off; each check has its own default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Report the check's findings at this severity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<CheckSeverity>,
+    /// The check's parameters, such as `{min: 3}` for `replicas-minimum`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, i64>,
+}
+
+/// A severity a check can be set to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckSeverity {
+    /// Fails `check` by default.
+    Error,
+    /// Fails `check --fail-on warning`.
+    Warning,
+    /// Never fails.
+    Info,
 }
 
 /// Chooses clusters by name, by labels, or both (a cluster must match all

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::Ctx;
 use crate::diagnostic::Code;
-use crate::spec::FleetFile;
+use crate::spec::{DomainLevel, FleetFile};
 use crate::topology::Topology;
 
 pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile, topology: &Topology) {
@@ -58,7 +58,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile, topology: &Topology) {
             );
         }
         // A zone that holds a majority of members takes quorum down with it.
-        let Some(slots) = topology.control_planes.iter().find(|s| topology.get(s.cluster).name == c.name) else {
+        let Some(slots) = topology.id(DomainLevel::Cluster, &c.name).and_then(|id| topology.control_plane(id)) else {
             continue;
         };
         let mut per_zone: BTreeMap<&str, u32> = BTreeMap::new();

@@ -1,0 +1,81 @@
+//! The checks, one module per category. `run` holds the checks that need
+//! only the objects; `run_on` the fleet-aware ones, given one cluster shape.
+
+mod autoscaling;
+mod controllers;
+mod disruption;
+pub(crate) mod live;
+mod probes;
+mod references;
+mod resources;
+mod rollout;
+mod spread;
+mod storage;
+
+use bulkhead_workload::ClusterNodes;
+use k8s_openapi::api::core::v1::Container;
+
+use crate::engine::Ctx;
+
+pub(crate) fn run(ctx: &mut Ctx<'_, '_>) {
+    probes::run(ctx);
+    controllers::run(ctx);
+    resources::run(ctx);
+    disruption::run(ctx);
+    spread::run(ctx);
+    autoscaling::run(ctx);
+    storage::run(ctx);
+    rollout::run(ctx);
+    references::run(ctx);
+}
+
+pub(crate) fn run_on(ctx: &mut Ctx<'_, '_>, nodes: &ClusterNodes) {
+    disruption::run_on(ctx, nodes);
+    spread::run_on(ctx, nodes);
+    storage::run_on(ctx, nodes);
+}
+
+/// The regular containers of a pod spec with their paths.
+pub(crate) fn containers<'p>(
+    pod_path: &str,
+    pod: &'p k8s_openapi::api::core::v1::PodSpec,
+) -> Vec<(String, &'p Container)> {
+    pod.containers.iter().enumerate().map(|(i, c)| (format!("{pod_path}/containers/{i}"), c)).collect()
+}
+
+/// Regular and init containers.
+pub(crate) fn all_containers<'p>(
+    pod_path: &str,
+    pod: &'p k8s_openapi::api::core::v1::PodSpec,
+) -> Vec<(String, &'p Container)> {
+    let mut out = containers(pod_path, pod);
+    out.extend(
+        pod.init_containers.iter().flatten().enumerate().map(|(i, c)| (format!("{pod_path}/initContainers/{i}"), c)),
+    );
+    out
+}
+
+/// Quorum systems, recognised by image when not declared by annotation.
+pub(crate) fn is_quorum(w: &bulkhead_workload::Workload<'_>) -> bool {
+    if !matches!(w.object.kind, bulkhead_workload::Kind::StatefulSet(_)) {
+        return false;
+    }
+    match w.object.annotation(crate::registry::QUORUM_ANNOTATION) {
+        Some("true") => return true,
+        Some("false") => return false,
+        _ => {}
+    }
+    const QUORUM_IMAGES: &[&str] =
+        &["etcd", "zookeeper", "consul", "kafka", "cockroach", "nats", "rabbitmq", "mongo", "vault", "redis-sentinel"];
+    w.pod.containers.iter().any(|c| {
+        let image = c.image.as_deref().unwrap_or_default();
+        let name = image.rsplit('/').next().unwrap_or(image);
+        let name = name.split([':', '@']).next().unwrap_or(name);
+        QUORUM_IMAGES.iter().any(|q| name == *q || name.starts_with(&format!("{q}-")))
+    })
+}
+
+/// The most members a quorum of `n` can lose.
+pub(crate) fn tolerable(n: u32) -> u32 {
+    n.saturating_sub(1) / 2
+}

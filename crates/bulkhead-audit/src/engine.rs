@@ -1,0 +1,215 @@
+//! Runs the checks over every app: once per set of objects a group of
+//! clusters shares, and the fleet-aware checks once per shape of cluster
+//! (zones, pools, storage), so a fleet of many alike clusters costs little
+//! more than one. Findings that several clusters share are merged.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bulkhead_model::Severity;
+use bulkhead_model::spec::App;
+use bulkhead_workload::{AppObjects, ClusterNodes, Kind, Object, Origin, Workload};
+
+use crate::registry::{CheckInfo, IGNORE_ANNOTATION, Settings};
+
+/// One finding of one check.
+#[derive(Debug, Clone)]
+pub struct Finding<'f> {
+    /// The check.
+    pub check: &'static CheckInfo,
+    /// How bad it is here.
+    pub severity: Severity,
+    /// The app.
+    pub app: String,
+    /// The object's `Kind/namespace/name`.
+    pub object: String,
+    /// Where the object came from.
+    pub origin: Origin<'f>,
+    /// The field the finding is about, as a `/` path inside the object.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// The clusters it applies to.
+    pub clusters: BTreeSet<String>,
+}
+
+/// Live state a manifest does not have: where pods run now.
+#[derive(Debug, Clone, Default)]
+pub struct LivePods {
+    /// Running pods: namespace, labels, node.
+    pub pods: Vec<(String, BTreeMap<String, String>, String)>,
+    /// Each node's zone.
+    pub node_zones: BTreeMap<String, String>,
+}
+
+/// What every check gets.
+pub(crate) struct Ctx<'c, 'a> {
+    pub settings: &'c Settings,
+    pub app: &'a App,
+    /// The objects of the variant being checked.
+    pub objects: Vec<&'a Object<'a>>,
+    /// The clusters the findings apply to.
+    pub clusters: &'c [String],
+    /// PriorityClasses the fleet defines, and the built-in ones.
+    pub priority_classes: &'c BTreeSet<String>,
+    pub out: &'c mut Vec<Finding<'a>>,
+}
+
+impl<'a> Ctx<'_, 'a> {
+    /// Reports a finding at `path` of `object`, unless the check is off or
+    /// the object opts out of it.
+    pub fn report(&mut self, check: &'static CheckInfo, object: &Object<'a>, path: &str, message: String) {
+        self.report_as(check, check.severity, object, path, message);
+    }
+
+    /// Like [`Ctx::report`], with a severity the check chose for this case
+    /// (the fleet's setting still wins).
+    pub fn report_as(
+        &mut self,
+        check: &'static CheckInfo,
+        severity: Severity,
+        object: &Object<'a>,
+        path: &str,
+        message: String,
+    ) {
+        let resolved = self.settings.get(check);
+        if !resolved.enabled || ignored(object, check.id) {
+            return;
+        }
+        self.out.push(Finding {
+            check,
+            severity: resolved.severity.unwrap_or(severity),
+            app: self.app.name.clone(),
+            object: object.id(),
+            origin: object.origin.clone(),
+            path: path.to_string(),
+            message,
+            clusters: self.clusters.iter().cloned().collect(),
+        });
+    }
+
+    /// Whether a check runs at all (to skip work).
+    pub fn on(&self, check: &CheckInfo) -> bool {
+        self.settings.enabled(check)
+    }
+
+    /// The variant's workloads.
+    pub fn workloads(&self) -> Vec<Workload<'a>> {
+        self.objects.iter().filter_map(|&o| o.workload()).collect()
+    }
+
+    /// The HPA that scales `object`, if any.
+    pub fn hpa_of(
+        &self,
+        object: &Object<'_>,
+    ) -> Option<&'a k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler> {
+        self.objects.iter().find_map(|&o| match &o.kind {
+            Kind::Hpa(h) if o.namespace == object.namespace => {
+                let t = &h.spec.scale_target_ref;
+                (t.kind == object.kind_name && t.name == object.name).then_some(h)
+            }
+            _ => None,
+        })
+    }
+
+    /// The replicas a workload runs with at least: the HPA's minimum when
+    /// an HPA owns it, else its own count.
+    pub fn min_replicas(&self, w: &Workload<'_>) -> u32 {
+        match self.hpa_of(w.object) {
+            Some(h) => h.spec.min_replicas.unwrap_or(1).max(0) as u32,
+            None => w.replicas,
+        }
+    }
+}
+
+fn ignored(object: &Object<'_>, id: &str) -> bool {
+    object.annotation(IGNORE_ANNOTATION).is_some_and(|v| v.split(',').map(str::trim).any(|x| x == id || x == "*"))
+}
+
+/// Built-in PriorityClasses every cluster has.
+pub const BUILT_IN_PRIORITY_CLASSES: [&str; 2] = ["system-cluster-critical", "system-node-critical"];
+
+/// The audit of a set of apps.
+pub fn run<'a>(
+    apps: &'a [AppObjects<'a>],
+    nodes: &BTreeMap<String, ClusterNodes>,
+    live: &BTreeMap<String, LivePods>,
+    settings: &Settings,
+) -> Vec<Finding<'a>> {
+    let mut priority_classes: BTreeSet<String> = BUILT_IN_PRIORITY_CLASSES.iter().map(|s| s.to_string()).collect();
+    for a in apps {
+        for o in &a.objects {
+            if let Kind::PriorityClass(_) = o.kind {
+                priority_classes.insert(o.name.clone());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for a in apps {
+        for v in &a.variants {
+            let objects: Vec<&Object<'a>> = a.objects_of(v).collect();
+            let mut ctx = Ctx {
+                settings,
+                app: a.app,
+                objects: objects.clone(),
+                clusters: &v.clusters,
+                priority_classes: &priority_classes,
+                out: &mut out,
+            };
+            crate::checks::run(&mut ctx);
+            // Fleet-aware checks, once per shape of cluster.
+            let mut shapes: BTreeMap<String, (Vec<String>, &ClusterNodes)> = BTreeMap::new();
+            for c in &v.clusters {
+                if let Some(n) = nodes.get(c) {
+                    shapes.entry(n.shape_key()).or_insert_with(|| (Vec::new(), n)).0.push(c.clone());
+                }
+            }
+            for (clusters, n) in shapes.into_values() {
+                let mut ctx = Ctx {
+                    settings,
+                    app: a.app,
+                    objects: objects.clone(),
+                    clusters: &clusters,
+                    priority_classes: &priority_classes,
+                    out: &mut out,
+                };
+                crate::checks::run_on(&mut ctx, n);
+            }
+            for c in &v.clusters {
+                if let Some(pods) = live.get(c) {
+                    let one = [c.clone()];
+                    let mut ctx = Ctx {
+                        settings,
+                        app: a.app,
+                        objects: objects.clone(),
+                        clusters: &one,
+                        priority_classes: &priority_classes,
+                        out: &mut out,
+                    };
+                    crate::checks::live::run(&mut ctx, pods, nodes.get(c));
+                }
+            }
+        }
+    }
+    merge(out)
+}
+
+/// Merges findings that differ only in their clusters.
+fn merge(findings: Vec<Finding<'_>>) -> Vec<Finding<'_>> {
+    let mut index: BTreeMap<(String, String, &'static str, String, String), usize> = BTreeMap::new();
+    let mut out: Vec<Finding<'_>> = Vec::new();
+    for f in findings {
+        let file = match &f.origin {
+            Origin::Manifest { file, .. } => file.display().to_string(),
+            Origin::Live { cluster } => format!("live:{cluster}"),
+        };
+        let key = (file, f.object.clone(), f.check.id, f.path.clone(), f.message.clone());
+        match index.get(&key) {
+            Some(&i) => out[i].clusters.extend(f.clusters),
+            None => {
+                index.insert(key, out.len());
+                out.push(f);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,14 @@
+//! The fleet's workloads, typed once for every analysis that reasons about
+//! them (the audit, the blast radius): [`Object`]s from manifests or live
+//! clusters, each app's objects per cluster ([`AppObjects`]), the nodes each
+//! cluster offers ([`ClusterNodes`]), and where the scheduler may put pods
+//! in the worst case ([`scheduling`]).
+
+mod apps;
+pub mod nodes;
+mod objects;
+pub mod scheduling;
+
+pub use apps::{AppObjects, Variant};
+pub use nodes::{ClassInfo, ClusterNodes, NodeGroup, Taint};
+pub use objects::{Kind, Object, Origin, Workload, selects, selects_map};
