@@ -12,3 +12,6 @@ mod check;
 
 // `bulkhead net plan` and `net check`, offline and against live clusters.
 mod net;
+
+// `bulkhead audit`: a failing and a passing fixture per check, settings, the example.
+mod audit;

@@ -59,6 +59,17 @@ pub enum Command {
     /// it has errors.
     Validate(ValidateArgs),
 
+    /// Find fragile workloads: probes, replicas, budgets, spread, storage.
+    ///
+    /// Checks every workload of every app against reliability practices,
+    /// and against the zones, node pools and storage classes of each cluster
+    /// it is placed on. Each finding has a stable check ID, the failure it
+    /// prevents and the fix; configure checks in `spec.audit.checks`, and
+    /// silence one on an object with the annotation
+    /// `bulkhead.dev/audit-ignore: "check-id"`. With `--live` the objects are
+    /// read from the clusters, adding what only running state shows.
+    Audit(AuditArgs),
+
     /// Plan and check the fleet's network ranges.
     ///
     /// `net plan` gives every `auto` range of every cluster a place in the
@@ -112,6 +123,43 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
     pub output: Output,
+}
+
+/// `bulkhead audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// Read the objects from the clusters (through each cluster's `access`)
+    /// instead of the manifests.
+    #[arg(long)]
+    pub live: bool,
+
+    /// List every check (ID, category, severity, default, what it prevents)
+    /// and exit.
+    #[arg(long)]
+    pub list_checks: bool,
+
+    /// The lowest severity that fails the audit (exit 1).
+    #[arg(long, value_enum, default_value_t = FailOnAll::Error)]
+    pub fail_on: FailOnAll,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
+}
+
+/// Severity thresholds, notes included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnAll {
+    /// Fail on errors only.
+    Error,
+    /// Fail on warnings too.
+    Warning,
+    /// Fail on anything, notes included.
+    Info,
 }
 
 /// `bulkhead net …`.

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use args::{Cli, Command, NetCommand};
 use bulkhead_report::Verdict;
 use clap::Parser;
-use settings::{CheckSettings, GlobalSettings, NetCheckSettings, NetPlanSettings, ValidateSettings};
+use settings::{AuditSettings, CheckSettings, GlobalSettings, NetCheckSettings, NetPlanSettings, ValidateSettings};
 
 /// Exit code: everything passed.
 pub const EXIT_OK: u8 = 0;
@@ -35,6 +35,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Validate(a) => commands::validate::run(&ValidateSettings::resolve(a), global, &mut out),
         Command::Check(a) => commands::check::run(&CheckSettings::resolve(a), global, &mut out),
+        Command::Audit(a) => commands::audit::run(&AuditSettings::resolve(a), global, &mut out),
         Command::Net(NetCommand::Plan(a)) => commands::net::plan(&NetPlanSettings::resolve(a), global, &mut out),
         Command::Net(NetCommand::Check(a)) => commands::net::check(&NetCheckSettings::resolve(a), global, &mut out),
         Command::Schema => commands::schema::run(&mut out),

@@ -8,7 +8,8 @@ use bulkhead_model::Severity;
 use bulkhead_report::{OutputFormat, Style};
 
 use crate::args::{
-    CheckArgs, ColorChoice, FailOn, GlobalArgs, NetCheckArgs, NetPlanArgs, Output, PlanOutput, ValidateArgs,
+    AuditArgs, CheckArgs, ColorChoice, FailOn, FailOnAll, GlobalArgs, NetCheckArgs, NetPlanArgs, Output, PlanOutput,
+    ValidateArgs,
 };
 use crate::env_vars;
 
@@ -64,6 +65,39 @@ impl CheckSettings {
     /// Resolves the flags.
     pub fn resolve(args: CheckArgs) -> Self {
         Self { fleet: args.fleet.fleet, fail_on: fail_on(args.fail_on), output: output(args.output) }
+    }
+}
+
+/// `audit`'s settings.
+#[derive(Debug, Clone)]
+pub struct AuditSettings {
+    /// The fleet directory or file.
+    pub fleet: PathBuf,
+    /// Read the clusters instead of the manifests.
+    pub live: bool,
+    /// List the checks and exit.
+    pub list_checks: bool,
+    /// The lowest severity that fails.
+    pub fail_on: Severity,
+    /// Output format.
+    pub output: OutputFormat,
+}
+
+impl AuditSettings {
+    /// Resolves the flags.
+    pub fn resolve(args: AuditArgs) -> Self {
+        let fail_on = match args.fail_on {
+            FailOnAll::Error => Severity::Error,
+            FailOnAll::Warning => Severity::Warning,
+            FailOnAll::Info => Severity::Info,
+        };
+        Self {
+            fleet: args.fleet.fleet,
+            live: args.live,
+            list_checks: args.list_checks,
+            fail_on,
+            output: output(args.output),
+        }
     }
 }
 

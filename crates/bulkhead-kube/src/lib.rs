@@ -8,6 +8,7 @@
 mod connect;
 mod error;
 pub mod network;
+pub mod workloads;
 
 pub use connect::{Cluster, connect, connect_all};
 pub use error::Error;

@@ -20,8 +20,10 @@ defs = json.loads((root / f"{version}-local-strict" / "_definitions.json").read_
 
 
 def strip(node):
+    # Only documentation strings go: a *field* named `description` (as
+    # PriorityClass and CRDs have) is a schema, and must stay.
     if isinstance(node, dict):
-        return {k: strip(v) for k, v in node.items() if k != "description"}
+        return {k: strip(v) for k, v in node.items() if not (k == "description" and isinstance(v, str))}
     if isinstance(node, list):
         return [strip(v) for v in node]
     return node

@@ -123,4 +123,20 @@ mod tests {
         assert!(!schema.knows("extensions/v1beta1", "Deployment"));
         assert_eq!(schema.versions_of("Deployment"), vec!["apps/v1"]);
     }
+
+    /// Regression: the schema generator once dropped every key named
+    /// `description`, so a PriorityClass's `description` field was unknown.
+    #[test]
+    fn fields_named_description_are_known() {
+        let text = "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: p}\nvalue: 10\ndescription: serving path\n";
+        let file = crate::SourceFile::new("p.yaml", text);
+        let node = crate::yaml::parse(&file, Default::default()).unwrap().docs.remove(0);
+        let mut schema = KubernetesSchema::load().unwrap();
+        let mut out = Vec::new();
+        let checked = schema
+            .check(Path::new("p.yaml"), &node, &node.to_json(), "scheduling.k8s.io/v1", "PriorityClass", &mut out)
+            .unwrap();
+        assert_eq!(checked, Some(true));
+        assert_eq!(out, vec![]);
+    }
 }

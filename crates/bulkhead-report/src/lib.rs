@@ -7,12 +7,14 @@
 //! files or the clock: what a printer shows is in its arguments.
 
 mod diagnostics;
+mod grouped;
 mod junit;
 mod sarif;
 mod summary;
 mod table;
 
 pub use diagnostics::{Counts, DiagnosticsJson, write_diagnostics_human};
+pub use grouped::write_by_app_and_cluster;
 pub use junit::write_junit;
 pub use sarif::write_sarif;
 pub use summary::{CheckReport, Stage, StageStatus, Verdict};

@@ -146,17 +146,33 @@ impl ClusterNodes {
                 .flat_map(|r| r.zones.clone())
                 .collect();
         }
-        let classes = cluster
-            .storage_classes
-            .iter()
-            .map(|s| ClassInfo {
-                name: s.name.clone(),
-                access_modes: s.access_modes.clone(),
-                topology: s.topology,
-                default: s.default,
-            })
-            .collect();
-        Self { cluster: cluster.name.clone(), zones, racks, groups, classes }
+        Self { cluster: cluster.name.clone(), zones, racks, groups, classes: classes_of(cluster) }
+    }
+
+    /// The nodes a live cluster has, one group per node, with the storage
+    /// classes fleet.yaml declares for it (a live StorageClass does not say
+    /// what access modes or topology its volumes have).
+    pub fn from_live(
+        cluster: &Cluster,
+        nodes: impl IntoIterator<Item = (String, BTreeMap<String, String>, Vec<Taint>)>,
+    ) -> Self {
+        let mut groups = Vec::new();
+        let (mut zones, mut racks) = (Vec::new(), Vec::new());
+        for (name, mut labels, taints) in nodes {
+            labels.insert(HOSTNAME_LABEL.into(), name.clone());
+            let zone = labels.get(ZONE_LABEL).cloned().unwrap_or_default();
+            let rack = labels.get(RACK_LABEL).cloned();
+            if !zones.contains(&zone) {
+                zones.push(zone.clone());
+            }
+            if let Some(r) = &rack
+                && !racks.contains(r)
+            {
+                racks.push(r.clone());
+            }
+            groups.push(NodeGroup { pool: name, labels, taints, zone, rack, count: 1 });
+        }
+        Self { cluster: cluster.name.clone(), zones, racks, groups, classes: classes_of(cluster) }
     }
 
     /// All nodes.
@@ -188,6 +204,19 @@ impl ClusterNodes {
         }
         key
     }
+}
+
+fn classes_of(cluster: &Cluster) -> Vec<ClassInfo> {
+    cluster
+        .storage_classes
+        .iter()
+        .map(|s| ClassInfo {
+            name: s.name.clone(),
+            access_modes: s.access_modes.clone(),
+            topology: s.topology,
+            default: s.default,
+        })
+        .collect()
 }
 
 #[cfg(test)]

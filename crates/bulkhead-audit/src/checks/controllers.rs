@@ -57,10 +57,11 @@ pub(super) fn run(ctx: &mut Ctx<'_, '_>) {
                 o,
                 "spec/replicas",
                 format!(
-                    "{} is a quorum system with {} members: it tolerates {} failures, as {} members would",
+                    "{} is a quorum system with {} members: it survives {} member failure{}, as {} members would",
                     o.id(),
                     w.replicas,
                     tolerable(w.replicas),
+                    if tolerable(w.replicas) == 1 { "" } else { "s" },
                     w.replicas - 1
                 ),
             );

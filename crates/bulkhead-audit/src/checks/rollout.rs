@@ -23,6 +23,7 @@ pub(crate) fn mutable_tag(image: &str) -> Option<&'static str> {
 pub(super) fn run(ctx: &mut Ctx<'_, '_>) {
     for w in ctx.workloads() {
         let o = w.object;
+        let n = ctx.min_replicas(&w);
         if let Kind::Deployment(d) = &o.kind
             && let Some(strategy) = d.spec.as_ref().and_then(|s| s.strategy.as_ref())
         {
@@ -36,7 +37,7 @@ pub(super) fn run(ctx: &mut Ctx<'_, '_>) {
                 _ => {
                     let max = strategy.rolling_update.as_ref().and_then(|r| r.max_unavailable.as_ref());
                     let all = match max {
-                        Some(IntOrString::Int(k)) => *k >= 1 && *k as u32 >= w.replicas,
+                        Some(IntOrString::Int(k)) => *k >= 1 && *k as u32 >= n,
                         Some(IntOrString::String(p)) => p.trim() == "100%",
                         None => false,
                     };
@@ -45,7 +46,7 @@ pub(super) fn run(ctx: &mut Ctx<'_, '_>) {
                             ROLLOUT_MAX_UNAVAILABLE_ALL,
                             o,
                             "spec/strategy/rollingUpdate/maxUnavailable",
-                            format!("{}'s rollouts may take all {} replicas down at once", o.id(), w.replicas),
+                            format!("{}'s rollouts may take all {n} of its replicas down at once", o.id()),
                         );
                     }
                 }

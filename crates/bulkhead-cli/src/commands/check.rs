@@ -58,8 +58,18 @@ pub fn run(settings: &CheckSettings, global: GlobalSettings, out: &mut dyn Write
             };
             stages.push(Stage::from_findings("net", &findings, settings.fail_on, detail));
             diagnostics.extend(findings);
+
+            let (audit_settings, mut findings) = bulkhead_audit::resolve_settings(fleet);
+            let (found, stats) = bulkhead_audit::audit_fleet(fleet, &audit_settings);
+            findings.extend(found);
+            let detail = format!("{} objects of {} apps", stats.objects, stats.apps);
+            stages.push(Stage::from_findings("audit", &findings, settings.fail_on, detail));
+            diagnostics.extend(findings);
         }
-        None => stages.push(Stage::skipped("net", "needs a valid fleet")),
+        None => {
+            stages.push(Stage::skipped("net", "needs a valid fleet"));
+            stages.push(Stage::skipped("audit", "needs a valid fleet"));
+        }
     }
     Diagnostic::sort(&mut diagnostics);
 

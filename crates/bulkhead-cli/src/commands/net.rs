@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use bulkhead_model::{Code, Diagnostic, Fleet, LoadOptions, Loaded, Span, load};
@@ -14,8 +14,6 @@ use bulkhead_report::{
 use super::validate::display_root;
 use crate::settings::{GlobalSettings, LockMode, NetCheckSettings, NetPlanSettings};
 
-/// A cluster that could not be reached for live work.
-pub const CLUSTER_UNREACHABLE: Code = Code::new("cluster-unreachable");
 /// A line of a ranges file that does not parse.
 pub const RANGES_SYNTAX: Code = Code::new("ranges-syntax");
 
@@ -281,28 +279,7 @@ struct Live {
 
 /// Reads every reachable cluster's ranges.
 fn live_ranges(fleet: &Fleet) -> Result<Live> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let root = fleet.root.clone();
-    let clusters = fleet.file.spec.clusters.clone();
-    let results = runtime.block_on(async move {
-        let mut tasks = tokio::task::JoinSet::new();
-        for (i, c) in clusters.into_iter().enumerate().filter(|(_, c)| c.access.is_some()) {
-            let root: PathBuf = root.clone();
-            tasks.spawn(async move {
-                let read = async {
-                    let cluster = bulkhead_kube::connect(&root, &c).await?;
-                    bulkhead_kube::network::read(&cluster).await
-                };
-                (i, c.name.clone(), read.await)
-            });
-        }
-        let mut results = Vec::new();
-        while let Some(done) = tasks.join_next().await {
-            results.push(done.expect("a live read task does not panic"));
-        }
-        results.sort_by_key(|(i, _, _)| *i);
-        results
-    });
+    let results = super::live::per_cluster(fleet, |c| Box::pin(async move { bulkhead_kube::network::read(&c).await }))?;
     let (mut ranges, mut failures, mut notes) = (Vec::new(), Vec::new(), Vec::new());
     for (i, name, result) in results {
         match result {
@@ -343,15 +320,7 @@ fn live_ranges(fleet: &Fleet) -> Result<Live> {
                     ));
                 }
             }
-            Err(e) => failures.push(
-                Diagnostic::error(
-                    CLUSTER_UNREACHABLE,
-                    &fleet.path,
-                    Some(fleet.span(&format!("spec/clusters/{i}/access"))),
-                    e.to_string(),
-                )
-                .with_hint("check the kubeconfig and context, and that the API server answers"),
-            ),
+            Err(e) => failures.push(super::live::unreachable(fleet, i, &e)),
         }
     }
     ranges.sort_by(|a, b| (&a.owner, a.net).cmp(&(&b.owner, b.net)));

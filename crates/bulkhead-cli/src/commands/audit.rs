@@ -1,0 +1,172 @@
+//! `bulkhead audit`: fragile workloads, from manifests or live clusters.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+use anyhow::Result;
+use bulkhead_audit::{LivePods, Settings};
+use bulkhead_model::{Diagnostic, Fleet, LoadOptions, load};
+use bulkhead_report::{
+    Counts, DiagnosticsJson, OutputFormat, Table, Verdict, write_by_app_and_cluster, write_diagnostics_human,
+    write_junit, write_sarif,
+};
+use bulkhead_workload::{AppObjects, ClusterNodes, Object, Origin, Taint};
+
+use super::validate::display_root;
+use crate::settings::{AuditSettings, GlobalSettings};
+
+/// Runs the command.
+///
+/// # Errors
+/// When writing fails or the clusters cannot be read at all.
+pub fn run(settings: &AuditSettings, global: GlobalSettings, out: &mut dyn Write) -> Result<Verdict> {
+    if settings.list_checks {
+        return list_checks(settings, out);
+    }
+    let loaded = load(&settings.fleet, LoadOptions::default())?;
+    let root = display_root(&settings.fleet);
+    let Some(fleet) = loaded.fleet.as_ref().filter(|_| !loaded.has_errors()) else {
+        write_diagnostics_human(out, &loaded.diagnostics, &loaded.sources, &root, global.style)?;
+        writeln!(out, "the fleet has errors; fix them first (`bulkhead validate` lists them all)")?;
+        return Ok(Verdict::Invalid);
+    };
+    let (audit_settings, mut diagnostics) = bulkhead_audit::resolve_settings(fleet);
+    let mut unreachable = false;
+    let (findings, covered) = if settings.live {
+        let (found, failures, covered) = live(fleet, &audit_settings)?;
+        unreachable = !failures.is_empty();
+        diagnostics.extend(failures);
+        (found, covered)
+    } else {
+        let (found, stats) = bulkhead_audit::audit_fleet(fleet, &audit_settings);
+        (found, format!("{} objects of {} apps on {} clusters", stats.objects, stats.apps, stats.clusters))
+    };
+    diagnostics.extend(findings);
+    Diagnostic::sort(&mut diagnostics);
+    let verdict = if unreachable {
+        Verdict::Unreachable
+    } else if diagnostics.iter().any(|d| d.severity >= settings.fail_on) {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    };
+    match settings.output {
+        OutputFormat::Human => {
+            write_diagnostics_human(out, &diagnostics, &loaded.sources, &root, global.style)?;
+            write_by_app_and_cluster(out, &diagnostics)?;
+            let c = Counts::of(&diagnostics);
+            writeln!(
+                out,
+                "\naudited {covered}: {} errors, {} warnings, {} notes\nverdict: {}",
+                c.errors,
+                c.warnings,
+                c.infos,
+                verdict.as_str()
+            )?;
+        }
+        OutputFormat::Json => DiagnosticsJson::new(&root, &diagnostics).write(out)?,
+        OutputFormat::Sarif => write_sarif(out, &diagnostics, env!("CARGO_PKG_VERSION"))?,
+        OutputFormat::Junit => write_junit(out, "audit", &loaded.files, &diagnostics)?,
+    }
+    Ok(verdict)
+}
+
+fn list_checks(settings: &AuditSettings, out: &mut dyn Write) -> Result<Verdict> {
+    if settings.output == OutputFormat::Json {
+        serde_json::to_writer_pretty(&mut *out, bulkhead_audit::ALL)?;
+        writeln!(out)?;
+        return Ok(Verdict::Pass);
+    }
+    let mut table = Table::new(["check", "category", "severity", "default", "fleet-aware", "prevents"]);
+    for c in bulkhead_audit::ALL {
+        table.row([
+            c.id.to_string(),
+            format!("{:?}", c.category).to_lowercase(),
+            c.severity.to_string(),
+            if c.enabled { "on" } else { "off" }.to_string(),
+            if c.fleet_aware { "yes" } else { "" }.to_string(),
+            c.why.to_string(),
+        ]);
+    }
+    table.write(out)?;
+    writeln!(
+        out,
+        "\nconfigure in fleet.yaml: spec.audit.checks.<check>: {{enabled, severity, params}}; docs/checks.md explains each"
+    )?;
+    Ok(Verdict::Pass)
+}
+
+/// The namespaces an app's objects live in.
+fn namespaces(fleet: &Fleet, app: usize) -> BTreeSet<String> {
+    let spec = &fleet.file.spec.apps[app];
+    let mut out: BTreeSet<String> = spec.namespace.iter().cloned().collect();
+    if let Some(m) = fleet.apps.get(app) {
+        out.extend(m.base.iter().filter_map(|o| o.namespace.clone()));
+    }
+    out
+}
+
+/// Audits the objects the clusters run, app by app.
+fn live(fleet: &Fleet, settings: &Settings) -> Result<(Vec<Diagnostic>, Vec<Diagnostic>, String)> {
+    let results =
+        super::live::per_cluster(fleet, |c| Box::pin(async move { bulkhead_kube::workloads::read(&c).await }))?;
+    let spec = &fleet.file.spec;
+    let mut failures = Vec::new();
+    let mut nodes = BTreeMap::new();
+    let mut pods = BTreeMap::new();
+    let mut per_cluster = Vec::new();
+    for (i, name, result) in results {
+        let live = match result {
+            Ok(l) => l,
+            Err(e) => {
+                failures.push(super::live::unreachable(fleet, i, &e));
+                continue;
+            }
+        };
+        let cluster = &spec.clusters[i];
+        let live_nodes = live.nodes.iter().map(|n| {
+            let taints = n
+                .taints
+                .iter()
+                .map(|(k, v, e)| Taint { key: k.clone(), value: v.clone(), effect: e.clone() })
+                .collect();
+            (n.name.clone(), n.labels.clone(), taints)
+        });
+        nodes.insert(name.clone(), ClusterNodes::from_live(cluster, live_nodes));
+        let node_zones = live
+            .nodes
+            .iter()
+            .filter_map(|n| n.labels.get(bulkhead_workload::nodes::ZONE_LABEL).map(|z| (n.name.clone(), z.clone())))
+            .collect();
+        pods.insert(
+            name.clone(),
+            LivePods {
+                pods: live.pods.iter().map(|p| (p.namespace.clone(), p.labels.clone(), p.node.clone())).collect(),
+                node_zones,
+            },
+        );
+        per_cluster.push((i, name, live.objects));
+    }
+    // Each app placed on a cluster gets the objects in its namespaces there.
+    let mut apps = Vec::new();
+    let mut object_count = 0;
+    for (i, name, objects) in &per_cluster {
+        let cluster = &spec.clusters[*i];
+        for (ai, app) in spec.apps.iter().enumerate() {
+            if !app.placement.clusters.matches(cluster) {
+                continue;
+            }
+            let ns = namespaces(fleet, ai);
+            let mine: Vec<Object<'_>> = objects
+                .iter()
+                .filter(|o| o.pointer("/metadata/namespace").and_then(|n| n.as_str()).is_some_and(|n| ns.contains(n)))
+                .map(|o| Object::new(o.clone(), None, Origin::Live { cluster: name.clone() }))
+                .collect();
+            object_count += mine.len();
+            apps.push(AppObjects::live(app, cluster, mine));
+        }
+    }
+    let findings = bulkhead_audit::engine::run(&apps, &nodes, &pods, settings);
+    let covered = format!("{object_count} live objects of {} apps on {} clusters", spec.apps.len(), per_cluster.len());
+    Ok((bulkhead_audit::to_diagnostics(&findings, fleet), failures, covered))
+}
