@@ -76,15 +76,18 @@ class Timing:
 
 
 def measure(name: str, cmd: list[str], runs: int = 5, ok_codes: tuple[int, ...] = (0,), cwd: Path | None = None,
-            warmup: int = 1) -> Timing:
-    """Runs `cmd` `warmup` + `runs` times (output discarded) and keeps the
-    wall time and peak resident memory of each timed run."""
+            warmup: int = 1, stdin: Path | None = None) -> Timing:
+    """Runs `cmd` `warmup` + `runs` times (output discarded, `stdin` fed from
+    a file) and keeps the wall time and peak resident memory of each timed run."""
     seconds, peak, codes = [], 0, []
     for i in range(warmup + runs):
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
+        feed = open(stdin, "rb") if stdin else subprocess.DEVNULL
+        proc = subprocess.Popen(cmd, stdin=feed, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
+        if stdin:
+            feed.close()
         code = os.waitstatus_to_exitcode(status)
         if code not in ok_codes:
             err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""

@@ -55,9 +55,14 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A fleet whose clusters are the test environment's, reached through its
-/// kubeconfigs, with the ranges the environment gave them. Written into
-/// `dir` with an empty app so it validates.
+/// kubeconfigs, with the ranges the environment gave them, written into `dir`.
 pub fn testenv_fleet(env: &bulkhead_test::TestEnv, dir: &Path) {
+    testenv_fleet_with_apps(env, dir, "");
+}
+
+/// Like [`testenv_fleet`], with an `apps:` section (YAML, indented as
+/// items of `spec.apps`); each app's manifest directory is created empty.
+pub fn testenv_fleet_with_apps(env: &bulkhead_test::TestEnv, dir: &Path, apps: &str) {
     let mut providers = String::new();
     let mut clusters = String::new();
     for (i, c) in env.clusters.iter().enumerate() {
@@ -83,8 +88,15 @@ pub fn testenv_fleet(env: &bulkhead_test::TestEnv, dir: &Path) {
             count = c.nodes.len(),
         ));
     }
-    let fleet = format!(
+    let mut fleet = format!(
         "apiVersion: bulkhead.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: testenv}}\nspec:\n  network:\n    supernets: [10.0.0.0/8]\n  providers:\n{providers}  clusters:\n{clusters}"
     );
+    if !apps.is_empty() {
+        fleet.push_str("  apps:\n");
+        fleet.push_str(apps);
+        for line in apps.lines().filter_map(|l| l.trim().strip_prefix("manifests: ")) {
+            std::fs::create_dir_all(dir.join(line)).expect("create the app's manifest directory");
+        }
+    }
     std::fs::write(dir.join("fleet.yaml"), fleet).expect("write fleet.yaml");
 }

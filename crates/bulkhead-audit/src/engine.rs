@@ -4,6 +4,7 @@
 //! more than one. Findings that several clusters share are merged.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use bulkhead_model::Severity;
 use bulkhead_model::spec::App;
@@ -28,8 +29,9 @@ pub struct Finding<'f> {
     pub path: String,
     /// What is wrong.
     pub message: String,
-    /// The clusters it applies to.
-    pub clusters: BTreeSet<String>,
+    /// The clusters it applies to, sorted; shared between the findings of
+    /// one pass (a fleet places an app on many clusters).
+    pub clusters: Arc<[String]>,
 }
 
 /// Live state a manifest does not have: where pods run now.
@@ -47,8 +49,8 @@ pub(crate) struct Ctx<'c, 'a> {
     pub app: &'a App,
     /// The objects of the variant being checked.
     pub objects: Vec<&'a Object<'a>>,
-    /// The clusters the findings apply to.
-    pub clusters: &'c [String],
+    /// The clusters the findings apply to, sorted.
+    pub clusters: Arc<[String]>,
     /// PriorityClasses the fleet defines, and the built-in ones.
     pub priority_classes: &'c BTreeSet<String>,
     pub out: &'c mut Vec<Finding<'a>>,
@@ -83,7 +85,7 @@ impl<'a> Ctx<'_, 'a> {
             origin: object.origin.clone(),
             path: path.to_string(),
             message,
-            clusters: self.clusters.iter().cloned().collect(),
+            clusters: Arc::clone(&self.clusters),
         });
     }
 
@@ -151,13 +153,13 @@ pub fn run<'a>(
                 settings,
                 app: a.app,
                 objects: objects.clone(),
-                clusters: &v.clusters,
+                clusters: sorted(&v.clusters),
                 priority_classes: &priority_classes,
                 out: &mut out,
             };
             crate::checks::run(&mut ctx);
             // Fleet-aware checks, once per shape of cluster.
-            let mut shapes: BTreeMap<String, (Vec<String>, &ClusterNodes)> = BTreeMap::new();
+            let mut shapes: BTreeMap<&str, (Vec<String>, &ClusterNodes)> = BTreeMap::new();
             for c in &v.clusters {
                 if let Some(n) = nodes.get(c) {
                     shapes.entry(n.shape_key()).or_insert_with(|| (Vec::new(), n)).0.push(c.clone());
@@ -168,7 +170,7 @@ pub fn run<'a>(
                     settings,
                     app: a.app,
                     objects: objects.clone(),
-                    clusters: &clusters,
+                    clusters: sorted(&clusters),
                     priority_classes: &priority_classes,
                     out: &mut out,
                 };
@@ -181,7 +183,7 @@ pub fn run<'a>(
                         settings,
                         app: a.app,
                         objects: objects.clone(),
-                        clusters: &one,
+                        clusters: sorted(&one),
                         priority_classes: &priority_classes,
                         out: &mut out,
                     };
@@ -191,6 +193,13 @@ pub fn run<'a>(
         }
     }
     merge(out)
+}
+
+fn sorted(clusters: &[String]) -> Arc<[String]> {
+    let mut v = clusters.to_vec();
+    v.sort();
+    v.dedup();
+    v.into()
 }
 
 /// Merges findings that differ only in their clusters.
@@ -204,7 +213,11 @@ fn merge(findings: Vec<Finding<'_>>) -> Vec<Finding<'_>> {
         };
         let key = (file, f.object.clone(), f.check.id, f.path.clone(), f.message.clone());
         match index.get(&key) {
-            Some(&i) => out[i].clusters.extend(f.clusters),
+            Some(&i) => {
+                let mut union: BTreeSet<String> = out[i].clusters.iter().cloned().collect();
+                union.extend(f.clusters.iter().cloned());
+                out[i].clusters = union.into_iter().collect();
+            }
             None => {
                 index.insert(key, out.len());
                 out.push(f);

@@ -347,7 +347,7 @@ mod tests {
     fn settings_override_defaults_and_report_typos() {
         let spec: AuditSpec = serde_json::from_value(serde_json::json!({"checks": {
             "resources-cpu-limit-missing": {"enabled": true, "severity": "error"},
-            "replicas-minimum": {"params": {"min": 3, "mni": 1}},
+            "replicas-minimum": {"params": {"min": 3, "mins": 1}},
             "probe-readines-missing": {"enabled": false},
         }}))
         .unwrap();
@@ -358,5 +358,51 @@ mod tests {
         assert_eq!(problems.len(), 2);
         assert!(problems.iter().any(|p| p.2 == Some("probe-readiness-missing")));
         assert!(problems.iter().any(|p| p.2 == Some("min")));
+    }
+}
+
+/// The reference table of every check, as docs/checks.md holds it between
+/// its `<!-- checks -->` markers.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| check | category | severity | default | fleet-aware | prevents | fix |\n|---|---|---|---|---|---|---|\n",
+    );
+    for c in ALL {
+        let params: Vec<String> = c.params.iter().map(|(n, d, what)| format!("`{n}` = {d}: {what}")).collect();
+        let fix =
+            if params.is_empty() { c.fix.to_string() } else { format!("{} Parameters: {}.", c.fix, params.join("; ")) };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            c.id,
+            format!("{:?}", c.category).to_lowercase(),
+            c.severity,
+            if c.enabled { "on" } else { "off" },
+            if c.fleet_aware { "yes" } else { "" },
+            c.why,
+            fix
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod docs_tests {
+    /// docs/checks.md's reference table is generated from the checks; run
+    /// `BULKHEAD_BLESS=1 cargo test -p bulkhead-audit` to regenerate it.
+    #[test]
+    fn checks_doc_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/checks.md");
+        let doc = std::fs::read_to_string(&path).expect("docs/checks.md exists");
+        let (begin, end) = ("<!-- checks -->\n", "<!-- /checks -->");
+        let start = doc.find(begin).expect("docs/checks.md has a <!-- checks --> marker") + begin.len();
+        let stop = doc.find(end).expect("docs/checks.md has a <!-- /checks --> marker");
+        let table = super::markdown_table();
+        if doc[start..stop] != table {
+            if std::env::var_os("BULKHEAD_BLESS").is_some() {
+                std::fs::write(&path, format!("{}{}{}", &doc[..start], table, &doc[stop..])).unwrap();
+            } else {
+                panic!("docs/checks.md is out of date: run `BULKHEAD_BLESS=1 cargo test -p bulkhead-audit`");
+            }
+        }
     }
 }

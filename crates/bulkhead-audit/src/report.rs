@@ -85,7 +85,7 @@ pub fn to_diagnostics(findings: &[Finding<'_>], fleet: &Fleet) -> Vec<Diagnostic
                 .with_about(About {
                     app: Some(f.app.clone()),
                     object: Some(f.object.clone()),
-                    clusters: f.clusters.iter().cloned().collect(),
+                    clusters: std::sync::Arc::clone(&f.clusters),
                 })
         })
         .collect();

@@ -160,9 +160,10 @@ pub struct About {
     /// The object, as `Kind/namespace/name`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
-    /// The clusters it applies to (empty: wherever the object runs).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub clusters: Vec<String>,
+    /// The clusters it applies to (empty: wherever the object runs), shared
+    /// between findings: one app on many clusters gives many findings.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub clusters: std::sync::Arc<[String]>,
 }
 
 impl Diagnostic {

@@ -20,11 +20,13 @@ pub mod spec;
 pub mod topology;
 mod validate;
 pub mod yaml;
+mod yaml_de;
 
 pub use diagnostic::{About, Code, Diagnostic, Severity};
 pub use load::{Counts, FLEET_FILE, Fleet, LoadOptions, Loaded, Sources, load};
 pub use source::{SourceFile, Span};
 pub use topology::{Domain, DomainId, Topology};
+pub use yaml_de::DeError;
 
 /// Failures of Bulkhead itself, as opposed to problems with the input (which
 /// are [`Diagnostic`]s).

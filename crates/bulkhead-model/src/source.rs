@@ -35,7 +35,9 @@ impl SourceFile {
     pub fn read(root: &Path, relative: &Path) -> Result<Self, Diagnostic> {
         let full = root.join(relative);
         let unreadable = |why: String| Diagnostic::error(Code::UnreadableFile, relative, None, why);
-        let meta = fs::metadata(&full).map_err(|e| unreadable(format!("cannot read file: {e}")))?;
+        // Open first and ask the open file for its size: one path lookup, not two.
+        let file = fs::File::open(&full).map_err(|e| unreadable(format!("cannot read file: {e}")))?;
+        let meta = file.metadata().map_err(|e| unreadable(format!("cannot read file: {e}")))?;
         if meta.is_dir() {
             return Err(unreadable("expected a file, found a directory".into()));
         }
@@ -50,8 +52,8 @@ impl SourceFile {
         }
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         // Read through `take` as well: the file may grow between stat and read.
-        fs::File::open(&full)
-            .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
             .map_err(|e| unreadable(format!("cannot read file: {e}")))?;
         if bytes.len() as u64 > MAX_FILE_BYTES {
             return Err(Diagnostic::error(

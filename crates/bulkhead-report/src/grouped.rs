@@ -23,7 +23,7 @@ pub fn write_by_app_and_cluster(w: &mut dyn Write, diagnostics: &[Diagnostic]) -
         let Some(about) = &d.about else { continue };
         let Some(app) = &about.app else { continue };
         let clusters: Vec<String> =
-            if about.clusters.is_empty() { vec!["(no cluster)".to_string()] } else { about.clusters.clone() };
+            if about.clusters.is_empty() { vec!["(no cluster)".to_string()] } else { about.clusters.to_vec() };
         for c in clusters {
             let row = rows.entry((app.clone(), c)).or_default();
             row.counts[match d.severity {

@@ -6,7 +6,7 @@ use bulkhead_model::Fleet;
 use bulkhead_model::manifest::Manifest;
 use bulkhead_model::spec::{App, Cluster};
 
-use crate::objects::{Object, Origin};
+use crate::objects::{Object, Origin, Source};
 
 /// One app, typed.
 #[derive(Debug)]
@@ -31,7 +31,7 @@ pub struct Variant {
 }
 
 fn typed<'f>(m: &'f Manifest, namespace: Option<&str>) -> Object<'f> {
-    Object::new(m.node.to_json(), namespace, Origin::Manifest { file: m.file.clone(), node: &m.node })
+    Object::new(Source::Yaml(&m.node), namespace, Origin::Manifest { file: m.file.clone(), node: &m.node })
 }
 
 impl<'f> AppObjects<'f> {

@@ -11,4 +11,4 @@ pub mod scheduling;
 
 pub use apps::{AppObjects, Variant};
 pub use nodes::{ClassInfo, ClusterNodes, NodeGroup, Taint};
-pub use objects::{Kind, Object, Origin, Workload, selects, selects_map};
+pub use objects::{Kind, Object, Origin, Source, Workload, selects, selects_map};

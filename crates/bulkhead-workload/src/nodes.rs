@@ -82,6 +82,8 @@ pub struct ClusterNodes {
     pub groups: Vec<NodeGroup>,
     /// Its storage classes.
     pub classes: Vec<ClassInfo>,
+    /// See [`ClusterNodes::shape_key`]; computed once.
+    shape: String,
 }
 
 impl ClusterNodes {
@@ -146,7 +148,7 @@ impl ClusterNodes {
                 .flat_map(|r| r.zones.clone())
                 .collect();
         }
-        Self { cluster: cluster.name.clone(), zones, racks, groups, classes: classes_of(cluster) }
+        Self::new(cluster.name.clone(), zones, racks, groups, classes_of(cluster))
     }
 
     /// The nodes a live cluster has, one group per node, with the storage
@@ -172,7 +174,7 @@ impl ClusterNodes {
             }
             groups.push(NodeGroup { pool: name, labels, taints, zone, rack, count: 1 });
         }
-        Self { cluster: cluster.name.clone(), zones, racks, groups, classes: classes_of(cluster) }
+        Self::new(cluster.name.clone(), zones, racks, groups, classes_of(cluster))
     }
 
     /// All nodes.
@@ -189,20 +191,31 @@ impl ClusterNodes {
         }
     }
 
+    fn new(
+        cluster: String,
+        zones: Vec<String>,
+        racks: Vec<String>,
+        groups: Vec<NodeGroup>,
+        classes: Vec<ClassInfo>,
+    ) -> Self {
+        let mut shape = format!("{zones:?}|{racks:?}|");
+        for g in &groups {
+            let mut labels = g.labels.clone();
+            labels.remove(REGION_LABEL);
+            labels.remove(HOSTNAME_LABEL);
+            shape.push_str(&format!("{:?}{:?}{}{:?}{};", labels, g.taints, g.zone, g.rack, g.count));
+        }
+        for c in &classes {
+            shape.push_str(&format!("{}{:?}{:?}{};", c.name, c.access_modes, c.topology, c.default));
+        }
+        Self { cluster, zones, racks, groups, classes, shape }
+    }
+
     /// A key that is equal for clusters whose nodes and storage answer every
     /// scheduling question alike (names of clusters aside), so checks run
     /// once per shape rather than once per cluster.
-    pub fn shape_key(&self) -> String {
-        let mut key = format!("{:?}|{:?}|", self.zones, self.racks);
-        for g in &self.groups {
-            let mut labels = g.labels.clone();
-            labels.remove(REGION_LABEL);
-            key.push_str(&format!("{:?}{:?}{}{:?}{};", labels, g.taints, g.zone, g.rack, g.count));
-        }
-        for c in &self.classes {
-            key.push_str(&format!("{}{:?}{:?}{};", c.name, c.access_modes, c.topology, c.default));
-        }
-        key
+    pub fn shape_key(&self) -> &str {
+        &self.shape
     }
 }
 

@@ -87,24 +87,52 @@ pub struct Object<'a> {
     pub origin: Origin<'a>,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(json: Value) -> Option<T> {
-    serde_json::from_value(json).ok()
+/// What an object is read from: a manifest's YAML tree, or a live cluster's JSON.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'s> {
+    /// A manifest.
+    Yaml(&'s Node),
+    /// An object the API server returned.
+    Json(&'s Value),
+}
+
+fn parse<T: serde::de::DeserializeOwned>(source: Source<'_>) -> Option<T> {
+    match source {
+        Source::Yaml(node) => T::deserialize(node).ok(),
+        Source::Json(json) => T::deserialize(json).ok(),
+    }
+}
+
+impl Source<'_> {
+    fn text(&self, path: &[&str]) -> Option<String> {
+        match self {
+            Source::Yaml(node) => match node.locate(path) {
+                (found, true) => found.as_str().map(str::to_string),
+                _ => None,
+            },
+            Source::Json(json) => {
+                let mut v = *json;
+                for p in path {
+                    v = v.get(p)?;
+                }
+                v.as_str().map(str::to_string)
+            }
+        }
+    }
 }
 
 impl<'a> Object<'a> {
     /// Types an object from its JSON. Objects of kinds the audit does not
     /// read, or whose fields do not type (validation reports those), are `Other`.
-    pub fn new(json: Value, namespace: Option<&str>, origin: Origin<'a>) -> Self {
-        let text = |key: &str| json.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
-        let (api_version, kind_name) = (text("apiVersion"), text("kind"));
-        let meta = json.get("metadata");
-        let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default().to_string();
-        let namespace = meta
-            .and_then(|m| m.get("namespace"))
-            .and_then(Value::as_str)
-            .or(namespace)
-            .unwrap_or("default")
-            .to_string();
+    pub fn new(source: Source<'_>, namespace: Option<&str>, origin: Origin<'a>) -> Self {
+        let api_version = source.text(&["apiVersion"]).unwrap_or_default();
+        let kind_name = source.text(&["kind"]).unwrap_or_default();
+        let name = source.text(&["metadata", "name"]).unwrap_or_default();
+        let namespace = source
+            .text(&["metadata", "namespace"])
+            .or_else(|| namespace.map(str::to_string))
+            .unwrap_or_else(|| "default".to_string());
+        let json = source;
         let kind = match (api_version.as_str(), kind_name.as_str()) {
             ("apps/v1", "Deployment") => parse(json).map(Kind::Deployment),
             ("apps/v1", "StatefulSet") => parse(json).map(Kind::StatefulSet),

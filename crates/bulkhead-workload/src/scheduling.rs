@@ -231,6 +231,40 @@ pub fn worst_case(rule: Rule, replicas: u32, domains: u32) -> Worst {
     }
 }
 
+/// Where one workload may run on one cluster, worked out once for every
+/// question the analyses ask of it.
+#[derive(Debug, Clone)]
+pub struct Placement<'n> {
+    /// The node groups it may run on.
+    pub groups: Vec<&'n NodeGroup>,
+    /// Distinct zones, racks and nodes among them.
+    pub zones: u32,
+    /// See `zones`.
+    pub racks: u32,
+    /// See `zones`.
+    pub nodes: u32,
+}
+
+impl<'n> Placement<'n> {
+    /// The placement of `pod` on `cluster`.
+    pub fn of(pod: &PodSpec, cluster: &'n ClusterNodes) -> Self {
+        let groups = eligible(pod, cluster);
+        let zones = domains(&groups, SpreadLevel::Zone);
+        let racks = domains(&groups, SpreadLevel::Rack);
+        let nodes = domains(&groups, SpreadLevel::Node);
+        Self { groups, zones, racks, nodes }
+    }
+
+    /// How many domains of `level` it may use.
+    pub fn domains(&self, level: SpreadLevel) -> u32 {
+        match level {
+            SpreadLevel::Zone => self.zones,
+            SpreadLevel::Rack => self.racks,
+            SpreadLevel::Node => self.nodes,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

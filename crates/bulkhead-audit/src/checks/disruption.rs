@@ -1,8 +1,8 @@
 //! PodDisruptionBudgets: present, not blocking drains, keeping quorum, and
 //! (fleet-aware) surviving the drain of a whole zone.
 
-use bulkhead_workload::scheduling::{SpreadLevel, domains, eligible, rule, worst_case};
-use bulkhead_workload::{ClusterNodes, Kind, Object, Workload, selects};
+use bulkhead_workload::scheduling::{SpreadLevel, rule, worst_case};
+use bulkhead_workload::{Kind, Object, Workload, selects};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -132,23 +132,22 @@ pub(super) fn run(ctx: &mut Ctx<'_, '_>) {
     }
 }
 
-pub(super) fn run_on(ctx: &mut Ctx<'_, '_>, nodes: &ClusterNodes) {
+pub(super) fn run_on<'a>(ctx: &mut Ctx<'_, 'a>, placed: &[super::Placed<'_, 'a>]) {
     if !ctx.on(PDB_ZONE_DRAIN) {
         return;
     }
     let objects = ctx.objects.clone();
-    for w in ctx.workloads() {
-        if !protected(&w) {
+    for (p, w) in placed {
+        if !protected(w) {
             continue;
         }
-        let n = ctx.min_replicas(&w);
-        let groups = eligible(w.pod, nodes);
-        let zones = domains(&groups, SpreadLevel::Zone);
+        let n = ctx.min_replicas(w);
+        let zones = p.zones;
         if n < 2 || zones < 2 {
             continue;
         }
         let worst = worst_case(rule(w.pod, w.labels, SpreadLevel::Zone), n, zones);
-        for (pdb_object, pdb) in budgets(&objects, &w) {
+        for (pdb_object, pdb) in budgets(&objects, w) {
             let Some(allow) = allowed(pdb, n) else { continue };
             if allow > 0 && worst.max_per_domain > allow {
                 ctx.report(

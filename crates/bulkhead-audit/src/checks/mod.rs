@@ -13,6 +13,7 @@ mod spread;
 mod storage;
 
 use bulkhead_workload::ClusterNodes;
+use bulkhead_workload::scheduling::Placement;
 use k8s_openapi::api::core::v1::Container;
 
 use crate::engine::Ctx;
@@ -30,10 +31,16 @@ pub(crate) fn run(ctx: &mut Ctx<'_, '_>) {
 }
 
 pub(crate) fn run_on(ctx: &mut Ctx<'_, '_>, nodes: &ClusterNodes) {
-    disruption::run_on(ctx, nodes);
-    spread::run_on(ctx, nodes);
-    storage::run_on(ctx, nodes);
+    // Where each workload may run on this shape of cluster, worked out once
+    // for every check that asks.
+    let placed: Vec<Placed<'_, '_>> = ctx.workloads().into_iter().map(|w| (Placement::of(w.pod, nodes), w)).collect();
+    disruption::run_on(ctx, &placed);
+    spread::run_on(ctx, nodes, &placed);
+    storage::run_on(ctx, nodes, &placed);
 }
+
+/// A workload and where it may run.
+pub(crate) type Placed<'n, 'a> = (Placement<'n>, bulkhead_workload::Workload<'a>);
 
 /// The regular containers of a pod spec with their paths.
 pub(crate) fn containers<'p>(

@@ -3,7 +3,7 @@
 
 use bulkhead_workload::ClusterNodes;
 use bulkhead_workload::nodes::ZONE_LABEL;
-use bulkhead_workload::scheduling::{Rule, SpreadLevel, domains, eligible, rule, worst_case};
+use bulkhead_workload::scheduling::{Rule, SpreadLevel, rule, worst_case};
 
 use crate::engine::Ctx;
 use crate::registry::*;
@@ -69,10 +69,9 @@ pub(super) fn run(ctx: &mut Ctx<'_, '_>) {
     }
 }
 
-pub(super) fn run_on(ctx: &mut Ctx<'_, '_>, nodes: &ClusterNodes) {
-    for w in ctx.workloads() {
-        let groups = eligible(w.pod, nodes);
-        if groups.is_empty() && !nodes.groups.is_empty() {
+pub(super) fn run_on<'a>(ctx: &mut Ctx<'_, 'a>, nodes: &ClusterNodes, placed: &[super::Placed<'_, 'a>]) {
+    for (p, w) in placed {
+        if p.groups.is_empty() && !nodes.groups.is_empty() {
             ctx.report(
                 NODE_SELECTOR_UNMATCHED,
                 w.object,
@@ -84,8 +83,8 @@ pub(super) fn run_on(ctx: &mut Ctx<'_, '_>, nodes: &ClusterNodes) {
             );
             continue;
         }
-        let Some(n) = multi(ctx, &w) else { continue };
-        let zones = domains(&groups, SpreadLevel::Zone);
+        let Some(n) = multi(ctx, w) else { continue };
+        let zones = p.zones;
         if zones > 1 && rule(w.pod, w.labels, SpreadLevel::Zone) == Rule::None {
             ctx.report(
                 SPREAD_ZONE_MISSING,
@@ -95,7 +94,7 @@ pub(super) fn run_on(ctx: &mut Ctx<'_, '_>, nodes: &ClusterNodes) {
             );
         }
         for level in [SpreadLevel::Zone, SpreadLevel::Rack, SpreadLevel::Node] {
-            let count = domains(&groups, level);
+            let count = p.domains(level);
             if level == SpreadLevel::Rack && count == 0 {
                 continue;
             }

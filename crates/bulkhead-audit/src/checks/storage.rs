@@ -3,7 +3,7 @@
 //! StatefulSet to one zone, and quorum members per zone.
 
 use bulkhead_model::spec::{AccessMode, VolumeTopology};
-use bulkhead_workload::scheduling::{SpreadLevel, domains, eligible, rule, worst_case};
+use bulkhead_workload::scheduling::{SpreadLevel, rule, worst_case};
 use bulkhead_workload::{ClusterNodes, Kind, Object};
 use k8s_openapi::api::core::v1::PersistentVolumeClaimSpec;
 
@@ -82,7 +82,7 @@ pub(super) fn run(ctx: &mut Ctx<'_, '_>) {
     }
 }
 
-pub(super) fn run_on(ctx: &mut Ctx<'_, '_>, nodes: &ClusterNodes) {
+pub(super) fn run_on<'a>(ctx: &mut Ctx<'_, 'a>, nodes: &ClusterNodes, placed: &[super::Placed<'_, 'a>]) {
     let objects = ctx.objects.clone();
     if !nodes.classes.is_empty() {
         for (o, path, spec) in claims(&objects) {
@@ -107,16 +107,15 @@ pub(super) fn run_on(ctx: &mut Ctx<'_, '_>, nodes: &ClusterNodes) {
             }
         }
     }
-    for w in ctx.workloads() {
+    for (p, w) in placed {
         if !matches!(w.object.kind, Kind::StatefulSet(_)) {
             continue;
         }
         let n = w.replicas;
-        let groups = eligible(w.pod, nodes);
-        if groups.is_empty() {
+        if p.groups.is_empty() {
             continue;
         }
-        let zones = domains(&groups, SpreadLevel::Zone);
+        let zones = p.zones;
         let cluster_zones = nodes.zones.len() as u32;
         let zonal = claims(&[w.object]).iter().any(|(_, _, spec)| {
             nodes.class(spec.storage_class_name.as_deref()).is_some_and(|c| c.topology != VolumeTopology::Region)
@@ -132,10 +131,10 @@ pub(super) fn run_on(ctx: &mut Ctx<'_, '_>, nodes: &ClusterNodes) {
                 ),
             );
         }
-        if is_quorum(&w) && n >= 3 {
+        if is_quorum(w) && n >= 3 {
             // On a one-zone site the racks are the failure domains that matter.
             let (level, count, what) = if cluster_zones <= 1 && !nodes.racks.is_empty() {
-                (SpreadLevel::Rack, domains(&groups, SpreadLevel::Rack), "rack")
+                (SpreadLevel::Rack, p.racks, "rack")
             } else {
                 (SpreadLevel::Zone, zones, "zone")
             };

@@ -10,7 +10,7 @@ use bulkhead_report::{
     Counts, DiagnosticsJson, OutputFormat, Table, Verdict, write_by_app_and_cluster, write_diagnostics_human,
     write_junit, write_sarif,
 };
-use bulkhead_workload::{AppObjects, ClusterNodes, Object, Origin, Taint};
+use bulkhead_workload::{AppObjects, ClusterNodes, Object, Origin, Source, Taint};
 
 use super::validate::display_root;
 use crate::settings::{AuditSettings, GlobalSettings};
@@ -68,6 +68,8 @@ pub fn run(settings: &AuditSettings, global: GlobalSettings, out: &mut dyn Write
         OutputFormat::Sarif => write_sarif(out, &diagnostics, env!("CARGO_PKG_VERSION"))?,
         OutputFormat::Junit => write_junit(out, "audit", &loaded.files, &diagnostics)?,
     }
+    super::at_exit(diagnostics);
+    super::at_exit(loaded);
     Ok(verdict)
 }
 
@@ -160,7 +162,7 @@ fn live(fleet: &Fleet, settings: &Settings) -> Result<(Vec<Diagnostic>, Vec<Diag
             let mine: Vec<Object<'_>> = objects
                 .iter()
                 .filter(|o| o.pointer("/metadata/namespace").and_then(|n| n.as_str()).is_some_and(|n| ns.contains(n)))
-                .map(|o| Object::new(o.clone(), None, Origin::Live { cluster: name.clone() }))
+                .map(|o| Object::new(Source::Json(o), None, Origin::Live { cluster: name.clone() }))
                 .collect();
             object_count += mine.len();
             apps.push(AppObjects::live(app, cluster, mine));

@@ -101,5 +101,7 @@ pub fn run(settings: &CheckSettings, global: GlobalSettings, out: &mut dyn Write
         OutputFormat::Sarif => write_sarif(out, &diagnostics, env!("CARGO_PKG_VERSION"))?,
         OutputFormat::Junit => write_junit(out, "check", &loaded.files, &diagnostics)?,
     }
+    super::at_exit(diagnostics);
+    super::at_exit(loaded);
     Ok(verdict)
 }

@@ -24,7 +24,9 @@ pub fn run(settings: &ValidateSettings, global: GlobalSettings, out: &mut dyn Wr
         OutputFormat::Sarif => write_sarif(out, &loaded.diagnostics, env!("CARGO_PKG_VERSION"))?,
         OutputFormat::Junit => write_junit(out, "validate", &loaded.files, &loaded.diagnostics)?,
     }
-    Ok(if loaded.has_errors() { Verdict::Invalid } else { Verdict::Pass })
+    let verdict = if loaded.has_errors() { Verdict::Invalid } else { Verdict::Pass };
+    super::at_exit(loaded);
+    Ok(verdict)
 }
 
 /// "checked fleet.yaml and 12 manifest files (40 objects): 0 errors, 2 warnings".
