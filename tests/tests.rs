@@ -15,3 +15,6 @@ mod net;
 
 // `bulkhead audit`: a failing and a passing fixture per check, settings, the example.
 mod audit;
+
+// `bulkhead blast`: fixtures with known answers, HTML in Chromium, pairs, game day.
+mod blast;

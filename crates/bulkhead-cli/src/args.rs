@@ -47,7 +47,8 @@ pub enum Command {
     /// Run every analysis of the fleet and give one verdict (the CI job).
     ///
     /// Validates fleet.yaml and every manifest, then checks the network
-    /// ranges. Audit and blast-radius analyses join as they land. Exit 0 on
+    /// ranges, audits every workload and computes the blast radius of every
+    /// failure domain (no single zone may take down a tier-1 app). Exit 0 on
     /// pass, 1 when a finding reaches `--fail-on`, 2 on bad input.
     Check(CheckArgs),
 
@@ -69,6 +70,17 @@ pub enum Command {
     /// `bulkhead.dev/audit-ignore: "check-id"`. With `--live` the objects are
     /// read from the clusters, adding what only running state shows.
     Audit(AuditArgs),
+
+    /// What breaks if a node, rack, zone, region, provider or cluster fails?
+    ///
+    /// For every failure domain (with `--depth 2`, every pair): which apps
+    /// lose availability, quorum or data, whether each control plane keeps
+    /// etcd quorum, and how each app recovers and how long it takes
+    /// (reschedule in place, DNS failover, restore from backup). Statically
+    /// it assumes the worst placement the scheduler may legally choose; with
+    /// `--live` it uses where the pods run now. Exit 1 when a `--fail-on`
+    /// policy is broken (default: no single zone may take down a tier-1 app).
+    Blast(BlastArgs),
 
     /// Plan and check the fleet's network ranges.
     ///
@@ -145,6 +157,41 @@ pub struct AuditArgs {
     /// The lowest severity that fails the audit (exit 1).
     #[arg(long, value_enum, default_value_t = FailOnAll::Error)]
     pub fail_on: FailOnAll,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
+}
+
+/// `bulkhead blast`.
+#[derive(Debug, Args)]
+pub struct BlastArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// 1: every single failure; 2: every pair of failures too (above nodes).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub depth: u8,
+
+    /// Use the pods running now (through each cluster's `access`) instead of
+    /// the worst placement the manifests allow.
+    #[arg(long)]
+    pub live: bool,
+
+    /// Predict one failure only, such as `zone=us-east-1a`,
+    /// `region=aws/us-east-1` or `cluster=aws-use1-prod` (a game day).
+    #[arg(long, value_name = "LEVEL=NAME")]
+    pub simulate: Option<String>,
+
+    /// Fail (exit 1) when a single failure at LEVEL takes down an app of
+    /// TIER or more critical: `zone:1`, `region:2`, `node`. Repeatable.
+    #[arg(long, value_name = "LEVEL[:TIER]", default_value = "zone:1")]
+    pub fail_on: Vec<String>,
+
+    /// Also write the report as one self-contained HTML file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]

@@ -13,7 +13,9 @@ use std::process::ExitCode;
 use args::{Cli, Command, NetCommand};
 use bulkhead_report::Verdict;
 use clap::Parser;
-use settings::{AuditSettings, CheckSettings, GlobalSettings, NetCheckSettings, NetPlanSettings, ValidateSettings};
+use settings::{
+    AuditSettings, BlastSettings, CheckSettings, GlobalSettings, NetCheckSettings, NetPlanSettings, ValidateSettings,
+};
 
 /// Exit code: everything passed.
 pub const EXIT_OK: u8 = 0;
@@ -36,6 +38,10 @@ pub fn run() -> ExitCode {
         Command::Validate(a) => commands::validate::run(&ValidateSettings::resolve(a), global, &mut out),
         Command::Check(a) => commands::check::run(&CheckSettings::resolve(a), global, &mut out),
         Command::Audit(a) => commands::audit::run(&AuditSettings::resolve(a), global, &mut out),
+        Command::Blast(a) => match BlastSettings::resolve(a) {
+            Ok(s) => commands::blast::run(&s, global, &mut out),
+            Err(e) => usage_error(&e),
+        },
         Command::Net(NetCommand::Plan(a)) => commands::net::plan(&NetPlanSettings::resolve(a), global, &mut out),
         Command::Net(NetCommand::Check(a)) => commands::net::check(&NetCheckSettings::resolve(a), global, &mut out),
         Command::Schema => commands::schema::run(&mut out),
@@ -53,6 +59,12 @@ pub fn run() -> ExitCode {
             ExitCode::from(EXIT_OUTSIDE)
         }
     }
+}
+
+/// A usage mistake found after parsing: said like clap says them, exit 2.
+fn usage_error(message: &str) -> ! {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.error(clap::error::ErrorKind::ValueValidation, message).exit()
 }
 
 /// The exit code of each verdict.

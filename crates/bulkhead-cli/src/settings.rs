@@ -8,8 +8,8 @@ use bulkhead_model::Severity;
 use bulkhead_report::{OutputFormat, Style};
 
 use crate::args::{
-    AuditArgs, CheckArgs, ColorChoice, FailOn, FailOnAll, GlobalArgs, NetCheckArgs, NetPlanArgs, Output, PlanOutput,
-    ValidateArgs,
+    AuditArgs, BlastArgs, CheckArgs, ColorChoice, FailOn, FailOnAll, GlobalArgs, NetCheckArgs, NetPlanArgs, Output,
+    PlanOutput, ValidateArgs,
 };
 use crate::env_vars;
 
@@ -98,6 +98,65 @@ impl AuditSettings {
             fail_on,
             output: output(args.output),
         }
+    }
+}
+
+/// `blast`'s settings.
+#[derive(Debug, Clone)]
+pub struct BlastSettings {
+    /// The fleet directory or file.
+    pub fleet: PathBuf,
+    /// 1 or 2.
+    pub depth: u8,
+    /// Use running pods.
+    pub live: bool,
+    /// One failure to predict: level and name.
+    pub simulate: Option<(bulkhead_model::spec::DomainLevel, String)>,
+    /// Policies that fail the run.
+    pub fail_on: Vec<bulkhead_blast::Policy>,
+    /// Where to write HTML.
+    pub html: Option<PathBuf>,
+    /// Output format.
+    pub output: OutputFormat,
+}
+
+impl BlastSettings {
+    /// Resolves the flags.
+    ///
+    /// # Errors
+    /// When `--fail-on` or `--simulate` do not parse.
+    pub fn resolve(args: BlastArgs) -> Result<Self, String> {
+        let fail_on = args
+            .fail_on
+            .iter()
+            .map(|p| p.parse::<bulkhead_blast::Policy>().map_err(|e| format!("--fail-on {p}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let simulate = match &args.simulate {
+            None => None,
+            Some(text) => {
+                let (level, name) = text
+                    .split_once('=')
+                    .ok_or_else(|| format!("--simulate {text}: write LEVEL=NAME, such as zone=us-east-1a"))?;
+                let level = bulkhead_model::spec::DomainLevel::ALL
+                    .into_iter()
+                    .find(|l| l.as_str() == level)
+                    .ok_or_else(|| {
+                        format!(
+                            "--simulate {text}: `{level}` is not a level (provider, region, zone, rack, node, cluster)"
+                        )
+                    })?;
+                Some((level, name.to_string()))
+            }
+        };
+        Ok(Self {
+            fleet: args.fleet.fleet,
+            depth: args.depth,
+            live: args.live,
+            simulate,
+            fail_on,
+            html: args.html,
+            output: output(args.output),
+        })
     }
 }
 

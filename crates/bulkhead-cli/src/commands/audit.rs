@@ -1,6 +1,6 @@
 //! `bulkhead audit`: fragile workloads, from manifests or live clusters.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::Result;
@@ -10,7 +10,7 @@ use bulkhead_report::{
     Counts, DiagnosticsJson, OutputFormat, Table, Verdict, write_by_app_and_cluster, write_diagnostics_human,
     write_junit, write_sarif,
 };
-use bulkhead_workload::{AppObjects, ClusterNodes, Object, Origin, Source, Taint};
+use bulkhead_workload::AppObjects;
 
 use super::validate::display_root;
 use crate::settings::{AuditSettings, GlobalSettings};
@@ -98,43 +98,13 @@ fn list_checks(settings: &AuditSettings, out: &mut dyn Write) -> Result<Verdict>
     Ok(Verdict::Pass)
 }
 
-/// The namespaces an app's objects live in.
-fn namespaces(fleet: &Fleet, app: usize) -> BTreeSet<String> {
-    let spec = &fleet.file.spec.apps[app];
-    let mut out: BTreeSet<String> = spec.namespace.iter().cloned().collect();
-    if let Some(m) = fleet.apps.get(app) {
-        out.extend(m.base.iter().filter_map(|o| o.namespace.clone()));
-    }
-    out
-}
-
 /// Audits the objects the clusters run, app by app.
 fn live(fleet: &Fleet, settings: &Settings) -> Result<(Vec<Diagnostic>, Vec<Diagnostic>, String)> {
-    let results =
-        super::live::per_cluster(fleet, |c| Box::pin(async move { bulkhead_kube::workloads::read(&c).await }))?;
-    let spec = &fleet.file.spec;
-    let mut failures = Vec::new();
+    let read = super::live::read_workloads(fleet)?;
     let mut nodes = BTreeMap::new();
     let mut pods = BTreeMap::new();
-    let mut per_cluster = Vec::new();
-    for (i, name, result) in results {
-        let live = match result {
-            Ok(l) => l,
-            Err(e) => {
-                failures.push(super::live::unreachable(fleet, i, &e));
-                continue;
-            }
-        };
-        let cluster = &spec.clusters[i];
-        let live_nodes = live.nodes.iter().map(|n| {
-            let taints = n
-                .taints
-                .iter()
-                .map(|(k, v, e)| Taint { key: k.clone(), value: v.clone(), effect: e.clone() })
-                .collect();
-            (n.name.clone(), n.labels.clone(), taints)
-        });
-        nodes.insert(name.clone(), ClusterNodes::from_live(cluster, live_nodes));
+    for (i, name, live) in &read.clusters {
+        nodes.insert(name.clone(), super::live::nodes_of(fleet, *i, live));
         let node_zones = live
             .nodes
             .iter()
@@ -147,28 +117,14 @@ fn live(fleet: &Fleet, settings: &Settings) -> Result<(Vec<Diagnostic>, Vec<Diag
                 node_zones,
             },
         );
-        per_cluster.push((i, name, live.objects));
     }
-    // Each app placed on a cluster gets the objects in its namespaces there.
-    let mut apps = Vec::new();
-    let mut object_count = 0;
-    for (i, name, objects) in &per_cluster {
-        let cluster = &spec.clusters[*i];
-        for (ai, app) in spec.apps.iter().enumerate() {
-            if !app.placement.clusters.matches(cluster) {
-                continue;
-            }
-            let ns = namespaces(fleet, ai);
-            let mine: Vec<Object<'_>> = objects
-                .iter()
-                .filter(|o| o.pointer("/metadata/namespace").and_then(|n| n.as_str()).is_some_and(|n| ns.contains(n)))
-                .map(|o| Object::new(Source::Json(o), None, Origin::Live { cluster: name.clone() }))
-                .collect();
-            object_count += mine.len();
-            apps.push(AppObjects::live(app, cluster, mine));
-        }
-    }
+    let apps: Vec<AppObjects<'_>> = super::live::live_apps(fleet, &read).into_iter().map(|(_, a)| a).collect();
+    let object_count: usize = apps.iter().map(|a| a.objects.len()).sum();
     let findings = bulkhead_audit::engine::run(&apps, &nodes, &pods, settings);
-    let covered = format!("{object_count} live objects of {} apps on {} clusters", spec.apps.len(), per_cluster.len());
-    Ok((bulkhead_audit::to_diagnostics(&findings, fleet), failures, covered))
+    let covered = format!(
+        "{object_count} live objects of {} apps on {} clusters",
+        fleet.file.spec.apps.len(),
+        read.clusters.len()
+    );
+    Ok((bulkhead_audit::to_diagnostics(&findings, fleet), read.unreachable.clone(), covered))
 }

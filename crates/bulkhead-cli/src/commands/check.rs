@@ -65,10 +65,21 @@ pub fn run(settings: &CheckSettings, global: GlobalSettings, out: &mut dyn Write
             let detail = format!("{} objects of {} apps", stats.objects, stats.apps);
             stages.push(Stage::from_findings("audit", &findings, settings.fail_on, detail));
             diagnostics.extend(findings);
+
+            let blast = super::blast::analyze(fleet, 1);
+            let findings = bulkhead_blast::diagnostics(&blast, fleet, &[super::blast::DEFAULT_POLICY]);
+            let detail = format!(
+                "{} failure domains, {} single points of failure",
+                blast.domains.len(),
+                bulkhead_blast::spofs(&blast).len()
+            );
+            stages.push(Stage::from_findings("blast", &findings, settings.fail_on, detail));
+            diagnostics.extend(findings);
         }
         None => {
-            stages.push(Stage::skipped("net", "needs a valid fleet"));
-            stages.push(Stage::skipped("audit", "needs a valid fleet"));
+            for stage in ["net", "audit", "blast"] {
+                stages.push(Stage::skipped(stage, "needs a valid fleet"));
+            }
         }
     }
     Diagnostic::sort(&mut diagnostics);

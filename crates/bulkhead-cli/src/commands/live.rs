@@ -54,3 +54,81 @@ pub fn unreachable(fleet: &Fleet, index: usize, error: &bulkhead_kube::Error) ->
     )
     .with_hint("check the kubeconfig and context, and that the API server answers")
 }
+
+/// Every reachable cluster's workloads, pods and nodes.
+pub struct LiveClusters {
+    /// (index in spec.clusters, name, what was read), in fleet order.
+    pub clusters: Vec<(usize, String, bulkhead_kube::workloads::LiveObjects)>,
+    /// Clusters that could not be read, as errors at their `access`.
+    pub unreachable: Vec<Diagnostic>,
+}
+
+/// Reads every cluster's workloads at once.
+pub fn read_workloads(fleet: &Fleet) -> Result<LiveClusters> {
+    let results = per_cluster(fleet, |c| Box::pin(async move { bulkhead_kube::workloads::read(&c).await }))?;
+    let mut live = LiveClusters { clusters: Vec::new(), unreachable: Vec::new() };
+    for (i, name, result) in results {
+        match result {
+            Ok(objects) => live.clusters.push((i, name, objects)),
+            Err(e) => live.unreachable.push(unreachable(fleet, i, &e)),
+        }
+    }
+    Ok(live)
+}
+
+/// A live cluster's nodes, for the scheduling questions.
+pub fn nodes_of(
+    fleet: &Fleet,
+    index: usize,
+    live: &bulkhead_kube::workloads::LiveObjects,
+) -> bulkhead_workload::ClusterNodes {
+    let nodes = live.nodes.iter().map(|n| {
+        let taints = n
+            .taints
+            .iter()
+            .map(|(k, v, e)| bulkhead_workload::Taint { key: k.clone(), value: v.clone(), effect: e.clone() })
+            .collect();
+        (n.name.clone(), n.labels.clone(), taints)
+    });
+    bulkhead_workload::ClusterNodes::from_live(&fleet.file.spec.clusters[index], nodes)
+}
+
+/// The namespaces an app's objects live in: its own, and those its manifests name.
+fn namespaces(fleet: &Fleet, app: usize) -> std::collections::BTreeSet<String> {
+    let spec = &fleet.file.spec.apps[app];
+    let mut out: std::collections::BTreeSet<String> = spec.namespace.iter().cloned().collect();
+    if let Some(m) = fleet.apps.get(app) {
+        out.extend(m.base.iter().filter_map(|o| o.namespace.clone()));
+    }
+    out
+}
+
+/// Each app placed on a reachable cluster, with the objects in its
+/// namespaces there: (app index, app objects).
+pub fn live_apps<'a>(fleet: &'a Fleet, live: &'a LiveClusters) -> Vec<(usize, bulkhead_workload::AppObjects<'a>)> {
+    let spec = &fleet.file.spec;
+    let mut apps = Vec::new();
+    for (i, name, read) in &live.clusters {
+        let cluster = &spec.clusters[*i];
+        for (ai, app) in spec.apps.iter().enumerate() {
+            if !app.placement.clusters.matches(cluster) {
+                continue;
+            }
+            let ns = namespaces(fleet, ai);
+            let mine: Vec<bulkhead_workload::Object<'_>> = read
+                .objects
+                .iter()
+                .filter(|o| o.pointer("/metadata/namespace").and_then(|n| n.as_str()).is_some_and(|n| ns.contains(n)))
+                .map(|o| {
+                    bulkhead_workload::Object::new(
+                        bulkhead_workload::Source::Json(o),
+                        None,
+                        bulkhead_workload::Origin::Live { cluster: name.clone() },
+                    )
+                })
+                .collect();
+            apps.push((ai, bulkhead_workload::AppObjects::live(app, cluster, mine)));
+        }
+    }
+    apps
+}

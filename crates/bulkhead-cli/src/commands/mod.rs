@@ -2,6 +2,7 @@
 //! its report, and returns the verdict that becomes the exit code.
 
 pub mod audit;
+pub mod blast;
 pub mod check;
 pub mod live;
 pub mod net;

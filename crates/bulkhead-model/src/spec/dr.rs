@@ -32,6 +32,11 @@ pub struct Repository {
     /// A file that holds the repository password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<String>,
+    /// Where the repository's storage lives, as `provider/region` of the
+    /// fleet's providers, such as `gcp/europe-west4`. When absent the
+    /// repository counts as off-site: outside every failure domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 /// A backup schedule and its retention.

@@ -156,6 +156,16 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
     for (wi, w) in spec.rollout.waves.iter().enumerate() {
         cluster_names(ctx, &w.clusters.names, &format!("spec/rollout/waves/{wi}/clusters/names"));
     }
+    let locations: Vec<String> =
+        spec.providers.iter().flat_map(|p| p.regions.iter().map(move |r| format!("{}/{}", p.name, r.name))).collect();
+    for (ri, r) in spec.dr.repositories.iter().enumerate() {
+        if let Some(l) = &r.location
+            && !locations.contains(l)
+        {
+            let known: Vec<&str> = locations.iter().map(String::as_str).collect();
+            ctx.unknown(&format!("spec/dr/repositories/{ri}/location"), "location", l, &known);
+        }
+    }
     for (pi, p) in spec.dr.policies.iter().enumerate() {
         if !repos.contains(&p.repository.as_str()) {
             ctx.unknown(&format!("spec/dr/policies/{pi}/repository"), "repository", &p.repository, &repos);

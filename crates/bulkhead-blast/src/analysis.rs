@@ -1,0 +1,427 @@
+//! For every failure (one domain, or with depth 2 every pair): which apps
+//! lose availability, quorum or data, whether each control plane keeps
+//! quorum, and how each app recovers and how long that takes.
+
+use std::collections::BTreeMap;
+
+use bulkhead_model::Topology;
+use bulkhead_model::spec::{DomainLevel, FleetSpec, VolumeTopology};
+use serde::Serialize;
+
+use crate::domains::Domain;
+use crate::exposure::Exposure;
+
+/// Seconds for DNS to move users to another site: three failed health
+/// checks ten seconds apart, then a 30 s TTL (Bulkhead's traffic defaults).
+pub const DNS_FAILOVER_SECONDS: u64 = 60;
+
+/// What a failure does to an app, from harmless to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Impact {
+    /// Enough replicas stay up where they are.
+    Ok,
+    /// Another cluster serves it; DNS moves the users.
+    Failover,
+    /// Fewer replicas than its budget keeps, or other sites run it but
+    /// nothing moves the traffic there.
+    Degraded,
+    /// No replica left.
+    Outage,
+    /// A quorum system lost more members than it survives.
+    QuorumLost,
+    /// Its data lived only inside the failed domain, with no copy outside.
+    DataLoss,
+}
+
+impl Impact {
+    /// The name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Failover => "failover",
+            Self::Degraded => "degraded",
+            Self::Outage => "outage",
+            Self::QuorumLost => "quorum lost",
+            Self::DataLoss => "data loss",
+        }
+    }
+}
+
+/// How an app comes back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "path")]
+pub enum Recovery {
+    /// Nothing to do.
+    None,
+    /// The cluster replaces the lost pods on surviving nodes.
+    Reschedule {
+        /// Expected seconds.
+        seconds: u64,
+    },
+    /// DNS sends users to another cluster.
+    Failover {
+        /// Expected seconds.
+        seconds: u64,
+    },
+    /// Restore from the newest backup outside the failed domain.
+    Restore {
+        /// Data lost, at most: the backup schedule's longest gap.
+        rpo_seconds: u64,
+    },
+    /// Nothing can move it: it returns when the failed domain does.
+    WaitForDomain,
+    /// No copy of the data survives: rebuild by hand.
+    Manual,
+}
+
+impl Recovery {
+    /// Expected seconds, when Bulkhead can bound it.
+    pub fn seconds(&self) -> Option<u64> {
+        match self {
+            Self::None => Some(0),
+            Self::Reschedule { seconds } | Self::Failover { seconds } => Some(*seconds),
+            Self::Restore { .. } | Self::WaitForDomain | Self::Manual => None,
+        }
+    }
+
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::None => "none needed".into(),
+            Self::Reschedule { seconds } => format!("rescheduled in place in ~{}", human(*seconds)),
+            Self::Failover { seconds } => format!("DNS fails over in ~{}", human(*seconds)),
+            Self::Restore { rpo_seconds } => format!("restore from backup, losing up to {}", human(*rpo_seconds)),
+            Self::WaitForDomain => "waits until the failed domain returns".into(),
+            Self::Manual => "no copy survives: rebuild by hand".into(),
+        }
+    }
+}
+
+/// Seconds as people write durations.
+pub fn human(seconds: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
+}
+
+/// An app as the analysis sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    /// Its name.
+    pub name: String,
+    /// SLA tier (1 most critical).
+    pub tier: u8,
+    /// The clusters it runs on.
+    pub clusters: Vec<String>,
+    /// Its RTO target, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rto_seconds: Option<u64>,
+    /// Whether DNS can move its users between clusters.
+    pub traffic: bool,
+    /// Its backups: the schedule's longest gap, and where the repository lives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<Backup>,
+}
+
+/// Where an app's backups are.
+#[derive(Debug, Clone, Serialize)]
+pub struct Backup {
+    /// The longest gap between two backups, in seconds.
+    pub interval_seconds: u64,
+    /// The repository.
+    pub repository: String,
+    /// Its `provider/region`, or none when off-site.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<(String, String)>,
+    /// The zones of that region: losing them all loses the repository too.
+    #[serde(skip)]
+    pub location_zones: Vec<String>,
+}
+
+/// What one failure does to one app.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    /// The failed domains, by index.
+    pub failed: Vec<usize>,
+    /// The app, by index.
+    pub app: usize,
+    /// The outcome.
+    pub impact: Impact,
+    /// Replicas lost and run, over all its clusters.
+    pub lost: u32,
+    /// See `lost`.
+    pub of: u32,
+    /// How it comes back.
+    pub recovery: Recovery,
+    /// Whether recovery takes longer than its RTO (or cannot be bounded).
+    pub rto_exceeded: bool,
+    /// Why, in one sentence.
+    pub why: String,
+}
+
+/// A control plane that loses quorum.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlPlaneLoss {
+    /// The failed domains, by index.
+    pub failed: Vec<usize>,
+    /// The cluster.
+    pub cluster: String,
+    /// etcd members lost, of how many.
+    pub lost: u32,
+    /// See `lost`.
+    pub members: u32,
+    /// Whether the provider runs it.
+    pub managed: bool,
+}
+
+fn tolerable(n: u32) -> u32 {
+    n.saturating_sub(1) / 2
+}
+
+/// Apps as fleet.yaml declares them.
+pub fn app_infos(spec: &FleetSpec) -> Vec<AppInfo> {
+    let duration =
+        |s: &Option<String>| s.as_deref().and_then(|t| humantime::parse_duration(t).ok()).map(|d| d.as_secs());
+    spec.apps
+        .iter()
+        .map(|a| {
+            let backup = a.backup.as_ref().and_then(|b| {
+                let policy = spec.dr.policies.iter().find(|p| p.name == b.policy)?;
+                let repo = spec.dr.repositories.iter().find(|r| r.name == policy.repository)?;
+                let location = repo.location.as_deref().and_then(|l| l.split_once('/'));
+                let location_zones = location
+                    .and_then(|(p, r)| {
+                        spec.providers.iter().find(|x| x.name == p)?.regions.iter().find(|x| x.name == r)
+                    })
+                    .map(|r| r.zones.clone())
+                    .unwrap_or_default();
+                Some(Backup {
+                    interval_seconds: longest_gap(&policy.schedule).unwrap_or(u64::MAX),
+                    repository: repo.name.clone(),
+                    location: location.map(|(p, r)| (p.to_string(), r.to_string())),
+                    location_zones,
+                })
+            });
+            AppInfo {
+                name: a.name.clone(),
+                tier: a.sla.tier,
+                clusters: spec
+                    .clusters
+                    .iter()
+                    .filter(|c| a.placement.clusters.matches(c))
+                    .map(|c| c.name.clone())
+                    .collect(),
+                rto_seconds: duration(&a.sla.rto),
+                traffic: a.traffic.is_some(),
+                backup,
+            }
+        })
+        .collect()
+}
+
+/// The longest gap between two runs of a cron schedule over the next week.
+fn longest_gap(schedule: &str) -> Option<u64> {
+    use std::str::FromStr;
+    let cron = croner::Cron::from_str(schedule).ok()?;
+    let start = chrono::DateTime::from_timestamp(0, 0)?;
+    let mut prev = None;
+    let mut longest = 0;
+    for t in cron.iter_after(start).take(2000) {
+        if let Some(p) = prev {
+            let gap: chrono::TimeDelta = t - p;
+            longest = longest.max(gap.num_seconds().max(0) as u64);
+        }
+        prev = Some(t);
+        if (t - start).num_days() > 8 {
+            break;
+        }
+    }
+    Some(longest)
+}
+
+/// Everything the analysis needs.
+pub struct Inputs<'a> {
+    /// The domains.
+    pub domains: &'a [Domain],
+    /// The apps.
+    pub apps: &'a [AppInfo],
+    /// The fleet, for control planes.
+    pub spec: &'a FleetSpec,
+    /// The failure-domain tree, for where etcd members run.
+    pub topology: &'a Topology,
+}
+
+/// What one set of failed domains does.
+pub fn fail(
+    inputs: &Inputs<'_>,
+    failed: &[usize],
+    by_app: &BTreeMap<usize, Vec<&Exposure>>,
+) -> (Vec<Cell>, Vec<ControlPlaneLoss>) {
+    let domains: Vec<&Domain> = failed.iter().map(|&i| &inputs.domains[i]).collect();
+    let mut cells = Vec::new();
+    for (&app, exposures) in by_app {
+        let info = &inputs.apps[app];
+        if let Some(cell) = app_cell(info, app, failed, &domains, exposures) {
+            cells.push(cell);
+        }
+    }
+    (cells, control_planes(inputs, failed, &domains))
+}
+
+fn app_cell(
+    info: &AppInfo,
+    app: usize,
+    failed: &[usize],
+    domains: &[&Domain],
+    exposures: &[&Exposure],
+) -> Option<Cell> {
+    // Each cluster's state: the worst of its workloads.
+    // Per cluster: worst impact, data pinned inside, data destroyed, can reschedule, seconds.
+    let mut per_cluster: BTreeMap<&str, (Impact, bool, bool, bool, u64)> = BTreeMap::new();
+    let (mut lost_total, mut of_total) = (0, 0);
+    let mut why = String::new();
+    for e in exposures {
+        let lost = e.lost(domains);
+        lost_total += lost;
+        of_total += e.replicas;
+        let remaining = e.replicas - lost;
+        let impact = if e.replicas == 0 || lost == 0 {
+            Impact::Ok
+        } else if remaining == 0 {
+            Impact::Outage
+        } else if e.quorum && lost > tolerable(e.replicas) {
+            Impact::QuorumLost
+        } else if remaining < e.needed {
+            Impact::Degraded
+        } else {
+            Impact::Ok
+        };
+        // When every replica (and so every volume) was in the failed domain
+        // and the volumes cannot follow the pods, the data is out of reach:
+        // lost for good when the disks were the failed machines' own (a node
+        // or rack failure with local volumes), unavailable until the domain
+        // returns otherwise.
+        let all_inside = lost == e.replicas && e.replicas > 0;
+        let hardware = domains.iter().all(|d| matches!(d.level, DomainLevel::Node | DomainLevel::Rack));
+        // Zonal volumes follow their pods to another node of the zone.
+        let pinned = all_inside
+            && match e.volumes {
+                Some(VolumeTopology::Node) => true,
+                Some(VolumeTopology::Zone) => !hardware,
+                _ => false,
+            };
+        let destroyed = all_inside && e.volumes == Some(VolumeTopology::Node) && hardware;
+        let entry = per_cluster.entry(e.cluster.as_str()).or_insert((Impact::Ok, false, false, true, 0));
+        if impact > entry.0 {
+            entry.0 = impact;
+            if impact > Impact::Ok && why.is_empty() {
+                why = format!("{} loses {lost} of {} replicas on `{}`", e.workload, e.replicas, e.cluster);
+            }
+        }
+        entry.1 |= pinned;
+        entry.2 |= destroyed;
+        entry.3 &= e.can_reschedule(domains) && !pinned;
+        entry.4 = entry.4.max(e.reschedule_seconds);
+    }
+    let any_ok = per_cluster.values().any(|s| s.0 == Impact::Ok);
+    let worst = per_cluster.values().map(|s| s.0).max().unwrap_or(Impact::Ok);
+    if worst == Impact::Ok {
+        return None;
+    }
+    let pinned = per_cluster.values().any(|s| s.1);
+    let destroyed = per_cluster.values().any(|s| s.2);
+    let backup_survives = info.backup.as_ref().is_some_and(|b| match &b.location {
+        None => true,
+        Some((p, r)) => {
+            let region_down = domains.iter().any(|d| match d.level {
+                DomainLevel::Provider => d.path[0] == *p,
+                DomainLevel::Region => d.path[0] == *p && d.path[1] == *r,
+                _ => false,
+            });
+            let zone_down = |z: &String| {
+                domains
+                    .iter()
+                    .any(|d| d.level == DomainLevel::Zone && d.path[0] == *p && d.path[1] == *r && d.path[2] == *z)
+            };
+            let site_down = !b.location_zones.is_empty() && b.location_zones.iter().all(zone_down);
+            !region_down && !site_down
+        }
+    });
+    // Clusters still serving, though below budget, keep the app in place.
+    let only_degraded = per_cluster.values().all(|s| s.0 <= Impact::Degraded);
+    let (impact, recovery) = if only_degraded {
+        let secs = per_cluster.values().filter(|s| s.0 > Impact::Ok).map(|s| s.4).max().unwrap_or(0);
+        let in_place = per_cluster.values().filter(|s| s.0 > Impact::Ok).all(|s| s.3);
+        (Impact::Degraded, if in_place { Recovery::Reschedule { seconds: secs } } else { Recovery::WaitForDomain })
+    } else if any_ok {
+        if info.traffic {
+            (Impact::Failover, Recovery::Failover { seconds: DNS_FAILOVER_SECONDS })
+        } else {
+            why.push_str("; other clusters run it, but no traffic policy moves users there");
+            (Impact::Degraded, Recovery::WaitForDomain)
+        }
+    } else if destroyed && !backup_survives {
+        why.push_str(if info.backup.is_some() {
+            "; its data was on the failed machines' own disks, and its backups are gone too"
+        } else {
+            "; its data was on the failed machines' own disks and it has no backup"
+        });
+        (Impact::DataLoss, Recovery::Manual)
+    } else if pinned && backup_survives {
+        let rpo = info.backup.as_ref().map_or(0, |b| b.interval_seconds);
+        why.push_str("; its volumes cannot leave the failed domain");
+        (worst, Recovery::Restore { rpo_seconds: rpo })
+    } else if pinned {
+        why.push_str("; its volumes cannot leave the failed domain and no backup outside it exists");
+        (worst, Recovery::WaitForDomain)
+    } else if per_cluster.values().filter(|s| s.0 > Impact::Ok).all(|s| s.3) {
+        let secs = per_cluster.values().filter(|s| s.0 > Impact::Ok).map(|s| s.4).max().unwrap_or(0);
+        (worst, Recovery::Reschedule { seconds: secs })
+    } else {
+        (worst, Recovery::WaitForDomain)
+    };
+    let rto_exceeded = match (info.rto_seconds, recovery.seconds()) {
+        (Some(rto), Some(s)) => s > rto,
+        (Some(_), None) => impact > Impact::Failover,
+        (None, _) => false,
+    };
+    Some(Cell { failed: failed.to_vec(), app, impact, lost: lost_total, of: of_total, recovery, rto_exceeded, why })
+}
+
+fn control_planes(inputs: &Inputs<'_>, failed: &[usize], domains: &[&Domain]) -> Vec<ControlPlaneLoss> {
+    let mut out = Vec::new();
+    for c in &inputs.spec.clusters {
+        let Some((provider, region)) = c.provider_and_region() else { continue };
+        let covered = domains.iter().any(|d| d.covers_cluster(&c.name, provider, region));
+        let cp = &c.control_plane;
+        let members = if cp.managed { 1 } else { cp.etcd.members };
+        let lost = if covered {
+            members
+        } else if cp.managed {
+            0 // a managed control plane is regional: it outlives a zone
+        } else {
+            let Some(slots) =
+                inputs.topology.id(DomainLevel::Cluster, &c.name).and_then(|id| inputs.topology.control_plane(id))
+            else {
+                continue;
+            };
+            slots
+                .etcd_zones
+                .iter()
+                .filter(|&&z| {
+                    let zone = inputs.topology.get(z);
+                    domains.iter().any(|d| d.level == DomainLevel::Zone && d.name == zone.name)
+                })
+                .count() as u32
+        };
+        if members > 0 && lost > tolerable(members) {
+            out.push(ControlPlaneLoss {
+                failed: failed.to_vec(),
+                cluster: c.name.clone(),
+                lost,
+                members,
+                managed: cp.managed,
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,96 @@
+//! Building the analysis's inputs from a fleet, and the `--fail-on` policy.
+
+use std::str::FromStr;
+
+use bulkhead_model::Fleet;
+use bulkhead_model::spec::DomainLevel;
+use bulkhead_workload::{AppObjects, ClusterNodes, Kind};
+
+use crate::domains::{Domain, Site, fleet_domains};
+use crate::exposure::{Exposure, static_exposure};
+
+/// The domains and every workload's exposure, from fleet.yaml and the
+/// manifests: node pools placed as the failure-domain tree places them, and
+/// the worst placement the scheduler may legally choose.
+pub fn static_inputs(fleet: &Fleet) -> (Vec<Domain>, Vec<Exposure>) {
+    let spec = &fleet.file.spec;
+    let nodes: Vec<ClusterNodes> =
+        spec.clusters.iter().map(|c| ClusterNodes::from_fleet(spec, &fleet.topology, c)).collect();
+    let groups: Vec<(String, String, Site, u32)> = nodes
+        .iter()
+        .flat_map(|n| {
+            n.groups.iter().map(|g| {
+                (n.cluster.clone(), g.pool.clone(), Site { zone: g.zone.clone(), rack: g.rack.clone() }, g.count)
+            })
+        })
+        .collect();
+    let domains = fleet_domains(spec, &fleet.topology, &groups, true);
+    let apps = AppObjects::of_fleet(fleet);
+    let mut exposures = Vec::new();
+    for (ai, a) in apps.iter().enumerate() {
+        for v in &a.variants {
+            let objects: Vec<_> = a.objects_of(v).collect();
+            for cluster in &v.clusters {
+                let Some(c) = spec.clusters.iter().find(|c| c.name == *cluster) else { continue };
+                let Some(n) = nodes.iter().find(|n| n.cluster == *cluster) else { continue };
+                let Some((provider, region)) = c.provider_and_region() else { continue };
+                for o in &objects {
+                    if !matches!(
+                        o.kind,
+                        Kind::Deployment(_) | Kind::StatefulSet(_) | Kind::ReplicaSet(_) | Kind::Pod(_)
+                    ) {
+                        continue;
+                    }
+                    let Some(w) = o.workload() else { continue };
+                    exposures.push(static_exposure(ai, (provider.to_string(), region.to_string()), &objects, &w, n));
+                }
+            }
+        }
+    }
+    (domains, exposures)
+}
+
+/// "No single failure at `level` may take down an app of tier `tier` or
+/// more critical": `zone:1`, `region`, `node:2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// The level of the failure.
+    pub level: DomainLevel,
+    /// The least critical tier protected (3 protects every app).
+    pub tier: u8,
+}
+
+/// A `--fail-on` value that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PolicyError(pub String);
+
+impl FromStr for Policy {
+    type Err = PolicyError;
+
+    fn from_str(s: &str) -> Result<Self, PolicyError> {
+        let (level, tier) = s.split_once(':').unwrap_or((s, "3"));
+        let level = DomainLevel::ALL.into_iter().find(|l| l.as_str() == level).ok_or_else(|| {
+            PolicyError(format!("`{level}` is not a level: use provider, region, zone, rack, node or cluster"))
+        })?;
+        let tier: u8 = tier
+            .parse()
+            .ok()
+            .filter(|t| (1..=3).contains(t))
+            .ok_or_else(|| PolicyError(format!("`{tier}` is not a tier: use 1, 2 or 3")))?;
+        Ok(Self { level, tier })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_parse() {
+        assert_eq!("zone:1".parse::<Policy>().unwrap(), Policy { level: DomainLevel::Zone, tier: 1 });
+        assert_eq!("region".parse::<Policy>().unwrap().tier, 3);
+        assert!("zoen:1".parse::<Policy>().is_err());
+        assert!("zone:4".parse::<Policy>().is_err());
+    }
+}

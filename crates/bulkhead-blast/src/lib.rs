@@ -1,0 +1,180 @@
+//! The blast radius of every failure domain: for each node (group), rack,
+//! zone, region, provider and cluster — and with depth 2 every pair — which
+//! apps lose availability, quorum or data, whether each control plane keeps
+//! quorum, and how each app recovers and how fast.
+//!
+//! Start with [`analyze`]: it takes the domains and every workload's
+//! [`Exposure`] (built statically by [`static_inputs`], or from live pods),
+//! and returns a [`Blast`] that the printers in this crate turn into a
+//! matrix, a ranked list of single points of failure, diagnostics and a
+//! self-contained HTML report.
+
+mod analysis;
+mod domains;
+mod exposure;
+mod html;
+mod inputs;
+mod report;
+
+pub use analysis::{AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, Impact, Recovery, app_infos, human};
+pub use domains::{Domain, Site, fleet_domains};
+pub use exposure::{DEFAULT_TOLERATION_SECONDS, Exposure, NODE_GRACE_SECONDS, live_exposure, static_exposure};
+pub use html::write_html;
+pub use inputs::{Policy, PolicyError, static_inputs};
+pub use report::{CODES, Spof, diagnostics, spofs};
+
+use std::collections::BTreeMap;
+
+use bulkhead_model::Topology;
+use bulkhead_model::spec::{DomainLevel, FleetSpec};
+use serde::Serialize;
+
+/// The whole analysis.
+#[derive(Debug, Clone, Serialize)]
+pub struct Blast {
+    /// Every failure domain considered.
+    pub domains: Vec<Domain>,
+    /// Every app.
+    pub apps: Vec<AppInfo>,
+    /// What each failure does to each app, where it does anything.
+    pub cells: Vec<Cell>,
+    /// Control planes that lose quorum.
+    pub control_planes: Vec<ControlPlaneLoss>,
+    /// Whether pairs of failures were analysed too.
+    pub depth: u8,
+    /// Whether the exposures came from running pods.
+    pub live: bool,
+    /// Every workload on every cluster, and what failures cost it.
+    #[serde(skip)]
+    pub exposures: Vec<Exposure>,
+}
+
+/// Runs the analysis: every single domain, and with `depth` 2 every pair
+/// of domains above the node level (pairs of nodes would be millions).
+pub fn analyze(
+    spec: &FleetSpec,
+    topology: &Topology,
+    domains: Vec<Domain>,
+    apps: Vec<AppInfo>,
+    exposures: Vec<Exposure>,
+    depth: u8,
+    live: bool,
+) -> Blast {
+    let (cells, control_planes) = run(spec, topology, &domains, &apps, &exposures, depth);
+    Blast { domains, apps, cells, control_planes, depth, live, exposures }
+}
+
+fn run(
+    spec: &FleetSpec,
+    topology: &Topology,
+    domains: &[Domain],
+    apps: &[AppInfo],
+    exposures: &[Exposure],
+    depth: u8,
+) -> (Vec<Cell>, Vec<ControlPlaneLoss>) {
+    let mut by_region: BTreeMap<(&str, &str), Vec<&Exposure>> = BTreeMap::new();
+    for e in exposures {
+        by_region.entry((e.location.0.as_str(), e.location.1.as_str())).or_default().push(e);
+    }
+    let inputs = analysis::Inputs { domains, apps, spec, topology };
+    let mut cells = Vec::new();
+    let mut control_planes = Vec::new();
+    let relevant = |failed: &[usize]| -> BTreeMap<usize, Vec<&Exposure>> {
+        // Only workloads in the failed domains' regions can be touched.
+        let mut by_app: BTreeMap<usize, Vec<&Exposure>> = BTreeMap::new();
+        let mut seen = Vec::new();
+        for &i in failed {
+            let d = &domains[i];
+            for ((p, r), list) in &by_region {
+                if d.path[0] != *p || (d.path.len() > 1 && d.path[1] != *r) || seen.contains(&(p, r)) {
+                    continue;
+                }
+                seen.push((p, r));
+                for e in list {
+                    by_app.entry(e.app).or_default().push(e);
+                }
+            }
+        }
+        // An app is judged on all its clusters, touched or not.
+        for (app, list) in by_app.iter_mut() {
+            for e in exposures.iter().filter(|e| e.app == *app) {
+                if !list.iter().any(|x| std::ptr::eq(*x, e)) {
+                    list.push(e);
+                }
+            }
+        }
+        by_app
+    };
+    for i in 0..domains.len() {
+        let (c, cp) = analysis::fail(&inputs, &[i], &relevant(&[i]));
+        cells.extend(c);
+        control_planes.extend(cp);
+    }
+    if depth >= 2 {
+        let wide: Vec<usize> = (0..domains.len()).filter(|&i| domains[i].level != DomainLevel::Node).collect();
+        for (a, &i) in wide.iter().enumerate() {
+            for &j in &wide[a + 1..] {
+                if domains[i].contains(&domains[j]) || domains[j].contains(&domains[i]) {
+                    continue; // the wider one alone says it all
+                }
+                let (c, cp) = analysis::fail(&inputs, &[i, j], &relevant(&[i, j]));
+                cells.extend(c);
+                control_planes.extend(cp);
+            }
+        }
+    }
+    (cells, control_planes)
+}
+
+/// One workload's loss under a failure.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadLoss {
+    /// `Kind/namespace/name`.
+    pub workload: String,
+    /// The cluster.
+    pub cluster: String,
+    /// Replicas lost.
+    pub lost: u32,
+    /// Replicas it runs.
+    pub replicas: u32,
+    /// Whether the cluster replaces them elsewhere.
+    pub rescheduled: bool,
+    /// When, in seconds, if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<u64>,
+}
+
+impl Blast {
+    /// What one failed domain costs each workload that loses anything.
+    pub fn workload_losses(&self, domain: usize) -> Vec<WorkloadLoss> {
+        let failed = [&self.domains[domain]];
+        self.exposures
+            .iter()
+            .filter_map(|e| {
+                let lost = e.lost(&failed);
+                (lost > 0).then(|| {
+                    let rescheduled = e.can_reschedule(&failed);
+                    WorkloadLoss {
+                        workload: e.workload.clone(),
+                        cluster: e.cluster.clone(),
+                        lost,
+                        replicas: e.replicas,
+                        rescheduled,
+                        seconds: rescheduled.then_some(e.reschedule_seconds),
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// The single-failure cells.
+    pub fn singles(&self) -> impl Iterator<Item = &Cell> {
+        self.cells.iter().filter(|c| c.failed.len() == 1)
+    }
+
+    /// The name of a failure: one domain, or `a + b`.
+    pub fn failure_name(&self, failed: &[usize]) -> String {
+        failed.iter().map(|&i| self.domains[i].name.as_str()).collect::<Vec<_>>().join(" + ")
+    }
+}

@@ -1,0 +1,177 @@
+//! Single points of failure, ranked, and findings as diagnostics.
+
+use std::sync::Arc;
+
+use bulkhead_model::{About, Code, Diagnostic, Fleet, Severity};
+use serde::Serialize;
+
+use crate::Blast;
+use crate::analysis::{Impact, human};
+use crate::inputs::Policy;
+
+/// A failure that takes an app down.
+pub const BLAST_OUTAGE: Code = Code::new("blast-outage");
+/// A failure that breaks a quorum.
+pub const BLAST_QUORUM_LOST: Code = Code::new("blast-quorum-lost");
+/// A failure that loses data for good.
+pub const BLAST_DATA_LOSS: Code = Code::new("blast-data-loss");
+/// A failure that leaves an app below its budget or without failover.
+pub const BLAST_DEGRADED: Code = Code::new("blast-degraded");
+/// A failure that breaks a control plane's etcd quorum.
+pub const BLAST_CONTROL_PLANE: Code = Code::new("blast-control-plane");
+/// A failure the app recovers from, but slower than its RTO.
+pub const BLAST_RTO_EXCEEDED: Code = Code::new("blast-rto-exceeded");
+
+/// Every code the blast radius reports.
+pub const CODES: &[Code] =
+    &[BLAST_OUTAGE, BLAST_QUORUM_LOST, BLAST_DATA_LOSS, BLAST_DEGRADED, BLAST_CONTROL_PLANE, BLAST_RTO_EXCEEDED];
+
+/// A domain whose failure hurts, with its weight.
+#[derive(Debug, Clone, Serialize)]
+pub struct Spof {
+    /// The domain, by index.
+    pub domain: usize,
+    /// The worst it does to an app.
+    pub worst: Impact,
+    /// The apps it takes down (outage, quorum or data), most critical first.
+    pub apps: Vec<String>,
+    /// Control planes it breaks.
+    pub control_planes: Vec<String>,
+    /// Impact weighed by tier: an outage of a tier-1 app counts 100, tier 2
+    /// 10, tier 3 1; quorum and data loss twice and three times that.
+    pub score: u64,
+}
+
+fn weight(impact: Impact, tier: u8) -> u64 {
+    let base = match tier {
+        1 => 100,
+        2 => 10,
+        _ => 1,
+    };
+    base * match impact {
+        Impact::Ok | Impact::Failover => 0,
+        Impact::Degraded => 0,
+        Impact::Outage => 1,
+        Impact::QuorumLost => 2,
+        Impact::DataLoss => 3,
+    }
+}
+
+/// Single domains whose failure takes something down, worst first.
+pub fn spofs(blast: &Blast) -> Vec<Spof> {
+    let mut out: Vec<Spof> = Vec::new();
+    for (i, _) in blast.domains.iter().enumerate() {
+        let cells: Vec<_> = blast.singles().filter(|c| c.failed[0] == i && c.impact >= Impact::Outage).collect();
+        let cps: Vec<String> =
+            blast.control_planes.iter().filter(|c| c.failed == [i]).map(|c| c.cluster.clone()).collect();
+        if cells.is_empty() && cps.is_empty() {
+            continue;
+        }
+        let mut apps: Vec<(u8, String)> =
+            cells.iter().map(|c| (blast.apps[c.app].tier, blast.apps[c.app].name.clone())).collect();
+        apps.sort();
+        let score = cells.iter().map(|c| weight(c.impact, blast.apps[c.app].tier)).sum::<u64>() + 50 * cps.len() as u64;
+        let worst = cells.iter().map(|c| c.impact).max().unwrap_or(Impact::Degraded);
+        out.push(Spof {
+            domain: i,
+            worst,
+            apps: apps.into_iter().map(|(_, n)| n).collect(),
+            control_planes: cps,
+            score,
+        });
+    }
+    out.sort_by(|a, b| b.score.cmp(&a.score).then(a.domain.cmp(&b.domain)));
+    out
+}
+
+/// Findings for single failures: an error where a `--fail-on` policy is
+/// broken, a warning for other outages, quorum and data losses and broken
+/// control planes, a note where an app degrades or recovers slower than its RTO.
+pub fn diagnostics(blast: &Blast, fleet: &Fleet, policies: &[Policy]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let app_index = |name: &str| fleet.file.spec.apps.iter().position(|a| a.name == name).unwrap_or(0);
+    for c in blast.singles() {
+        let domain = &blast.domains[c.failed[0]];
+        let app = &blast.apps[c.app];
+        let (code, verb) = match c.impact {
+            Impact::Outage => (BLAST_OUTAGE, "takes down"),
+            Impact::QuorumLost => (BLAST_QUORUM_LOST, "breaks the quorum of"),
+            Impact::DataLoss => (BLAST_DATA_LOSS, "loses the data of"),
+            Impact::Degraded => (BLAST_DEGRADED, "degrades"),
+            Impact::Failover if c.rto_exceeded => (BLAST_RTO_EXCEEDED, "fails over"),
+            Impact::Failover | Impact::Ok => continue,
+        };
+        let severity = if c.impact >= Impact::Outage {
+            if policies.iter().any(|p| p.level == domain.level && app.tier <= p.tier) {
+                Severity::Error
+            } else {
+                Severity::Warning
+            }
+        } else {
+            Severity::Info
+        };
+        let rto = match (c.rto_exceeded, app.rto_seconds) {
+            (true, Some(rto)) => format!(" — slower than its RTO of {}", human(rto)),
+            _ => String::new(),
+        };
+        let message = format!(
+            "losing {} `{}` {verb} tier-{} app `{}`: {}; recovery: {}{rto}",
+            domain.level,
+            domain.name,
+            app.tier,
+            app.name,
+            c.why,
+            c.recovery.describe()
+        );
+        let hint = match c.impact {
+            Impact::DataLoss => {
+                "keep a backup outside the domain (`backup:` with a repository elsewhere) or replicate the data"
+            }
+            Impact::QuorumLost => {
+                "put at most ⌊(n−1)/2⌋ members in any one domain: one per zone over three or more zones"
+            }
+            Impact::Degraded => {
+                "spread replicas so one domain holds no more than the budget lets go, or add a traffic policy"
+            }
+            _ => {
+                "spread replicas over more of these domains (or run the app in a second cluster with a traffic policy)"
+            }
+        };
+        let i = app_index(&app.name);
+        out.push(
+            Diagnostic::new(severity, code, &fleet.path, Some(fleet.span(&format!("spec/apps/{i}/name"))), message)
+                .with_hint(hint)
+                .with_about(About {
+                    app: Some(app.name.clone()),
+                    object: None,
+                    clusters: Arc::from(app.clusters.clone()),
+                }),
+        );
+    }
+    for cp in blast.control_planes.iter().filter(|c| c.failed.len() == 1) {
+        let domain = &blast.domains[cp.failed[0]];
+        if domain.level == bulkhead_model::spec::DomainLevel::Cluster {
+            continue; // a cluster's own failure is its control plane's, by definition
+        }
+        let i = fleet.cluster_index(&cp.cluster).unwrap_or(0);
+        let what = if cp.managed {
+            format!("cluster `{}`'s managed control plane", cp.cluster)
+        } else {
+            format!("{} of cluster `{}`'s {} etcd members", cp.lost, cp.cluster, cp.members)
+        };
+        out.push(
+            Diagnostic::warning(
+                BLAST_CONTROL_PLANE,
+                &fleet.path,
+                Some(fleet.span(&format!("spec/clusters/{i}/controlPlane"))),
+                format!(
+                    "losing {} `{}` takes {what}: its API stops and nothing reschedules until it returns",
+                    domain.level, domain.name
+                ),
+            )
+            .with_hint("spread etcd members over three zones (or sites), at most ⌊(n−1)/2⌋ in any one"),
+        );
+    }
+    Diagnostic::sort(&mut out);
+    out
+}
