@@ -26,15 +26,21 @@ pub enum Impact {
     /// Fewer replicas than its budget keeps, or other sites run it but
     /// nothing moves the traffic there.
     Degraded,
+    /// A quorum system lost more members than it survives: some run, none
+    /// can decide.
+    QuorumLost,
     /// No replica left.
     Outage,
-    /// A quorum system lost more members than it survives.
-    QuorumLost,
     /// Its data lived only inside the failed domain, with no copy outside.
     DataLoss,
 }
 
 impl Impact {
+    /// Whether the app stops serving: quorum lost, outage or data loss.
+    pub fn is_down(self) -> bool {
+        self >= Self::QuorumLost
+    }
+
     /// The name in reports.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -52,7 +52,7 @@ pub fn write_html(w: &mut dyn Write, blast: &Blast, fleet_name: &str) -> io::Res
         name = esc(fleet_name)
     );
     let singles: Vec<&Cell> = blast.singles().collect();
-    let down = singles.iter().filter(|c| c.impact >= Impact::Outage).count();
+    let down = singles.iter().filter(|c| c.impact.is_down()).count();
     let _ = write!(
         h,
         "<h1>Blast radius of fleet <code>{}</code></h1><p>{} failure domains, {} apps, {} ({}). {down} single failures take an app down; {} break a control plane.</p>",
@@ -64,7 +64,7 @@ pub fn write_html(w: &mut dyn Write, blast: &Blast, fleet_name: &str) -> io::Res
         blast.control_planes.iter().filter(|c| c.failed.len() == 1).count()
     );
     h.push_str("<table class=\"legend\"><tr>");
-    for i in [Impact::Ok, Impact::Failover, Impact::Degraded, Impact::Outage, Impact::QuorumLost, Impact::DataLoss] {
+    for i in [Impact::Ok, Impact::Failover, Impact::Degraded, Impact::QuorumLost, Impact::Outage, Impact::DataLoss] {
         let _ = write!(h, "<td class=\"{}\">{}</td>", class(i), i.as_str());
     }
     h.push_str("</tr></table>");

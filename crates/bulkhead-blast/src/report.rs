@@ -33,12 +33,12 @@ pub struct Spof {
     pub domain: usize,
     /// The worst it does to an app.
     pub worst: Impact,
-    /// The apps it takes down (outage, quorum or data), most critical first.
+    /// The apps it takes down (quorum, outage or data), most critical first.
     pub apps: Vec<String>,
     /// Control planes it breaks.
     pub control_planes: Vec<String>,
-    /// Impact weighed by tier: an outage of a tier-1 app counts 100, tier 2
-    /// 10, tier 3 1; quorum and data loss twice and three times that.
+    /// Impact weighed by tier: an outage (or a lost quorum) of a tier-1 app
+    /// counts 100, tier 2 10, tier 3 1; data loss three times that.
     pub score: u64,
 }
 
@@ -51,8 +51,7 @@ fn weight(impact: Impact, tier: u8) -> u64 {
     base * match impact {
         Impact::Ok | Impact::Failover => 0,
         Impact::Degraded => 0,
-        Impact::Outage => 1,
-        Impact::QuorumLost => 2,
+        Impact::QuorumLost | Impact::Outage => 1,
         Impact::DataLoss => 3,
     }
 }
@@ -61,7 +60,7 @@ fn weight(impact: Impact, tier: u8) -> u64 {
 pub fn spofs(blast: &Blast) -> Vec<Spof> {
     let mut out: Vec<Spof> = Vec::new();
     for (i, _) in blast.domains.iter().enumerate() {
-        let cells: Vec<_> = blast.singles().filter(|c| c.failed[0] == i && c.impact >= Impact::Outage).collect();
+        let cells: Vec<_> = blast.singles().filter(|c| c.failed[0] == i && c.impact.is_down()).collect();
         let cps: Vec<String> =
             blast.control_planes.iter().filter(|c| c.failed == [i]).map(|c| c.cluster.clone()).collect();
         if cells.is_empty() && cps.is_empty() {
@@ -101,7 +100,7 @@ pub fn diagnostics(blast: &Blast, fleet: &Fleet, policies: &[Policy]) -> Vec<Dia
             Impact::Failover if c.rto_exceeded => (BLAST_RTO_EXCEEDED, "fails over"),
             Impact::Failover | Impact::Ok => continue,
         };
-        let severity = if c.impact >= Impact::Outage {
+        let severity = if c.impact.is_down() {
             if policies.iter().any(|p| p.level == domain.level && app.tier <= p.tier) {
                 Severity::Error
             } else {

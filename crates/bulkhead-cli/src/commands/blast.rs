@@ -252,6 +252,6 @@ fn simulate(
             table.write(out)?;
         }
     }
-    let down = cells.iter().any(|c| c.impact >= Impact::Outage);
+    let down = cells.iter().any(|c| c.impact.is_down());
     Ok(if down { Verdict::Fail } else { Verdict::Pass })
 }
