@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use bulkhead_blast::{Blast, Domain, Exposure, Impact, Site};
+use bulkhead_blast::{Blast, Domain, Exposure, Site};
 use bulkhead_model::spec::DomainLevel;
 use bulkhead_model::{Diagnostic, Fleet, LoadOptions, load};
 use bulkhead_report::{Counts, OutputFormat, Table, Verdict, write_diagnostics_human, write_junit, write_sarif};
