@@ -172,6 +172,16 @@ impl TestEnv {
         self.testenv(&["kill", &self.cluster(cluster).name, component]);
     }
 
+    /// Fails a zone of a cluster: its nodes stop heartbeating, as in an outage.
+    pub fn zone_down(&self, cluster: usize, zone: &str) {
+        self.testenv(&["zone", "down", &self.cluster(cluster).name, zone]);
+    }
+
+    /// Brings a failed zone back.
+    pub fn zone_up(&self, cluster: usize, zone: &str) {
+        self.testenv(&["zone", "up", &self.cluster(cluster).name, zone]);
+    }
+
     /// Starts whatever of a cluster is not running, and waits until it serves.
     pub fn start(&self, cluster: usize) {
         self.testenv(&["start", &self.cluster(cluster).name]);

@@ -1,0 +1,159 @@
+//! A game day: `bulkhead blast --live --simulate zone=…` predicts what a
+//! zone outage does to a running app; then the zone really goes dark (its
+//! nodes stop heartbeating), the real controllers evict and reschedule, and
+//! what happened is checked against the prediction.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bulkhead_test::{TestEnv, TestNamespace, eventually};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::Api;
+use kube::api::{ListParams, PostParams};
+use serde_json::{Value, json};
+
+const APP: &str = "web";
+
+fn deployment() -> Deployment {
+    serde_json::from_value(json!({
+        "metadata": {"name": APP},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": APP}},
+            "template": {
+                "metadata": {"labels": {"app": APP}},
+                "spec": {
+                    // One per zone to start with; nodes the pod cannot stay on
+                    // (NotReady, tainted) drop out of the count, so the
+                    // replacement may go to a surviving zone.
+                    "topologySpreadConstraints": [{
+                        "maxSkew": 1,
+                        "topologyKey": "topology.kubernetes.io/zone",
+                        "whenUnsatisfiable": "DoNotSchedule",
+                        "nodeTaintsPolicy": "Honor",
+                        "labelSelector": {"matchLabels": {"app": APP}}
+                    }],
+                    // Evicted 5 s after its node goes NotReady, not 300.
+                    "tolerations": [
+                        {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5},
+                        {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5}
+                    ],
+                    "containers": [{"name": APP, "image": "registry.example.com/web:1.0.0"}]
+                }
+            }
+        }
+    }))
+    .expect("a valid Deployment")
+}
+
+/// Running, not terminating, pods of the app, by zone.
+async fn running_by_zone(pods: &Api<Pod>, zones: &BTreeMap<String, String>) -> Result<BTreeMap<String, u32>, String> {
+    let list = pods.list(&ListParams::default().labels(&format!("app={APP}"))).await.map_err(|e| e.to_string())?;
+    let mut out = BTreeMap::new();
+    for p in list.items {
+        let running = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+        if !running || p.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let node = p.spec.and_then(|s| s.node_name).ok_or("a running pod without a node")?;
+        *out.entry(zones.get(&node).cloned().unwrap_or_default()).or_default() += 1;
+    }
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zone_outage_goes_as_predicted() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let cluster = env.cluster(0).clone();
+    let failed_zone = cluster.zones[0].clone();
+    let client = env.client(0).await;
+    let ns = TestNamespace::create(&env, 0, "gameday").await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
+    let node_zones: BTreeMap<String, String> = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|n| {
+            let zone = n.metadata.labels.as_ref()?.get("topology.kubernetes.io/zone")?.clone();
+            Some((n.metadata.name?, zone))
+        })
+        .collect();
+    Api::<Deployment>::namespaced(client.clone(), ns.name())
+        .create(&PostParams::default(), &deployment())
+        .await
+        .unwrap();
+    let before = eventually("3 pods running, one per zone", Duration::from_secs(60), || async {
+        let z = running_by_zone(&pods, &node_zones).await?;
+        if z.values().sum::<u32>() == 3 && z.len() == 3 { Ok(z) } else { Err(format!("{z:?}")) }
+    })
+    .await;
+
+    // The prediction, from the pods as they run.
+    let dir = std::env::temp_dir().join(format!("bulkhead-gameday-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("apps/web")).unwrap();
+    let fleet = format!(
+        "apiVersion: bulkhead.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: gameday}}\nspec:\n  providers:\n    - {{name: {p}, kind: {k}, regions: [{{name: {r}, zones: [{z}]}}]}}\n  clusters:\n    - name: {c}\n      location: {p}/{r}\n      access: {{kubeconfig: {kc}, context: {ctx}}}\n      nodePools: [{{name: kwok, count: {n}}}]\n  apps:\n    - name: web\n      manifests: apps/web\n      namespace: {ns}\n      placement: {{clusters: {{names: [{c}]}}}}\n      sla: {{tier: 1, rto: 5m}}\n",
+        p = cluster.provider,
+        k = cluster.provider_kind,
+        r = cluster.region,
+        z = cluster.zones.join(", "),
+        c = cluster.name,
+        kc = cluster.kubeconfig.display(),
+        ctx = cluster.context,
+        n = cluster.nodes.len(),
+        ns = ns.name(),
+    );
+    std::fs::write(dir.join("fleet.yaml"), fleet).unwrap();
+    let zone_arg = format!("zone={failed_zone}");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_bulkhead"))
+            .args(["blast", "--live", "--simulate", &zone_arg, "--output", "json"])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let prediction: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    let web = prediction["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["workload"] == format!("Deployment/{}/{APP}", ns.name()))
+        .unwrap_or_else(|| panic!("the prediction names the Deployment: {prediction}"));
+    let predicted_lost = web["lost"].as_u64().unwrap() as u32;
+    assert_eq!(predicted_lost, before[&failed_zone], "the prediction counts the pods in the zone");
+    assert_eq!(web["rescheduled"], true, "two zones survive: the pods are replaced there");
+    let predicted_seconds = web["seconds"].as_u64().unwrap();
+    assert!(
+        prediction["apps"].as_array().unwrap().iter().all(|a| a["impact"] != "outage"),
+        "two of three replicas survive: no outage predicted: {prediction}"
+    );
+
+    // The zone goes dark for real.
+    let started = Instant::now();
+    env.zone_down(0, &failed_zone);
+    let after = eventually("the lost pods to be replaced in other zones", Duration::from_secs(120), || async {
+        let z = running_by_zone(&pods, &node_zones).await?;
+        let elsewhere: u32 = z.iter().filter(|(zone, _)| **zone != failed_zone).map(|(_, n)| n).sum();
+        if elsewhere == 3 { Ok(z) } else { Err(format!("{z:?}")) }
+    })
+    .await;
+    let took = started.elapsed();
+    env.zone_up(0, &failed_zone);
+
+    // What happened is what was predicted.
+    let replaced = 3 - before.iter().filter(|(z, _)| **z != failed_zone).map(|(_, n)| n).sum::<u32>();
+    assert_eq!(replaced, predicted_lost, "as many pods were replaced as were predicted lost");
+    assert!(!after.contains_key(&failed_zone), "nothing runs in the dark zone: {after:?}");
+    assert!(
+        took <= Duration::from_secs(predicted_seconds),
+        "recovered in {took:?}, within the predicted {predicted_seconds} s"
+    );
+}
