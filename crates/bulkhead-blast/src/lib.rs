@@ -73,37 +73,30 @@ fn run(
     depth: u8,
 ) -> (Vec<Cell>, Vec<ControlPlaneLoss>) {
     let mut by_region: BTreeMap<(&str, &str), Vec<&Exposure>> = BTreeMap::new();
+    let mut by_app_all: BTreeMap<usize, Vec<&Exposure>> = BTreeMap::new();
     for e in exposures {
         by_region.entry((e.location.0.as_str(), e.location.1.as_str())).or_default().push(e);
+        by_app_all.entry(e.app).or_default().push(e);
     }
     let inputs = analysis::Inputs { domains, apps, spec, topology };
     let mut cells = Vec::new();
     let mut control_planes = Vec::new();
     let relevant = |failed: &[usize]| -> BTreeMap<usize, Vec<&Exposure>> {
         // Only workloads in the failed domains' regions can be touched.
-        let mut by_app: BTreeMap<usize, Vec<&Exposure>> = BTreeMap::new();
-        let mut seen = Vec::new();
+        let mut touched: Vec<usize> = Vec::new();
         for &i in failed {
             let d = &domains[i];
             for ((p, r), list) in &by_region {
-                if d.path[0] != *p || (d.path.len() > 1 && d.path[1] != *r) || seen.contains(&(p, r)) {
+                if d.path[0] != *p || (d.path.len() > 1 && d.path[1] != *r) {
                     continue;
                 }
-                seen.push((p, r));
-                for e in list {
-                    by_app.entry(e.app).or_default().push(e);
-                }
+                touched.extend(list.iter().map(|e| e.app));
             }
         }
+        touched.sort_unstable();
+        touched.dedup();
         // An app is judged on all its clusters, touched or not.
-        for (app, list) in by_app.iter_mut() {
-            for e in exposures.iter().filter(|e| e.app == *app) {
-                if !list.iter().any(|x| std::ptr::eq(*x, e)) {
-                    list.push(e);
-                }
-            }
-        }
-        by_app
+        touched.into_iter().map(|app| (app, by_app_all[&app].clone())).collect::<BTreeMap<_, _>>()
     };
     for i in 0..domains.len() {
         let (c, cp) = analysis::fail(&inputs, &[i], &relevant(&[i]));

@@ -128,7 +128,8 @@ pub fn load(path: &Path, options: LoadOptions) -> Result<Loaded, Error> {
     // Keep only the text that diagnostics point into, and the fleet file
     // (later analyses report into it): a large fleet's manifests need not
     // stay in memory twice.
-    sources.retain(|path, _| *path == fleet_name || out.iter().any(|d| &d.file == path));
+    let pointed: std::collections::HashSet<&Path> = out.iter().map(|d| d.file.as_path()).collect();
+    sources.retain(|path, _| *path == fleet_name || pointed.contains(path.as_path()));
     Ok(Loaded { fleet, diagnostics: out, sources, counts, files })
 }
 

@@ -76,13 +76,21 @@ pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write
             }
         }
         OutputFormat::Json => {
-            let report = json!({
-                "blast": blast,
-                "spofs": bulkhead_blast::spofs(&blast),
-                "diagnostics": diagnostics,
-                "summary": Counts::of(&diagnostics),
-            });
-            serde_json::to_writer_pretty(&mut *out, &report)?;
+            // Streamed, not built as a JSON value first: a large fleet's report is tens of megabytes.
+            #[derive(serde::Serialize)]
+            struct Report<'a> {
+                blast: &'a Blast,
+                spofs: Vec<bulkhead_blast::Spof>,
+                diagnostics: &'a [Diagnostic],
+                summary: Counts,
+            }
+            let report = Report {
+                blast: &blast,
+                spofs: bulkhead_blast::spofs(&blast),
+                diagnostics: &diagnostics,
+                summary: Counts::of(&diagnostics),
+            };
+            serde_json::to_writer(&mut *out, &report)?;
             writeln!(out)?;
         }
         OutputFormat::Sarif => write_sarif(out, &diagnostics, env!("CARGO_PKG_VERSION"))?,
