@@ -166,3 +166,15 @@ fn depth_two_finds_what_pairs_take_down() {
     );
     let _ = repo_root();
 }
+
+/// The seed's ECMP caveat: workers uneven over racks take uneven traffic.
+#[test]
+fn uneven_announcers_on_bare_metal() {
+    let (_, text) = blast("announcers", &[]);
+    assert!(
+        text.contains("warning[blast-uneven-announcers]: cluster `metal-prod`'s workers are uneven over racks (r1: 3, r2: 2, r3: 2): with per-node ECMP, rack `r1` carries 42% of the load-balanced traffic"),
+        "{text}"
+    );
+    let (_, even) = blast("data-loss", &[]);
+    assert!(!even.contains("blast-uneven-announcers"), "six workers over three racks are even");
+}

@@ -22,9 +22,19 @@ pub const BLAST_CONTROL_PLANE: Code = Code::new("blast-control-plane");
 /// A failure the app recovers from, but slower than its RTO.
 pub const BLAST_RTO_EXCEEDED: Code = Code::new("blast-rto-exceeded");
 
+/// Load-balancer announcers spread unevenly over racks.
+pub const BLAST_UNEVEN_ANNOUNCERS: Code = Code::new("blast-uneven-announcers");
+
 /// Every code the blast radius reports.
-pub const CODES: &[Code] =
-    &[BLAST_OUTAGE, BLAST_QUORUM_LOST, BLAST_DATA_LOSS, BLAST_DEGRADED, BLAST_CONTROL_PLANE, BLAST_RTO_EXCEEDED];
+pub const CODES: &[Code] = &[
+    BLAST_OUTAGE,
+    BLAST_QUORUM_LOST,
+    BLAST_DATA_LOSS,
+    BLAST_DEGRADED,
+    BLAST_CONTROL_PLANE,
+    BLAST_RTO_EXCEEDED,
+    BLAST_UNEVEN_ANNOUNCERS,
+];
 
 /// A domain whose failure hurts, with its weight.
 #[derive(Debug, Clone, Serialize)]
@@ -171,6 +181,55 @@ pub fn diagnostics(blast: &Blast, fleet: &Fleet, policies: &[Policy]) -> Vec<Dia
             .with_hint("spread etcd members over three zones (or sites), at most ⌊(n−1)/2⌋ in any one"),
         );
     }
+    out.extend(announcers(fleet));
     Diagnostic::sort(&mut out);
+    out
+}
+
+/// On bare metal, every worker announces the load-balancer addresses and
+/// the racks' routers spread traffic per next hop (ECMP): a rack with more
+/// workers takes more traffic, and losing it takes more away.
+fn announcers(fleet: &Fleet) -> Vec<Diagnostic> {
+    use bulkhead_model::spec::{DomainLevel, ProviderKind};
+    let spec = &fleet.file.spec;
+    let topology = &fleet.topology;
+    let mut out = Vec::new();
+    for (ci, c) in spec.clusters.iter().enumerate() {
+        let bare_metal = c
+            .provider_and_region()
+            .and_then(|(p, _)| spec.providers.iter().find(|x| x.name == p))
+            .is_some_and(|p| p.kind == ProviderKind::BareMetal);
+        if !bare_metal {
+            continue;
+        }
+        let Some(id) = topology.id(DomainLevel::Cluster, &c.name) else { continue };
+        let mut per_rack: std::collections::BTreeMap<String, u32> = Default::default();
+        for n in topology.nodes_of(id) {
+            if let Some(r) = topology.enclosing(n.id, DomainLevel::Rack) {
+                *per_rack.entry(topology.get(r).label.clone()).or_default() += 1;
+            }
+        }
+        let (Some(&most), Some(&least)) = (per_rack.values().max(), per_rack.values().min()) else { continue };
+        if per_rack.len() < 2 || most == least {
+            continue;
+        }
+        let total: u32 = per_rack.values().sum();
+        let (rack, _) = per_rack.iter().find(|(_, n)| **n == most).expect("the fullest rack");
+        let spread: Vec<String> = per_rack.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+        out.push(
+            Diagnostic::warning(
+                BLAST_UNEVEN_ANNOUNCERS,
+                &fleet.path,
+                Some(fleet.span(&format!("spec/clusters/{ci}/nodePools"))),
+                format!(
+                    "cluster `{}`'s workers are uneven over racks ({}): with per-node ECMP, rack `{rack}` carries {}% of the load-balanced traffic, and losing it drops that share at once",
+                    c.name,
+                    spread.join(", "),
+                    most * 100 / total
+                ),
+            )
+            .with_hint("balance the workers over the racks, or announce from a fixed, equal set of nodes per rack"),
+        );
+    }
     out
 }
