@@ -12,7 +12,7 @@ use bulkhead_model::{Code, Severity};
 pub const IGNORE_ANNOTATION: &str = "bulkhead.dev/audit-ignore";
 /// The annotation that marks a StatefulSet as a quorum system (`"true"`/`"false"`),
 /// overriding detection by image.
-pub const QUORUM_ANNOTATION: &str = "bulkhead.dev/quorum";
+pub use bulkhead_workload::QUORUM_ANNOTATION;
 
 /// A group of checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

@@ -9,7 +9,6 @@ use bulkhead_model::spec::{DomainLevel, VolumeTopology};
 use bulkhead_workload::scheduling::{Placement, SpreadLevel, rule, worst_case};
 use bulkhead_workload::{ClusterNodes, Kind, Object, Workload, selects};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
 use crate::domains::Domain;
@@ -74,47 +73,10 @@ pub struct Exposure {
     pub(crate) loss: Loss,
 }
 
-fn scaled(v: &IntOrString, n: u32) -> Option<u32> {
-    match v {
-        IntOrString::Int(k) => Some((*k).max(0) as u32),
-        IntOrString::String(p) => {
-            let p: u64 = p.trim().trim_end_matches('%').parse().ok()?;
-            Some(((u64::from(n) * p).div_ceil(100)) as u32)
-        }
-    }
-}
-
-/// The fewest of `n` replicas a budget keeps.
+/// The fewest of `n` replicas a budget keeps (1 without a budget).
 pub(crate) fn needed(pdb: Option<&PodDisruptionBudget>, n: u32) -> u32 {
-    let Some(spec) = pdb.and_then(|p| p.spec.as_ref()) else { return n.min(1) };
-    if let Some(max) = &spec.max_unavailable {
-        return n.saturating_sub(scaled(max, n).unwrap_or(0)).max(n.min(1));
-    }
-    match &spec.min_available {
-        Some(min) => scaled(min, n).unwrap_or(1).min(n).max(n.min(1)),
-        None => n.min(1),
-    }
-}
-
-/// Whether a StatefulSet is a quorum system (see `bulkhead-audit`'s rule:
-/// by annotation, else by image).
-pub(crate) fn is_quorum(w: &Workload<'_>) -> bool {
-    if !matches!(w.object.kind, Kind::StatefulSet(_)) {
-        return false;
-    }
-    match w.object.annotation("bulkhead.dev/quorum") {
-        Some("true") => return true,
-        Some("false") => return false,
-        _ => {}
-    }
-    const QUORUM_IMAGES: &[&str] =
-        &["etcd", "zookeeper", "consul", "kafka", "cockroach", "nats", "rabbitmq", "mongo", "vault", "redis-sentinel"];
-    w.pod.containers.iter().any(|c| {
-        let image = c.image.as_deref().unwrap_or_default();
-        let name = image.rsplit('/').next().unwrap_or(image);
-        let name = name.split([':', '@']).next().unwrap_or(name);
-        QUORUM_IMAGES.iter().any(|q| name == *q || name.starts_with(&format!("{q}-")))
-    })
+    let allowed = pdb.and_then(|p| bulkhead_workload::allowed_disruptions(p, n)).unwrap_or(n.saturating_sub(1));
+    n.saturating_sub(allowed).max(n.min(1))
 }
 
 /// The seconds a pod waits on an unreachable node before it is evicted.
@@ -206,7 +168,7 @@ pub fn static_exposure(
         workload: w.object.id(),
         replicas: n,
         needed: needed(pdb, n),
-        quorum: is_quorum(w),
+        quorum: w.is_quorum(),
         volumes: volume_reach(objects, w, nodes),
         reschedule_seconds: NODE_GRACE_SECONDS + toleration_seconds(w),
         loss,
@@ -241,7 +203,7 @@ pub fn live_exposure(
         workload: w.object.id(),
         replicas: running,
         needed: needed(pdb, n).min(running),
-        quorum: is_quorum(w),
+        quorum: w.is_quorum(),
         volumes: volume_reach(objects, w, nodes),
         reschedule_seconds: NODE_GRACE_SECONDS + toleration_seconds(w),
         loss: Loss::Live { per_node, sites },

@@ -5,10 +5,12 @@
 //! in the worst case ([`scheduling`]).
 
 mod apps;
+mod budget;
 pub mod nodes;
 mod objects;
 pub mod scheduling;
 
 pub use apps::{AppObjects, Variant};
+pub use budget::allowed_disruptions;
 pub use nodes::{ClassInfo, ClusterNodes, NodeGroup, Taint};
-pub use objects::{Kind, Object, Origin, Source, Workload, selects, selects_map};
+pub use objects::{Kind, Object, Origin, QUORUM_ANNOTATION, Source, Workload, selects, selects_map};

@@ -270,7 +270,36 @@ pub struct Workload<'o> {
     pub selector: Option<&'o LabelSelector>,
 }
 
+/// The annotation that marks a StatefulSet as a quorum system (`"true"` or
+/// `"false"`), overriding detection by image.
+pub const QUORUM_ANNOTATION: &str = "bulkhead.dev/quorum";
+
+/// Images of systems that need a majority of their members: etcd,
+/// ZooKeeper, Consul, Kafka (KRaft), CockroachDB, NATS, RabbitMQ (quorum
+/// queues), MongoDB, Vault (Raft), Redis Sentinel.
+const QUORUM_IMAGES: &[&str] =
+    &["etcd", "zookeeper", "consul", "kafka", "cockroach", "nats", "rabbitmq", "mongo", "vault", "redis-sentinel"];
+
 impl Workload<'_> {
+    /// Whether it is a quorum system: a StatefulSet so annotated, or running
+    /// one of the known quorum images.
+    pub fn is_quorum(&self) -> bool {
+        if !matches!(self.object.kind, Kind::StatefulSet(_)) {
+            return false;
+        }
+        match self.object.annotation(QUORUM_ANNOTATION) {
+            Some("true") => return true,
+            Some("false") => return false,
+            _ => {}
+        }
+        self.pod.containers.iter().any(|c| {
+            let image = c.image.as_deref().unwrap_or_default();
+            let name = image.rsplit('/').next().unwrap_or(image);
+            let name = name.split([':', '@']).next().unwrap_or(name);
+            QUORUM_IMAGES.iter().any(|q| name == *q || name.starts_with(&format!("{q}-")))
+        })
+    }
+
     /// The pods' label `key`.
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels?.get(key).map(String::as_str)

@@ -4,7 +4,7 @@ use bulkhead_model::Severity;
 use bulkhead_workload::Kind;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{is_quorum, tolerable};
+use super::tolerable;
 use crate::engine::Ctx;
 use crate::registry::*;
 
@@ -51,7 +51,7 @@ pub(super) fn run(ctx: &mut Ctx<'_, '_>) {
                 ),
             );
         }
-        if is_quorum(&w) && w.replicas >= 2 && w.replicas % 2 == 0 {
+        if w.is_quorum() && w.replicas >= 2 && w.replicas % 2 == 0 {
             ctx.report(
                 STATEFULSET_QUORUM_EVEN,
                 o,

@@ -62,26 +62,6 @@ pub(crate) fn all_containers<'p>(
     out
 }
 
-/// Quorum systems, recognised by image when not declared by annotation.
-pub(crate) fn is_quorum(w: &bulkhead_workload::Workload<'_>) -> bool {
-    if !matches!(w.object.kind, bulkhead_workload::Kind::StatefulSet(_)) {
-        return false;
-    }
-    match w.object.annotation(crate::registry::QUORUM_ANNOTATION) {
-        Some("true") => return true,
-        Some("false") => return false,
-        _ => {}
-    }
-    const QUORUM_IMAGES: &[&str] =
-        &["etcd", "zookeeper", "consul", "kafka", "cockroach", "nats", "rabbitmq", "mongo", "vault", "redis-sentinel"];
-    w.pod.containers.iter().any(|c| {
-        let image = c.image.as_deref().unwrap_or_default();
-        let name = image.rsplit('/').next().unwrap_or(image);
-        let name = name.split([':', '@']).next().unwrap_or(name);
-        QUORUM_IMAGES.iter().any(|q| name == *q || name.starts_with(&format!("{q}-")))
-    })
-}
-
 /// The most members a quorum of `n` can lose.
 pub(crate) fn tolerable(n: u32) -> u32 {
     n.saturating_sub(1) / 2

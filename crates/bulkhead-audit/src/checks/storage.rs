@@ -7,7 +7,7 @@ use bulkhead_workload::scheduling::{SpreadLevel, rule, worst_case};
 use bulkhead_workload::{ClusterNodes, Kind, Object};
 use k8s_openapi::api::core::v1::PersistentVolumeClaimSpec;
 
-use super::{is_quorum, tolerable};
+use super::tolerable;
 use crate::engine::Ctx;
 use crate::registry::*;
 
@@ -131,7 +131,7 @@ pub(super) fn run_on<'a>(ctx: &mut Ctx<'_, 'a>, nodes: &ClusterNodes, placed: &[
                 ),
             );
         }
-        if is_quorum(w) && n >= 3 {
+        if w.is_quorum() && n >= 3 {
             // On a one-zone site the racks are the failure domains that matter.
             let (level, count, what) = if cluster_zones <= 1 && !nodes.racks.is_empty() {
                 (SpreadLevel::Rack, p.racks, "rack")

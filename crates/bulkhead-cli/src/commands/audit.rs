@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use bulkhead_audit::{LivePods, Settings};
-use bulkhead_model::{Diagnostic, Fleet, LoadOptions, load};
+use bulkhead_model::{Diagnostic, Fleet};
 use bulkhead_report::{
     Counts, DiagnosticsJson, OutputFormat, Table, Verdict, write_by_app_and_cluster, write_diagnostics_human,
     write_junit, write_sarif,
@@ -23,13 +23,9 @@ pub fn run(settings: &AuditSettings, global: GlobalSettings, out: &mut dyn Write
     if settings.list_checks {
         return list_checks(settings, out);
     }
-    let loaded = load(&settings.fleet, LoadOptions::default())?;
+    let Some(loaded) = super::load_valid(&settings.fleet, true, global, out)? else { return Ok(Verdict::Invalid) };
     let root = display_root(&settings.fleet);
-    let Some(fleet) = loaded.fleet.as_ref().filter(|_| !loaded.has_errors()) else {
-        write_diagnostics_human(out, &loaded.diagnostics, &loaded.sources, &root, global.style)?;
-        writeln!(out, "the fleet has errors; fix them first (`bulkhead validate` lists them all)")?;
-        return Ok(Verdict::Invalid);
-    };
+    let fleet = loaded.fleet.as_ref().expect("load_valid returns a fleet");
     let (audit_settings, mut diagnostics) = bulkhead_audit::resolve_settings(fleet);
     let mut unreachable = false;
     let (findings, covered) = if settings.live {

@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use bulkhead_blast::{Blast, Domain, Exposure, Site};
 use bulkhead_model::spec::DomainLevel;
-use bulkhead_model::{Diagnostic, Fleet, LoadOptions, load};
+use bulkhead_model::{Diagnostic, Fleet};
 use bulkhead_report::{Counts, OutputFormat, Table, Verdict, write_diagnostics_human, write_junit, write_sarif};
 use serde_json::json;
 
@@ -20,13 +20,9 @@ pub(crate) const DEFAULT_POLICY: bulkhead_blast::Policy = bulkhead_blast::Policy
 /// # Errors
 /// When writing fails or the clusters cannot be read at all.
 pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write) -> Result<Verdict> {
-    let loaded = load(&settings.fleet, LoadOptions::default())?;
+    let Some(loaded) = super::load_valid(&settings.fleet, true, global, out)? else { return Ok(Verdict::Invalid) };
     let root = display_root(&settings.fleet);
-    let Some(fleet) = loaded.fleet.as_ref().filter(|_| !loaded.has_errors()) else {
-        write_diagnostics_human(out, &loaded.diagnostics, &loaded.sources, &root, global.style)?;
-        writeln!(out, "the fleet has errors; fix them first (`bulkhead validate` lists them all)")?;
-        return Ok(Verdict::Invalid);
-    };
+    let fleet = loaded.fleet.as_ref().expect("load_valid returns a fleet");
     let (blast, unreachable) =
         if settings.live { live(fleet, settings.depth)? } else { (analyze(fleet, settings.depth), Vec::new()) };
     if let Some((level, name)) = &settings.simulate {

@@ -15,3 +15,22 @@ pub mod validate;
 pub(crate) fn at_exit<T>(value: T) {
     std::mem::forget(value);
 }
+
+/// Loads a fleet for a command that analyses it. When the fleet has errors
+/// they are printed and `None` comes back (the verdict is then bad input);
+/// otherwise the loaded fleet, whose `fleet` is always set.
+pub(crate) fn load_valid(
+    path: &std::path::Path,
+    manifests: bool,
+    global: crate::settings::GlobalSettings,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Option<bulkhead_model::Loaded>> {
+    let loaded = bulkhead_model::load(path, bulkhead_model::LoadOptions { manifests })?;
+    if loaded.fleet.is_some() && !loaded.has_errors() {
+        return Ok(Some(loaded));
+    }
+    let root = validate::display_root(path);
+    bulkhead_report::write_diagnostics_human(out, &loaded.diagnostics, &loaded.sources, &root, global.style)?;
+    writeln!(out, "the fleet has errors; fix them first (`bulkhead validate` lists them all)")?;
+    Ok(None)
+}

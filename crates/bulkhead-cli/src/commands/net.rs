@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use bulkhead_model::{Code, Diagnostic, Fleet, LoadOptions, Loaded, Span, load};
+use bulkhead_model::{Code, Diagnostic, Fleet, Loaded, Span};
 use bulkhead_net::{Change, Inputs, LOCK_FILE, LOCK_INVALID, Lock, OwnedRange, Plan, RangeKind, Source};
 use bulkhead_report::{
     DiagnosticsJson, OutputFormat, Table, Verdict, write_diagnostics_human, write_junit, write_sarif,
@@ -17,17 +17,10 @@ use crate::settings::{GlobalSettings, LockMode, NetCheckSettings, NetPlanSetting
 /// A line of a ranges file that does not parse.
 pub const RANGES_SYNTAX: Code = Code::new("ranges-syntax");
 
-/// Loads the fleet file alone (net needs no manifests). `None` when it has
-/// errors, which are then printed.
+/// Loads the fleet file alone (net needs no manifests).
 fn load_fleet(path: &Path, global: GlobalSettings, out: &mut dyn Write) -> Result<Option<(Fleet, Loaded)>> {
-    let mut loaded = load(path, LoadOptions { manifests: false })?;
-    if loaded.has_errors() {
-        let root = display_root(path);
-        write_diagnostics_human(out, &loaded.diagnostics, &loaded.sources, &root, global.style)?;
-        writeln!(out, "the fleet has errors; fix them first (`bulkhead validate` lists them all)")?;
-        return Ok(None);
-    }
-    let fleet = loaded.fleet.take().expect("a fleet without errors is loaded");
+    let Some(mut loaded) = super::load_valid(path, false, global, out)? else { return Ok(None) };
+    let fleet = loaded.fleet.take().expect("load_valid returns a fleet");
     Ok(Some((fleet, loaded)))
 }
 
