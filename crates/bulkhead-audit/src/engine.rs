@@ -149,15 +149,7 @@ pub fn run<'a>(
     for a in apps {
         for v in &a.variants {
             let objects: Vec<&Object<'a>> = a.objects_of(v).collect();
-            let mut ctx = Ctx {
-                settings,
-                app: a.app,
-                objects: objects.clone(),
-                clusters: sorted(&v.clusters),
-                priority_classes: &priority_classes,
-                out: &mut out,
-            };
-            crate::checks::run(&mut ctx);
+            pass(settings, a.app, &objects, &v.clusters, &priority_classes, &mut out, crate::checks::run);
             // Fleet-aware checks, once per shape of cluster.
             let mut shapes: BTreeMap<&str, (Vec<String>, &ClusterNodes)> = BTreeMap::new();
             for c in &v.clusters {
@@ -166,33 +158,34 @@ pub fn run<'a>(
                 }
             }
             for (clusters, n) in shapes.into_values() {
-                let mut ctx = Ctx {
-                    settings,
-                    app: a.app,
-                    objects: objects.clone(),
-                    clusters: sorted(&clusters),
-                    priority_classes: &priority_classes,
-                    out: &mut out,
-                };
-                crate::checks::run_on(&mut ctx, n);
+                pass(settings, a.app, &objects, &clusters, &priority_classes, &mut out, |ctx| {
+                    crate::checks::run_on(ctx, n);
+                });
             }
             for c in &v.clusters {
                 if let Some(pods) = live.get(c) {
-                    let one = [c.clone()];
-                    let mut ctx = Ctx {
-                        settings,
-                        app: a.app,
-                        objects: objects.clone(),
-                        clusters: sorted(&one),
-                        priority_classes: &priority_classes,
-                        out: &mut out,
-                    };
-                    crate::checks::live::run(&mut ctx, pods, nodes.get(c));
+                    pass(settings, a.app, &objects, std::slice::from_ref(c), &priority_classes, &mut out, |ctx| {
+                        crate::checks::live::run(ctx, pods, nodes.get(c));
+                    });
                 }
             }
         }
     }
     merge(out)
+}
+
+/// One pass of checks over a variant's objects, for some clusters.
+fn pass<'a>(
+    settings: &Settings,
+    app: &'a App,
+    objects: &[&'a Object<'a>],
+    clusters: &[String],
+    priority_classes: &BTreeSet<String>,
+    out: &mut Vec<Finding<'a>>,
+    checks: impl FnOnce(&mut Ctx<'_, 'a>),
+) {
+    let mut ctx = Ctx { settings, app, objects: objects.to_vec(), clusters: sorted(clusters), priority_classes, out };
+    checks(&mut ctx);
 }
 
 fn sorted(clusters: &[String]) -> Arc<[String]> {

@@ -39,13 +39,7 @@ pub fn run(settings: &AuditSettings, global: GlobalSettings, out: &mut dyn Write
     };
     diagnostics.extend(findings);
     Diagnostic::sort(&mut diagnostics);
-    let verdict = if unreachable {
-        Verdict::Unreachable
-    } else if diagnostics.iter().any(|d| d.severity >= settings.fail_on) {
-        Verdict::Fail
-    } else {
-        Verdict::Pass
-    };
+    let verdict = super::verdict_of(&diagnostics, settings.fail_on, false, unreachable);
     match settings.output {
         OutputFormat::Human => {
             write_diagnostics_human(out, &diagnostics, &loaded.sources, &root, global.style)?;

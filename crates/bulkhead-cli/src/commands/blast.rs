@@ -38,13 +38,8 @@ pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write
         bulkhead_blast::write_html(&mut file, &blast, &fleet.file.metadata.name)?;
         file.flush()?;
     }
-    let verdict = if !unreachable.is_empty() {
-        Verdict::Unreachable
-    } else if diagnostics.iter().any(|d| d.severity == bulkhead_model::Severity::Error) {
-        Verdict::Fail
-    } else {
-        Verdict::Pass
-    };
+    // Only a broken `--fail-on` policy is an error here.
+    let verdict = super::verdict_of(&diagnostics, bulkhead_model::Severity::Error, false, !unreachable.is_empty());
     match settings.output {
         OutputFormat::Human => {
             write_diagnostics_human(out, &diagnostics, &loaded.sources, &root, global.style)?;

@@ -34,3 +34,23 @@ pub(crate) fn load_valid(
     writeln!(out, "the fleet has errors; fix them first (`bulkhead validate` lists them all)")?;
     Ok(None)
 }
+
+/// The verdict of an analysis: bad input first, then an unreachable
+/// cluster, then a finding at or above `fail_on`.
+pub(crate) fn verdict_of(
+    diagnostics: &[bulkhead_model::Diagnostic],
+    fail_on: bulkhead_model::Severity,
+    invalid: bool,
+    unreachable: bool,
+) -> bulkhead_report::Verdict {
+    use bulkhead_report::Verdict;
+    if invalid {
+        Verdict::Invalid
+    } else if unreachable {
+        Verdict::Unreachable
+    } else if diagnostics.iter().any(|d| d.severity >= fail_on) {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    }
+}

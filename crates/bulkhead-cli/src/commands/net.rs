@@ -189,15 +189,7 @@ pub fn check(settings: &NetCheckSettings, global: GlobalSettings, out: &mut dyn 
     diagnostics.extend(bulkhead_net::check(&fleet, &inputs));
     Diagnostic::sort(&mut diagnostics);
 
-    let verdict = if invalid {
-        Verdict::Invalid
-    } else if unreachable {
-        Verdict::Unreachable
-    } else if diagnostics.iter().any(|d| d.severity >= settings.fail_on) {
-        Verdict::Fail
-    } else {
-        Verdict::Pass
-    };
+    let verdict = super::verdict_of(&diagnostics, settings.fail_on, invalid, unreachable);
     let root = display_root(&settings.fleet);
     match settings.output {
         OutputFormat::Human => {
