@@ -104,13 +104,7 @@ impl<'a> Ctx<'_, 'a> {
         &self,
         object: &Object<'_>,
     ) -> Option<&'a k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler> {
-        self.objects.iter().find_map(|&o| match &o.kind {
-            Kind::Hpa(h) if o.namespace == object.namespace => {
-                let t = &h.spec.scale_target_ref;
-                (t.kind == object.kind_name && t.name == object.name).then_some(h)
-            }
-            _ => None,
-        })
+        bulkhead_workload::hpa_for(&self.objects, object)
     }
 
     /// The replicas a workload runs with at least: the HPA's minimum when

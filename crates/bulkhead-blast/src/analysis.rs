@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use bulkhead_model::Topology;
 use bulkhead_model::spec::{DomainLevel, FleetSpec, VolumeTopology};
+use bulkhead_workload::quorum_tolerates as tolerable;
 use serde::Serialize;
 
 use crate::domains::Domain;
@@ -177,10 +178,6 @@ pub struct ControlPlaneLoss {
     pub members: u32,
     /// Whether the provider runs it.
     pub managed: bool,
-}
-
-fn tolerable(n: u32) -> u32 {
-    n.saturating_sub(1) / 2
 }
 
 /// Apps as fleet.yaml declares them.

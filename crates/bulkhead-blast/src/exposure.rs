@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bulkhead_model::spec::{DomainLevel, VolumeTopology};
 use bulkhead_workload::scheduling::{Placement, SpreadLevel, rule, worst_case};
-use bulkhead_workload::{ClusterNodes, Kind, Object, Workload, selects};
+use bulkhead_workload::{ClusterNodes, Kind, Object, Workload, budgets_for, hpa_for, selects};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 
@@ -94,21 +94,8 @@ fn toleration_seconds(w: &Workload<'_>) -> u64 {
 
 /// The replicas a workload runs with at least, and the budget over its pods.
 fn replicas_and_budget<'a>(objects: &[&'a Object<'a>], w: &Workload<'_>) -> (u32, Option<&'a PodDisruptionBudget>) {
-    let hpa_min = objects.iter().find_map(|o| match &o.kind {
-        Kind::Hpa(h) if o.namespace == w.object.namespace => {
-            let t = &h.spec.scale_target_ref;
-            (t.kind == w.object.kind_name && t.name == w.object.name)
-                .then(|| h.spec.min_replicas.unwrap_or(1).max(0) as u32)
-        }
-        _ => None,
-    });
-    let pdb = objects.iter().find_map(|o| match &o.kind {
-        Kind::Pdb(p) if o.namespace == w.object.namespace => {
-            let sel = p.spec.as_ref()?.selector.as_ref()?;
-            selects(sel, w.labels).then_some(p)
-        }
-        _ => None,
-    });
+    let hpa_min = hpa_for(objects, w.object).map(|h| h.spec.min_replicas.unwrap_or(1).max(0) as u32);
+    let pdb = budgets_for(objects, w).into_iter().next().map(|(_, p)| p);
     (hpa_min.unwrap_or(w.replicas), pdb)
 }
 

@@ -13,4 +13,7 @@ pub mod scheduling;
 pub use apps::{AppObjects, Variant};
 pub use budget::allowed_disruptions;
 pub use nodes::{ClassInfo, ClusterNodes, NodeGroup, Taint};
-pub use objects::{Kind, Object, Origin, QUORUM_ANNOTATION, Source, Workload, selects, selects_map};
+pub use objects::{
+    Kind, Object, Origin, QUORUM_ANNOTATION, Source, Workload, budgets_for, hpa_for, quorum_tolerates, selects,
+    selects_map,
+};

@@ -306,6 +306,36 @@ impl Workload<'_> {
     }
 }
 
+/// The HorizontalPodAutoscaler among `objects` that scales `target`.
+pub fn hpa_for<'a>(objects: &[&'a Object<'a>], target: &Object<'_>) -> Option<&'a HorizontalPodAutoscaler> {
+    objects.iter().find_map(|&o| match &o.kind {
+        Kind::Hpa(h) if o.namespace == target.namespace => {
+            let t = &h.spec.scale_target_ref;
+            (t.kind == target.kind_name && t.name == target.name).then_some(h)
+        }
+        _ => None,
+    })
+}
+
+/// The PodDisruptionBudgets among `objects` that cover a workload's pods.
+pub fn budgets_for<'a>(objects: &[&'a Object<'a>], w: &Workload<'_>) -> Vec<(&'a Object<'a>, &'a PodDisruptionBudget)> {
+    objects
+        .iter()
+        .filter_map(|&o| match &o.kind {
+            Kind::Pdb(p) if o.namespace == w.object.namespace => {
+                let sel = p.spec.as_ref()?.selector.as_ref()?;
+                selects(sel, w.labels).then_some((o, p))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The most members a quorum of `n` survives losing: ⌊(n−1)/2⌋.
+pub fn quorum_tolerates(n: u32) -> u32 {
+    n.saturating_sub(1) / 2
+}
+
 /// Whether `selector` selects pods labelled `labels` (matchLabels and
 /// matchExpressions, as the API server evaluates them).
 pub fn selects(selector: &LabelSelector, labels: Option<&BTreeMap<String, String>>) -> bool {

@@ -2,7 +2,7 @@
 //! (fleet-aware) surviving the drain of a whole zone.
 
 use bulkhead_workload::scheduling::{SpreadLevel, rule, worst_case};
-use bulkhead_workload::{Kind, Object, Workload, selects};
+use bulkhead_workload::{Kind, Workload, budgets_for};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -13,20 +13,6 @@ use crate::registry::*;
 /// How many of `n` pods the budget lets go at once.
 pub(crate) fn allowed(pdb: &PodDisruptionBudget, n: u32) -> Option<u32> {
     bulkhead_workload::allowed_disruptions(pdb, n)
-}
-
-/// The budgets that cover a workload's pods.
-fn budgets<'a, 'f>(objects: &[&'a Object<'f>], w: &Workload<'_>) -> Vec<(&'a Object<'f>, &'a PodDisruptionBudget)> {
-    objects
-        .iter()
-        .filter_map(|o| match &o.kind {
-            Kind::Pdb(p) if o.namespace == w.object.namespace => {
-                let sel = p.spec.as_ref()?.selector.as_ref()?;
-                selects(sel, w.labels).then_some((*o, p))
-            }
-            _ => None,
-        })
-        .collect()
 }
 
 fn protected(w: &Workload<'_>) -> bool {
@@ -54,7 +40,7 @@ pub(super) fn run(ctx: &mut Ctx<'_, '_>) {
             continue;
         }
         let n = ctx.min_replicas(&w);
-        let covering = budgets(&objects, &w);
+        let covering = budgets_for(&objects, &w);
         if covering.is_empty() {
             if n >= 2 {
                 ctx.report(
@@ -131,7 +117,7 @@ pub(super) fn run_on<'a>(ctx: &mut Ctx<'_, 'a>, placed: &[super::Placed<'_, 'a>]
             continue;
         }
         let worst = worst_case(rule(w.pod, w.labels, SpreadLevel::Zone), n, zones);
-        for (pdb_object, pdb) in budgets(&objects, w) {
+        for (pdb_object, pdb) in budgets_for(&objects, w) {
             let Some(allow) = allowed(pdb, n) else { continue };
             if allow > 0 && worst.max_per_domain > allow {
                 ctx.report(

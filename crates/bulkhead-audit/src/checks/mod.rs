@@ -63,6 +63,4 @@ pub(crate) fn all_containers<'p>(
 }
 
 /// The most members a quorum of `n` can lose.
-pub(crate) fn tolerable(n: u32) -> u32 {
-    n.saturating_sub(1) / 2
-}
+pub(crate) use bulkhead_workload::quorum_tolerates as tolerable;
