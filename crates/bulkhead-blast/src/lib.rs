@@ -6,20 +6,18 @@
 //! Start with [`analyze`]: it takes the domains and every workload's
 //! [`Exposure`] (built statically by [`static_inputs`], or from live pods),
 //! and returns a [`Blast`] that the printers in this crate turn into a
-//! matrix, a ranked list of single points of failure, diagnostics and a
-//! self-contained HTML report.
+//! matrix, a ranked list of single points of failure and diagnostics;
+//! `bulkhead-report` prints it, as a self-contained HTML report too.
 
 mod analysis;
 mod domains;
 mod exposure;
-mod html;
 mod inputs;
 mod report;
 
 pub use analysis::{AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, Impact, Recovery, app_infos, human};
 pub use domains::{Domain, Site, fleet_domains};
 pub use exposure::{DEFAULT_TOLERATION_SECONDS, Exposure, NODE_GRACE_SECONDS, live_exposure, static_exposure};
-pub use html::write_html;
 pub use inputs::{Policy, PolicyError, static_inputs};
 pub use report::{CODES, Spof, diagnostics, spofs};
 

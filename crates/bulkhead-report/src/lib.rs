@@ -6,6 +6,7 @@
 //! buffers and only the CLI decides where output goes. Nothing here reads
 //! files or the clock: what a printer shows is in its arguments.
 
+mod blast_html;
 mod diagnostics;
 mod grouped;
 mod junit;
@@ -13,6 +14,7 @@ mod sarif;
 mod summary;
 mod table;
 
+pub use blast_html::write_blast_html;
 pub use diagnostics::{Counts, DiagnosticsJson, write_diagnostics_human};
 pub use grouped::write_by_app_and_cluster;
 pub use junit::write_junit;

@@ -35,7 +35,7 @@ pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write
         let mut file = std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
         );
-        bulkhead_blast::write_html(&mut file, &blast, &fleet.file.metadata.name)?;
+        bulkhead_report::write_blast_html(&mut file, &blast, &fleet.file.metadata.name)?;
         file.flush()?;
     }
     // Only a broken `--fail-on` policy is an error here.

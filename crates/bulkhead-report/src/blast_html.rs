@@ -6,11 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use bulkhead_blast::{Blast, Cell, Impact, spofs};
 use bulkhead_model::spec::DomainLevel;
-
-use crate::Blast;
-use crate::analysis::{Cell, Impact};
-use crate::report::spofs;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -44,7 +41,7 @@ svg text{font:11px system-ui,sans-serif}
 ///
 /// # Errors
 /// When the writer fails.
-pub fn write_html(w: &mut dyn Write, blast: &Blast, fleet_name: &str) -> io::Result<()> {
+pub fn write_blast_html(w: &mut dyn Write, blast: &Blast, fleet_name: &str) -> io::Result<()> {
     let mut h = String::new();
     let _ = write!(
         h,
