@@ -133,6 +133,12 @@ fn net_check_imported_ranges() {
         "{text}"
     );
 
+    // Regression: a line reading `cidr,…` was skipped as a header anywhere in the file.
+    std::fs::write(&file, "10.11.128.0/17,legacy\ncidr,owner\n").unwrap();
+    let out = bulkhead().args(["net", "check", "examples/multicloud", "--ranges"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("`cidr` is not a CIDR"));
+
     std::fs::write(&file, "10.11.128.0/17,legacy\n10.300.0.0/16,typo\n").unwrap();
     let out = bulkhead().args(["net", "check", "examples/multicloud", "--ranges"]).arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

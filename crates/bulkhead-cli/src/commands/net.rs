@@ -243,7 +243,8 @@ fn import_ranges(path: &Path) -> Result<Vec<OwnedRange>, Vec<Diagnostic>> {
                 Diagnostic::error(RANGES_SYNTAX, path, Some(span), "the range has no owner")
                     .with_hint("write `CIDR,OWNER`, such as `10.20.0.0/16,office-berlin`"),
             ),
-            Err(_) if i == 0 && cidr.eq_ignore_ascii_case("prefix") || cidr.eq_ignore_ascii_case("cidr") => {}
+            // A header line, as exports have: only the first line may be one.
+            Err(_) if i == 0 && (cidr.eq_ignore_ascii_case("prefix") || cidr.eq_ignore_ascii_case("cidr")) => {}
             Err(_) => problems.push(
                 Diagnostic::error(RANGES_SYNTAX, path, Some(span), format!("`{cidr}` is not a CIDR"))
                     .with_hint("write `CIDR,OWNER`, such as `10.20.0.0/16,office-berlin`"),
