@@ -17,10 +17,11 @@ use crate::exposure::Exposure;
 pub const DNS_FAILOVER_SECONDS: u64 = 60;
 
 /// What a failure does to an app, from harmless to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Impact {
     /// Enough replicas stay up where they are.
+    #[default]
     Ok,
     /// Another cluster serves it; DNS moves the users.
     Failover,
@@ -270,6 +271,21 @@ pub fn fail(
     (cells, control_planes(inputs, failed, &domains))
 }
 
+/// What one failure does to an app's instance on one cluster.
+#[derive(Default)]
+struct ClusterState {
+    /// The worst of its workloads.
+    impact: Impact,
+    /// Some workload's data stays inside the failed domain.
+    pinned: bool,
+    /// Some workload's data is destroyed with it.
+    destroyed: bool,
+    /// Some lost replica cannot be replaced in the cluster.
+    stuck: bool,
+    /// The slowest replacement, in seconds.
+    seconds: u64,
+}
+
 fn app_cell(
     info: &AppInfo,
     app: usize,
@@ -278,8 +294,7 @@ fn app_cell(
     exposures: &[&Exposure],
 ) -> Option<Cell> {
     // Each cluster's state: the worst of its workloads.
-    // Per cluster: worst impact, data pinned inside, data destroyed, can reschedule, seconds.
-    let mut per_cluster: BTreeMap<&str, (Impact, bool, bool, bool, u64)> = BTreeMap::new();
+    let mut per_cluster: BTreeMap<&str, ClusterState> = BTreeMap::new();
     let (mut lost_total, mut of_total) = (0, 0);
     let mut why = String::new();
     for e in exposures {
@@ -313,25 +328,25 @@ fn app_cell(
                 _ => false,
             };
         let destroyed = all_inside && e.volumes == Some(VolumeTopology::Node) && hardware;
-        let entry = per_cluster.entry(e.cluster.as_str()).or_insert((Impact::Ok, false, false, true, 0));
-        if impact > entry.0 {
-            entry.0 = impact;
+        let entry = per_cluster.entry(e.cluster.as_str()).or_default();
+        if impact > entry.impact {
+            entry.impact = impact;
             if impact > Impact::Ok && why.is_empty() {
                 why = format!("{} loses {lost} of {} replicas on `{}`", e.workload, e.replicas, e.cluster);
             }
         }
-        entry.1 |= pinned;
-        entry.2 |= destroyed;
-        entry.3 &= e.can_reschedule(domains) && !pinned;
-        entry.4 = entry.4.max(e.reschedule_seconds);
+        entry.pinned |= pinned;
+        entry.destroyed |= destroyed;
+        entry.stuck |= !e.can_reschedule(domains) || pinned;
+        entry.seconds = entry.seconds.max(e.reschedule_seconds);
     }
-    let any_ok = per_cluster.values().any(|s| s.0 == Impact::Ok);
-    let worst = per_cluster.values().map(|s| s.0).max().unwrap_or(Impact::Ok);
+    let any_ok = per_cluster.values().any(|s| s.impact == Impact::Ok);
+    let worst = per_cluster.values().map(|s| s.impact).max().unwrap_or(Impact::Ok);
     if worst == Impact::Ok {
         return None;
     }
-    let pinned = per_cluster.values().any(|s| s.1);
-    let destroyed = per_cluster.values().any(|s| s.2);
+    let pinned = per_cluster.values().any(|s| s.pinned);
+    let destroyed = per_cluster.values().any(|s| s.destroyed);
     let backup_survives = info.backup.as_ref().is_some_and(|b| match &b.location {
         None => true,
         Some((p, r)) => {
@@ -350,10 +365,11 @@ fn app_cell(
         }
     });
     // Clusters still serving, though below budget, keep the app in place.
-    let only_degraded = per_cluster.values().all(|s| s.0 <= Impact::Degraded);
+    let only_degraded = per_cluster.values().all(|s| s.impact <= Impact::Degraded);
+    let hit = || per_cluster.values().filter(|s| s.impact > Impact::Ok);
+    let secs = hit().map(|s| s.seconds).max().unwrap_or(0);
+    let in_place = hit().all(|s| !s.stuck);
     let (impact, recovery) = if only_degraded {
-        let secs = per_cluster.values().filter(|s| s.0 > Impact::Ok).map(|s| s.4).max().unwrap_or(0);
-        let in_place = per_cluster.values().filter(|s| s.0 > Impact::Ok).all(|s| s.3);
         (Impact::Degraded, if in_place { Recovery::Reschedule { seconds: secs } } else { Recovery::WaitForDomain })
     } else if any_ok {
         if info.traffic {
@@ -376,8 +392,7 @@ fn app_cell(
     } else if pinned {
         why.push_str("; its volumes cannot leave the failed domain and no backup outside it exists");
         (worst, Recovery::WaitForDomain)
-    } else if per_cluster.values().filter(|s| s.0 > Impact::Ok).all(|s| s.3) {
-        let secs = per_cluster.values().filter(|s| s.0 > Impact::Ok).map(|s| s.4).max().unwrap_or(0);
+    } else if in_place {
         (worst, Recovery::Reschedule { seconds: secs })
     } else {
         (worst, Recovery::WaitForDomain)

@@ -143,25 +143,22 @@ pub enum PlanError {
     },
 }
 
-fn names(list: &[String]) -> String {
-    let shown: Vec<String> = list.iter().take(5).map(|n| format!("`{n}`")).collect();
-    let more = list.len().saturating_sub(5);
-    let mut s = format!("cluster{} {}", if list.len() == 1 { "" } else { "s" }, shown.join(", "));
+/// The first five items joined, and how many more there are.
+fn first_five(items: impl ExactSizeIterator<Item = String>) -> String {
+    let more = items.len().saturating_sub(5);
+    let mut s = items.take(5).collect::<Vec<_>>().join(", ");
     if more > 0 {
         s.push_str(&format!(" and {more} more"));
     }
     s
 }
 
+fn names(list: &[String]) -> String {
+    format!("cluster{} {}", if list.len() == 1 { "" } else { "s" }, first_five(list.iter().map(|n| format!("`{n}`"))))
+}
+
 fn describe_unfit(unfit: &[Unfit]) -> String {
-    let shown: Vec<String> =
-        unfit.iter().take(5).map(|u| format!("`{}`'s {} {} /{}", u.cluster, u.family, u.kind, u.prefix)).collect();
-    let more = unfit.len().saturating_sub(5);
-    let mut s = shown.join(", ");
-    if more > 0 {
-        s.push_str(&format!(" and {more} more"));
-    }
-    s
+    first_five(unfit.iter().map(|u| format!("`{}`'s {} {} /{}", u.cluster, u.family, u.kind, u.prefix)))
 }
 
 /// The supernets of a fleet, parsed (validation reports the malformed ones).
