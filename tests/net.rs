@@ -98,6 +98,13 @@ fn net_plan_writes_terraform_variables() {
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("metal-ams1-prod.auto.tfvars.json")).unwrap())
             .unwrap();
     assert_eq!(metal["load_balancer_cidrs"].as_array().unwrap().len(), 2, "a MetalLB pool per family");
+    // Regression: a dual-stack cluster listed each zone once per family.
+    for file in std::fs::read_dir(&out_dir).unwrap() {
+        let vars: Value = serde_json::from_str(&std::fs::read_to_string(file.unwrap().path()).unwrap()).unwrap();
+        let azs: Vec<&str> = vars["azs"].as_array().unwrap().iter().map(|z| z.as_str().unwrap()).collect();
+        let unique: std::collections::BTreeSet<&str> = azs.iter().copied().collect();
+        assert_eq!(azs.len(), unique.len(), "{}: azs repeat a zone: {azs:?}", vars["cluster_name"]);
+    }
 }
 
 /// A supernet that is too small names every range that did not fit; exit 2.

@@ -1,25 +1,21 @@
-//! The whole fleet loader on an arbitrary fleet.yaml: any input ends in a
-//! fleet or diagnostics, never a panic.
+//! The whole fleet loader on an arbitrary fleet.yaml, read from memory (no
+//! file per input): any input ends in a fleet or diagnostics, never a panic,
+//! and every diagnostic's span lies inside the file it names.
 #![no_main]
 
+use std::path::Path;
+
+use bulkhead_model::{LoadOptions, MemoryFiles, load_from};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    thread_local! {
-        static DIR: std::path::PathBuf = {
-            let dir = std::env::temp_dir().join(format!("bulkhead-fuzz-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            dir
-        };
-    }
-    DIR.with(|dir| {
-        std::fs::write(dir.join("fleet.yaml"), data).unwrap();
-        let options = bulkhead_model::LoadOptions { manifests: false };
-        let loaded = bulkhead_model::load(dir, options).expect("embedded schemas compile");
-        for d in &loaded.diagnostics {
-            if let Some(span) = d.span {
-                assert!(span.start <= data.len());
-            }
+    let mut files = MemoryFiles::new();
+    files.insert("fleet.yaml", data);
+    let loaded = load_from(&files, Path::new("fleet.yaml"), LoadOptions { manifests: false })
+        .expect("embedded schemas compile");
+    for d in &loaded.diagnostics {
+        if let Some(span) = d.span {
+            assert!(span.start <= span.end && span.end <= data.len(), "{d:?}");
         }
-    });
+    }
 });

@@ -252,9 +252,11 @@ pub struct NetPlanArgs {
     #[arg(long, value_name = "DIR")]
     pub tfvars: Option<PathBuf>,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = PlanOutput::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: PlanOutput,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is `human`
+    /// or `json`; other values of that variable are meant for reporting
+    /// commands and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<PlanOutput>,
 }
 
 /// `bulkhead net check`.

@@ -192,7 +192,14 @@ impl NetPlanSettings {
             (_, true) => LockMode::DryRun,
             _ => LockMode::Write,
         };
-        Self { fleet: args.fleet.fleet, lock, tfvars: args.tfvars, json: args.output == PlanOutput::Json }
+        // The variable sets a default for every command; it applies only
+        // where the value is one this command accepts.
+        let from_env = || {
+            let value = std::env::var(crate::env_vars::BULKHEAD_OUTPUT).ok()?;
+            <PlanOutput as clap::ValueEnum>::from_str(&value, true).ok()
+        };
+        let output = args.output.or_else(from_env).unwrap_or(PlanOutput::Human);
+        Self { fleet: args.fleet.fleet, lock, tfvars: args.tfvars, json: output == PlanOutput::Json }
     }
 }
 

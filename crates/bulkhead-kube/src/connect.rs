@@ -16,6 +16,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Cluster {
     /// Its name in the fleet.
     pub name: String,
+    /// The API server's address, for messages.
+    pub server: String,
     /// The client.
     pub client: kube::Client,
 }
@@ -37,9 +39,15 @@ impl Cluster {
     {
         match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(source)) => Err(Error::Api { cluster: self.name.clone(), what: what.to_string(), source }),
+            Ok(Err(source)) => Err(Error::Api {
+                cluster: self.name.clone(),
+                server: self.server.clone(),
+                what: what.to_string(),
+                source,
+            }),
             Err(_) => Err(Error::Timeout {
                 cluster: self.name.clone(),
+                server: self.server.clone(),
                 what: what.to_string(),
                 seconds: REQUEST_TIMEOUT.as_secs(),
             }),
@@ -65,10 +73,11 @@ pub async fn connect(root: &Path, cluster: &spec::Cluster) -> Result<Cluster, Er
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|source| Error::Kubeconfig { cluster: name.clone(), path, source })?;
+    let server = config.cluster_url.to_string();
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(REQUEST_TIMEOUT);
     let client = kube::Client::try_from(config).map_err(|source| Error::Client { cluster: name.clone(), source })?;
-    Ok(Cluster { name, client })
+    Ok(Cluster { name, server, client })
 }
 
 /// Connects to every cluster that has access settings. Clusters without

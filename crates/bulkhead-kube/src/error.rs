@@ -31,10 +31,12 @@ pub enum Error {
         source: kube::Error,
     },
     /// The API server refused or failed a request.
-    #[error("cluster `{cluster}`: cannot {what}: {source}")]
+    #[error("cluster `{cluster}`: cannot {what} at {server}: {}", cause(source))]
     Api {
         /// The cluster.
         cluster: String,
+        /// The API server's address.
+        server: String,
         /// What Bulkhead was doing.
         what: String,
         /// Why.
@@ -42,13 +44,63 @@ pub enum Error {
         source: kube::Error,
     },
     /// The API server did not answer in time.
-    #[error("cluster `{cluster}`: no answer within {seconds} s while trying to {what}")]
+    #[error("cluster `{cluster}`: no answer from {server} within {seconds} s while trying to {what}")]
     Timeout {
         /// The cluster.
         cluster: String,
+        /// The API server's address.
+        server: String,
         /// What Bulkhead was doing.
         what: String,
         /// The limit.
         seconds: u64,
     },
+}
+
+/// The cause of a failed request in words a person acts on: the client's own
+/// errors read `ServiceError: client error (Connect)`, which names neither
+/// the reason nor what to fix. Walks the chain of sources for the innermost
+/// cause that says something.
+pub fn cause(error: &kube::Error) -> String {
+    if let kube::Error::Api(status) = error {
+        return match status.code {
+            401 => {
+                "the credentials were rejected (401 Unauthorized): the token or client certificate is wrong or expired"
+                    .to_string()
+            }
+            403 => format!("forbidden (403): {}", status.message),
+            code => format!("{} ({code} {})", status.message, status.reason),
+        };
+    }
+    let mut chain: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = next {
+        chain.push(e);
+        next = e.source();
+    }
+    for e in &chain {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    return "connection refused (is the API server running?)".into();
+                }
+                std::io::ErrorKind::TimedOut => return "the connection timed out".into(),
+                std::io::ErrorKind::ConnectionReset => return "the connection was reset".into(),
+                _ => {}
+            }
+        }
+    }
+    let text: Vec<String> = chain.iter().map(|e| e.to_string()).collect();
+    let all = text.join(": ").to_lowercase();
+    if all.contains("certificate") || all.contains("unknownissuer") {
+        let inner = text.last().cloned().unwrap_or_default();
+        return format!(
+            "the server's certificate is not trusted ({inner}); check the kubeconfig's certificate-authority"
+        );
+    }
+    if all.contains("dns error") || all.contains("failed to lookup address") {
+        return format!("the server's name does not resolve ({})", text.last().cloned().unwrap_or_default());
+    }
+    // The innermost message is usually the specific one.
+    text.last().cloned().unwrap_or_else(|| error.to_string())
 }

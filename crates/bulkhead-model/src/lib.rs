@@ -10,7 +10,9 @@
 //! *into* these types by `bulkhead-kube`, so offline and live analyses share
 //! one code path.
 
+pub mod api_rules;
 pub mod diagnostic;
+pub mod files;
 pub mod kubernetes;
 mod load;
 pub mod manifest;
@@ -23,9 +25,11 @@ pub mod yaml;
 mod yaml_de;
 
 pub use diagnostic::{About, Code, Diagnostic, Severity};
-pub use load::{Counts, FLEET_FILE, Fleet, LoadOptions, Loaded, Sources, load};
+pub use files::{DirFiles, FleetFiles, MemoryFiles};
+pub use load::{Counts, FLEET_FILE, Fleet, LoadOptions, Loaded, Sources, load, load_from};
 pub use source::{SourceFile, Span};
 pub use topology::{Domain, DomainId, Topology};
+pub use validate::{MAX_CLUSTER_NODES, MAX_FLEET_NODES};
 pub use yaml_de::DeError;
 
 /// Failures of Bulkhead itself, as opposed to problems with the input (which

@@ -5,19 +5,19 @@
 //! checks it calls work on text and trees in memory.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use crate::Error;
 use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::files::{DirFiles, FleetFiles};
 use crate::kubernetes::KubernetesSchema;
 use crate::manifest::{AppManifests, Manifest, check_document};
 use crate::schema::{SchemaChecker, fleet_schema};
 use crate::source::SourceFile;
 use crate::spec::{API_VERSION, FleetFile, KIND};
 use crate::topology::Topology;
-use crate::yaml::{self, Limits, Node, Value};
+use crate::yaml::{self, Limits, Node, ScalarSchema, Value};
 
 /// The fleet file's name inside a fleet directory.
 pub const FLEET_FILE: &str = "fleet.yaml";
@@ -112,8 +112,19 @@ pub fn load(path: &Path, options: LoadOptions) -> Result<Loaded, Error> {
         let name = path.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(FLEET_FILE));
         (path.parent().map(Path::to_path_buf).unwrap_or_default(), name)
     };
+    load_from(&DirFiles::new(root), &fleet_name, options)
+}
+
+/// Loads the fleet file `fleet_file` (relative to the source's root) and its
+/// apps' manifests from any [`FleetFiles`]: a directory, or files in memory.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_from(files: &dyn FleetFiles, fleet_file: &Path, options: LoadOptions) -> Result<Loaded, Error> {
+    let fleet_name = fleet_file.to_path_buf();
     let mut loader = Loader {
-        root: root.clone(),
+        source: files,
+        root: files.root().to_path_buf(),
         out: Vec::new(),
         sources: Sources::new(),
         counts: Counts::default(),
@@ -133,7 +144,8 @@ pub fn load(path: &Path, options: LoadOptions) -> Result<Loaded, Error> {
     Ok(Loaded { fleet, diagnostics: out, sources, counts, files })
 }
 
-struct Loader {
+struct Loader<'f> {
+    source: &'f dyn FleetFiles,
     root: PathBuf,
     out: Vec<Diagnostic>,
     sources: Sources,
@@ -141,10 +153,10 @@ struct Loader {
     files: Vec<PathBuf>,
 }
 
-impl Loader {
+impl Loader<'_> {
     fn read(&mut self, relative: &Path) -> Option<Arc<SourceFile>> {
         self.files.push(relative.to_path_buf());
-        match SourceFile::read(&self.root, relative) {
+        match self.source.read(relative) {
             Ok(file) => {
                 let file = Arc::new(file);
                 self.sources.insert(relative.to_path_buf(), Arc::clone(&file));
@@ -157,7 +169,7 @@ impl Loader {
         }
     }
 
-    fn parse(&mut self, file: &SourceFile) -> Option<Vec<Node>> {
+    fn parse(&mut self, file: &SourceFile, schema: ScalarSchema) -> Option<Vec<Node>> {
         if file.text.trim().is_empty() {
             self.out.push(
                 Diagnostic::error(Code::EmptyFile, &file.path, None, "file is empty")
@@ -165,7 +177,7 @@ impl Loader {
             );
             return None;
         }
-        match yaml::parse(file, Limits::default()) {
+        match yaml::parse_with(file, Limits::default(), schema) {
             Ok(docs) => {
                 self.out.extend(docs.diagnostics);
                 Some(docs.docs)
@@ -178,7 +190,7 @@ impl Loader {
     }
 
     fn fleet(&mut self, name: &Path, options: LoadOptions) -> Result<Option<Fleet>, Error> {
-        if !self.root.join(name).exists() {
+        if !self.source.exists(name) {
             self.out.push(
                 Diagnostic::error(
                     Code::UnreadableFile,
@@ -191,7 +203,7 @@ impl Loader {
             return Ok(None);
         }
         let Some(source) = self.read(name) else { return Ok(None) };
-        let Some(docs) = self.parse(&source) else { return Ok(None) };
+        let Some(docs) = self.parse(&source, ScalarSchema::Core) else { return Ok(None) };
         let mut docs = docs.into_iter().filter(|d| d.value != Value::Null);
         let Some(root) = docs.next() else {
             self.out.push(
@@ -238,6 +250,9 @@ impl Loader {
                 return Ok(None);
             }
         };
+        if !crate::validate::check_sizes(name, &root, &file, &mut self.out) {
+            return Ok(None);
+        }
         let topology = Topology::build(&file.spec);
         crate::validate::check_fleet(name, &root, &file, &topology, &mut self.out);
         let apps = if options.manifests { self.manifests(name, &root, &file)? } else { Vec::new() };
@@ -325,7 +340,7 @@ impl Loader {
             );
             return None;
         }
-        if !self.root.join(&relative).is_dir() {
+        if !self.source.is_dir(&relative) {
             self.out.push(
                 Diagnostic::error(
                     Code::InvalidPath,
@@ -342,10 +357,10 @@ impl Loader {
 
     fn objects(&mut self, dir: &Path, schema: &mut KubernetesSchema) -> Result<Vec<Manifest>, Error> {
         let mut objects = Vec::new();
-        for path in manifest_files(&self.root, dir) {
+        for path in manifest_files(self.source, dir) {
             self.counts.manifest_files += 1;
             let Some(source) = self.read(&path) else { continue };
-            let Some(docs) = self.parse(&source) else { continue };
+            let Some(docs) = self.parse(&source, ScalarSchema::Kubernetes) else { continue };
             for (i, doc) in docs.into_iter().enumerate() {
                 if let Some(m) = check_document(&path, i, doc, schema, &mut self.out)? {
                     objects.push(m);
@@ -359,23 +374,20 @@ impl Loader {
 
 /// YAML and JSON files under `dir` (relative to `root`), sorted, skipping
 /// hidden entries and kustomize's own files.
-fn manifest_files(root: &Path, dir: &Path) -> Vec<PathBuf> {
+fn manifest_files(files: &dyn FleetFiles, dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(d) = pending.pop() {
-        let Ok(entries) = fs::read_dir(root.join(&d)) else { continue };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
+        for entry in files.list(&d) {
+            let name = entry.name.as_str();
             if name.starts_with('.') {
                 continue;
             }
-            let relative = d.join(&*name);
-            let Ok(kind) = entry.file_type() else { continue };
-            if kind.is_dir() {
+            let relative = d.join(name);
+            if entry.is_dir {
                 pending.push(relative);
             } else if (name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json"))
-                && !matches!(&*name, "kustomization.yaml" | "kustomization.yml")
+                && !matches!(name, "kustomization.yaml" | "kustomization.yml")
             {
                 found.push(relative);
             }

@@ -92,7 +92,8 @@ pub(crate) fn check_document(
     }
     let json = node.to_json();
     match schema.check(file, &node, &json, &api_version, &kind, out)? {
-        Some(_) => {}
+        Some(true) => crate::api_rules::check(file, &api_version, &kind, &node, out),
+        Some(false) => {} // the schema's findings come first; rules on a malformed object would only repeat them
         None => {
             let versions = schema.versions_of(&kind);
             let d = if versions.is_empty() {

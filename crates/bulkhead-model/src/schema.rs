@@ -154,6 +154,25 @@ impl SchemaChecker {
                     format!("{} at {where_} matches none of the forms this field accepts", json_type(error.instance())),
                 )
                 .with_hint(forms_hint(&self.root, self.start(), &path)),
+                ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        file,
+                        at,
+                        format!("{} at {where_} is more than the limit of {limit}", error.instance()),
+                    )
+                    .with_hint(limit_hint(&path))
+                }
+                ValidationErrorKind::MaxItems { limit } => Diagnostic::error(
+                    Code::InvalidValue,
+                    file,
+                    at,
+                    format!(
+                        "{where_} lists {} entries; the limit is {limit}",
+                        error.instance().as_array().map_or(0, Vec::len)
+                    ),
+                )
+                .with_hint(limit_hint(&path)),
                 _ => Diagnostic::error(Code::InvalidValue, file, at, format!("{where_}: {error}")),
             };
             out.push(diagnostic);
@@ -192,6 +211,19 @@ impl SchemaChecker {
             }
         }
         names
+    }
+}
+
+/// Why a size has a limit, and what to do instead.
+fn limit_hint(path: &[String]) -> String {
+    let field = path.iter().rev().find(|s| s.parse::<usize>().is_err()).map_or("", String::as_str);
+    match field {
+        "count" => "Kubernetes supports clusters of up to 5,000 nodes; split larger fleets into clusters".into(),
+        "members" => "etcd recommends 3 or 5 members, 7 at most".into(),
+        "apiServers" => "API servers scale with load, not with count; 3 to 5 serve large clusters".into(),
+        "zones" => "no provider's region has more than a few dozen zones".into(),
+        "racks" => "describe racks that share power and network as one".into(),
+        _ => "limits keep analyses of a fleet fast and bounded; describe the fleet at a coarser grain".into(),
     }
 }
 

@@ -4,8 +4,6 @@
 //! what it accepts: a file that is too large, binary, or not UTF-8 becomes a
 //! diagnostic here, before any parser sees it.
 
-use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -28,42 +26,6 @@ impl SourceFile {
     /// A source from text already in memory (tests, fuzzing, stdin).
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
         Self { path: path.into(), text: text.into() }
-    }
-
-    /// Reads `root/relative`, refusing files that are missing, too large,
-    /// binary or not UTF-8. The refusal is a diagnostic against `relative`.
-    pub fn read(root: &Path, relative: &Path) -> Result<Self, Diagnostic> {
-        let full = root.join(relative);
-        let unreadable = |why: String| Diagnostic::error(Code::UnreadableFile, relative, None, why);
-        // Open first and ask the open file for its size: one path lookup, not two.
-        let file = fs::File::open(&full).map_err(|e| unreadable(format!("cannot read file: {e}")))?;
-        let meta = file.metadata().map_err(|e| unreadable(format!("cannot read file: {e}")))?;
-        if meta.is_dir() {
-            return Err(unreadable("expected a file, found a directory".into()));
-        }
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(Diagnostic::error(
-                Code::FileTooLarge,
-                relative,
-                None,
-                format!("file is {} bytes; the limit is {} MiB", meta.len(), MAX_FILE_BYTES / (1024 * 1024)),
-            )
-            .with_hint("split large manifests into several files; generated dumps do not belong in a fleet"));
-        }
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
-        // Read through `take` as well: the file may grow between stat and read.
-        file.take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| unreadable(format!("cannot read file: {e}")))?;
-        if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(Diagnostic::error(
-                Code::FileTooLarge,
-                relative,
-                None,
-                "file grew past the size limit while being read",
-            ));
-        }
-        Self::from_bytes(relative, bytes)
     }
 
     /// Checks that bytes are text before they are parsed.

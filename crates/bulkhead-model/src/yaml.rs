@@ -34,6 +34,21 @@ impl Default for Limits {
     }
 }
 
+/// How plain (unquoted) scalars become values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ScalarSchema {
+    /// YAML 1.2's core schema: only `true`/`false` are booleans and `0644` is
+    /// the decimal 644. The fleet file is read this way.
+    #[default]
+    Core,
+    /// What `kubectl` and the API server's clients do: sigs.k8s.io/yaml reads
+    /// YAML 1.1 through its go-yaml v2 fork, so `yes`, `no`, `on`, `off`, `y`
+    /// and `n` are booleans, `0644` is octal (420), and `_` may group digits.
+    /// Manifests are read this way, so `validate` agrees with `kubectl apply`
+    /// (kubernetes#34146).
+    Kubernetes,
+}
+
 /// A YAML node and where it stands in its file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -172,10 +187,19 @@ impl Node {
 /// Parses every document of `file`. A syntax error or a blown limit is fatal
 /// (there is no tree to check); duplicate keys and odd keys are not.
 pub fn parse(file: &SourceFile, limits: Limits) -> Result<Documents, Diagnostic> {
+    parse_with(file, limits, ScalarSchema::Core)
+}
+
+/// [`parse`], with plain scalars resolved by `schema`.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_with(file: &SourceFile, limits: Limits, schema: ScalarSchema) -> Result<Documents, Diagnostic> {
     let mut builder = Builder {
         file,
         offsets: CharOffsets::new(&file.text),
         limits,
+        schema,
         nodes: 0,
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -192,6 +216,7 @@ struct Builder<'a> {
     file: &'a SourceFile,
     offsets: CharOffsets<'a>,
     limits: Limits,
+    schema: ScalarSchema,
     nodes: usize,
     stack: Vec<Frame>,
     /// Anchored nodes with their node counts, so an alias is charged in full.
@@ -200,8 +225,24 @@ struct Builder<'a> {
 }
 
 enum Frame {
-    Seq { start: Span, anchor: usize, items: Vec<Node>, nodes_before: usize },
-    Map { start: Span, anchor: usize, entries: Vec<Entry>, merged: Vec<Entry>, key: Option<Node>, nodes_before: usize },
+    Seq {
+        start: Span,
+        anchor: usize,
+        items: Vec<Node>,
+        nodes_before: usize,
+    },
+    Map {
+        start: Span,
+        anchor: usize,
+        entries: Vec<Entry>,
+        /// Each key's position in `entries`, so a duplicate is found in
+        /// constant time: a mapping of 200,000 keys (a large ConfigMap) must
+        /// not cost 200,000² comparisons.
+        index: HashMap<String, usize>,
+        merged: Vec<Entry>,
+        key: Option<Node>,
+        nodes_before: usize,
+    },
 }
 
 impl Builder<'_> {
@@ -243,7 +284,7 @@ impl Builder<'_> {
             Event::Scalar(text, style, anchor, tag) => {
                 self.charge(1, span)?;
                 let tag = tag.as_ref().map(|t| t.suffix.as_str());
-                let value = resolve_scalar(&text, style, tag);
+                let value = resolve_scalar(&text, style, tag, self.schema);
                 self.finish(Node { value, span }, anchor, 1)
             }
             Event::SequenceStart(anchor, _) => {
@@ -257,6 +298,7 @@ impl Builder<'_> {
                     start: span,
                     anchor,
                     entries: Vec::new(),
+                    index: HashMap::new(),
                     merged: Vec::new(),
                     key: None,
                     nodes_before: self.nodes,
@@ -269,11 +311,12 @@ impl Builder<'_> {
                     Frame::Seq { start, anchor, items, nodes_before } => {
                         (Value::Seq(items), start, anchor, nodes_before)
                     }
-                    Frame::Map { start, anchor, mut entries, merged, nodes_before, .. } => {
+                    Frame::Map { start, anchor, mut entries, mut index, merged, nodes_before, .. } => {
                         // Merged keys (`<<`) fill in; keys written in the
                         // mapping win wherever they stand.
                         for entry in merged {
-                            if !entries.iter().any(|e| e.key == entry.key) {
+                            if !index.contains_key(&entry.key) {
+                                index.insert(entry.key.clone(), entries.len());
                                 entries.push(entry);
                             }
                         }
@@ -323,7 +366,7 @@ impl Builder<'_> {
             None => self.out.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { key, .. }) if key.is_none() => *key = Some(node),
-            Some(Frame::Map { key, entries, merged, .. }) => {
+            Some(Frame::Map { key, entries, index, merged, .. }) => {
                 let key_node = key.take().expect("checked above");
                 let file = &self.file.path;
                 let key_text = match key_node.value {
@@ -349,7 +392,7 @@ impl Builder<'_> {
                     merge(merged, node);
                     return Ok(());
                 }
-                if let Some(first) = entries.iter().find(|e| e.key == key_text) {
+                if let Some(first) = index.get(&key_text).map(|&i| &entries[i]) {
                     self.out.diagnostics.push(
                         Diagnostic::error(
                             Code::DuplicateKey,
@@ -364,6 +407,7 @@ impl Builder<'_> {
                     );
                     return Ok(());
                 }
+                index.insert(key_text.clone(), entries.len());
                 entries.push(Entry { key: key_text, key_span: key_node.span, value: node });
             }
         }
@@ -377,10 +421,11 @@ fn merge(entries: &mut Vec<Entry>, source: Node) {
         Value::Seq(items) => items,
         other => vec![Node { value: other, span: source.span }],
     };
+    let mut seen: std::collections::HashSet<String> = entries.iter().map(|e| e.key.clone()).collect();
     for src in sources {
         if let Value::Map(more) = src.value {
             for entry in more {
-                if !entries.iter().any(|e| e.key == entry.key) {
+                if seen.insert(entry.key.clone()) {
                     entries.push(entry);
                 }
             }
@@ -388,9 +433,8 @@ fn merge(entries: &mut Vec<Entry>, source: Node) {
     }
 }
 
-/// Resolves a scalar with the YAML 1.2 core schema (what Kubernetes' YAML
-/// reader does for the values that matter); quoted scalars are strings.
-fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+/// Resolves a scalar by `schema`; quoted scalars are strings.
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>, schema: ScalarSchema) -> Value {
     match tag {
         Some("str") => return Value::String(text.to_string()),
         Some("null") => return Value::Null,
@@ -409,6 +453,9 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
     }
+    if schema == ScalarSchema::Kubernetes {
+        return resolve_yaml11(text);
+    }
     if let Some(int) = parse_int(text) {
         return Value::Int(int);
     }
@@ -418,6 +465,53 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
         return Value::Float(f);
     }
     Value::String(text.to_string())
+}
+
+/// The YAML 1.1 rules of go-yaml v2 for a plain scalar that is not null,
+/// `true`/`false` or a special float: more booleans, and integers as Go's
+/// `strconv.ParseInt(s, 0, 64)` reads them after `_` is removed.
+fn resolve_yaml11(text: &str) -> Value {
+    match text {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => return Value::Bool(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => return Value::Bool(false),
+        _ => {}
+    }
+    let plain = text.replace('_', "");
+    if let Some(int) = parse_go_int(&plain) {
+        return Value::Int(int);
+    }
+    if looks_like_float(&plain)
+        && let Ok(f) = plain.parse::<f64>()
+    {
+        return Value::Float(f);
+    }
+    Value::String(text.to_string())
+}
+
+/// Go's base-0 integer syntax: `0x`/`0X` hex, `0o`/`0O` or a leading `0`
+/// octal, `0b`/`0B` binary, else decimal; an optional sign.
+fn parse_go_int(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (radix, body) = if let Some(b) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        (16, b)
+    } else if let Some(b) = digits.strip_prefix("0o").or_else(|| digits.strip_prefix("0O")) {
+        (8, b)
+    } else if let Some(b) = digits.strip_prefix("0b").or_else(|| digits.strip_prefix("0B")) {
+        (2, b)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
+    } else {
+        (10, digits)
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = i128::from_str_radix(body, radix).ok()?;
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
 }
 
 fn parse_int(text: &str) -> Option<i64> {
@@ -474,6 +568,31 @@ mod tests {
             j,
             serde_json::json!({"a":1,"b":"1","c":1.5,"d":true,"e":null,"f":"1.2.3","g":31,"h":1000.0,"i":"yes"})
         );
+    }
+
+    #[test]
+    fn kubernetes_scalars_follow_yaml_1_1() {
+        let text =
+            "a: yes\nb: off\nc: y\nd: 0644\ne: 1_000\nf: 0x1F\ng: 0b101\nh: '0644'\ni: 08\nj: -010\nk: true\nl: x\n";
+        let d = parse_with(&SourceFile::new("m.yaml", text), Limits::default(), ScalarSchema::Kubernetes).unwrap();
+        assert_eq!(
+            d.docs[0].to_json(),
+            serde_json::json!({"a":true,"b":false,"c":true,"d":420,"e":1000,"f":31,"g":5,"h":"0644","i":8.0,"j":-8,"k":true,"l":"x"})
+        );
+    }
+
+    #[test]
+    fn many_keys_are_checked_in_linear_time() {
+        // 200,000 keys and one duplicate at the end: quadratic detection took
+        // over a minute on this; a hash index makes it a fraction of a second.
+        let mut text = String::from("data:\n");
+        for i in 0..200_000 {
+            text.push_str(&format!("  k{i}: v\n"));
+        }
+        text.push_str("  k7: again\n");
+        let d = docs(&text);
+        assert_eq!(d.diagnostics.len(), 1);
+        assert!(d.diagnostics[0].message.contains("first on line 9"), "{}", d.diagnostics[0].message);
     }
 
     #[test]

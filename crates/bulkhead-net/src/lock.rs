@@ -80,6 +80,17 @@ impl Lock {
     /// # Errors
     /// When the text is not a lock file of this version.
     pub fn parse(text: &str) -> Result<Self, LockError> {
+        // The version first, on its own: a newer lock may have fields this
+        // build does not know, and "malformed" would hide the real reason.
+        #[derive(Deserialize)]
+        struct Versioned {
+            version: u32,
+        }
+        if let Ok(Versioned { version }) = serde_json::from_str::<Versioned>(text)
+            && version != LOCK_VERSION
+        {
+            return Err(LockError::Version(version));
+        }
         let lock: Lock = serde_json::from_str(text)?;
         if lock.version != LOCK_VERSION {
             return Err(LockError::Version(lock.version));
@@ -122,6 +133,9 @@ mod tests {
         assert!(matches!(Lock::parse(r#"{"version": 9, "clusters": {}}"#), Err(LockError::Version(9))));
         let host_bits = r#"{"version": 1, "clusters": {"a": {"pods": ["10.0.0.1/16"]}}}"#;
         assert!(matches!(Lock::parse(host_bits), Err(LockError::HostBits { .. })));
+        // A newer lock with fields this build does not know names its version.
+        let newer = r#"{"version": 2, "clusters": {"a": {"pods": ["10.0.0.0/16"], "egress": []}}, "sites": {}}"#;
+        assert!(matches!(Lock::parse(newer), Err(LockError::Version(2))));
         let unknown = r#"{"version": 1, "clusters": {"a": {"pod": ["10.0.0.0/16"]}}}"#;
         assert!(matches!(Lock::parse(unknown), Err(LockError::Malformed(_))));
     }

@@ -16,8 +16,10 @@ pub fn tfvars(plan: &ClusterPlan) -> Value {
     let subnets = |family: Family, which: fn(&crate::plan::ZoneSubnets) -> String| -> Vec<String> {
         plan.zones.iter().filter(|z| Family::of(&z.private) == family).map(which).collect()
     };
-    let mut azs: Vec<&str> = plan.zones.iter().map(|z| z.zone.as_str()).collect();
-    azs.dedup();
+    // Each zone once, in the plan's order: a dual-stack plan lists every zone
+    // once per family (v4 zones, then v6 zones), so neighbours are not enough.
+    let mut seen = std::collections::HashSet::new();
+    let azs: Vec<&str> = plan.zones.iter().map(|z| z.zone.as_str()).filter(|z| seen.insert(*z)).collect();
     json!({
         "cluster_name": plan.name,
         "vpc_cidr": pick(RangeKind::Nodes, Family::V4),

@@ -3,13 +3,16 @@
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-/// A count or a percentage of `n`, rounded up as the controller rounds.
+/// A count or a percentage of `n`, rounded up as the controller rounds;
+/// `None` for a value the API server refuses: a negative count, or a string
+/// that is not `digits%` of at most 100% (`"34"` is not a percentage).
 fn scaled(v: &IntOrString, n: u32) -> Option<u32> {
     match v {
-        IntOrString::Int(k) => Some((*k).max(0) as u32),
-        IntOrString::String(p) => {
-            let p: u64 = p.trim().trim_end_matches('%').parse().ok()?;
-            Some(((u64::from(n) * p).div_ceil(100)) as u32)
+        IntOrString::Int(k) => u32::try_from(*k).ok(),
+        IntOrString::String(s) => {
+            let p: u64 = bulkhead_model::api_rules::percent(s)?;
+            // p <= 100, so the product fits and the result is at most n.
+            u32::try_from((u64::from(n) * p).div_ceil(100)).ok()
         }
     }
 }
@@ -41,5 +44,35 @@ mod tests {
         assert_eq!(allowed_disruptions(&pdb(serde_json::json!({"minAvailable": "50%"})), 3), Some(1));
         assert_eq!(allowed_disruptions(&pdb(serde_json::json!({"minAvailable": "100%"})), 4), Some(0));
         assert_eq!(allowed_disruptions(&pdb(serde_json::json!({})), 3), None);
+    }
+
+    #[test]
+    fn values_the_api_server_refuses_are_not_guessed() {
+        for bad in [
+            serde_json::json!({"maxUnavailable": "34"}),
+            serde_json::json!({"minAvailable": "101%"}),
+            serde_json::json!({"minAvailable": "-5%"}),
+            serde_json::json!({"minAvailable": " 5%"}),
+            serde_json::json!({"maxUnavailable": -1}),
+            serde_json::json!({"minAvailable": "99999999999999999999999%"}),
+        ] {
+            assert_eq!(allowed_disruptions(&pdb(bad.clone()), 3), None, "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_never_allows_more_than_n(s in ".*", k in proptest::num::i32::ANY, n in 0u32..100_000) {
+            for spec in [
+                serde_json::json!({"maxUnavailable": s}),
+                serde_json::json!({"minAvailable": s}),
+                serde_json::json!({"maxUnavailable": k}),
+                serde_json::json!({"minAvailable": k}),
+            ] {
+                if let Some(allowed) = allowed_disruptions(&pdb(spec), n) {
+                    proptest::prop_assert!(allowed <= n);
+                }
+            }
+        }
     }
 }

@@ -62,8 +62,9 @@ pub struct ControlPlane {
     /// cannot snapshot etcd and counts on the provider's own guarantees.
     #[serde(default)]
     pub managed: bool,
-    /// How many API servers run.
+    /// How many API servers run (at most 100).
     #[serde(default = "three")]
+    #[schemars(range(max = 100))]
     pub api_servers: u32,
     /// The etcd cluster behind the API servers.
     #[serde(default)]
@@ -84,8 +85,10 @@ fn three() -> u32 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EtcdSpec {
-    /// How many members. Odd counts (3, 5) tolerate the most failures.
+    /// How many members. Odd counts (3, 5) tolerate the most failures; etcd
+    /// allows no more than 9 here (it recommends 7 at most).
     #[serde(default = "three")]
+    #[schemars(range(max = 9))]
     pub members: u32,
     /// The zone of each member, in order. When absent, members are spread
     /// over the cluster's zones round-robin.
@@ -156,7 +159,10 @@ pub struct NodePool {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub racks: Vec<String>,
     /// How many nodes in total. They are spread evenly over the pool's zones
-    /// (and racks), as cloud node groups balance them.
+    /// (and racks), as cloud node groups balance them. At most 5,000, the
+    /// largest cluster Kubernetes supports (and the limit for all of a
+    /// cluster's pools together).
+    #[schemars(range(max = 5000))]
     pub count: u32,
     /// Instance type or machine plan, such as `m6i.2xlarge` or `c3.medium.x86`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

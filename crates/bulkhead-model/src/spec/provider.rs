@@ -49,10 +49,12 @@ pub struct Region {
     pub name: String,
     /// Zone names exactly as nodes carry them in
     /// `topology.kubernetes.io/zone`, such as `us-east-1a`. A bare-metal site
-    /// usually has one zone named after the site.
+    /// usually has one zone named after the site. At most 100.
+    #[schemars(length(max = 100))]
     pub zones: Vec<String>,
     /// Racks, for bare metal. Write `r1` when the region has one zone, or
-    /// `zone/r1` to say which zone a rack stands in.
+    /// `zone/r1` to say which zone a rack stands in. At most 1,000.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1000))]
     pub racks: Vec<String>,
 }

@@ -10,6 +10,9 @@ mod dr;
 mod names;
 mod network;
 mod placement;
+mod sizes;
+
+pub use sizes::{MAX_CLUSTER_NODES, MAX_FLEET_NODES};
 
 use std::path::Path;
 
@@ -27,6 +30,12 @@ pub(crate) fn check_fleet(file: &Path, root: &Node, fleet: &FleetFile, topology:
     control_plane::check(&mut ctx, fleet, topology);
     placement::check(&mut ctx, fleet, topology);
     dr::check(&mut ctx, fleet);
+}
+
+/// Checks the sizes the topology would materialise; returns whether it is
+/// safe to build. Runs before [`check_fleet`].
+pub(crate) fn check_sizes(file: &Path, root: &Node, fleet: &FleetFile, out: &mut Vec<Diagnostic>) -> bool {
+    sizes::check(&mut Ctx { file, root, out }, fleet)
 }
 
 /// What every check needs: where it is, and where findings go.
