@@ -237,3 +237,18 @@ fn audit_realistic_corpus_of_ten_thousand_objects() {
     }
     insta::assert_snapshot!("corpus_10k", summary);
 }
+
+/// Regression: objects named by `generateName` are audited under their
+/// prefix (they were reported as `Deployment/app/`), and a bare Pod that
+/// serves ports gets the probe checks.
+#[test]
+fn generate_name_objects_and_bare_pods_are_audited() {
+    let fixture = repo_root().join("tests/audit/regressions/generate-name-and-bare-pod.yaml");
+    let found = findings(&fixture, "generate-name");
+    let has = |code: &str, object: &str| found.iter().any(|(c, m)| c == code && m.starts_with(object));
+    assert!(has("probe-readiness-missing", "Deployment/app/web-*:"), "{found:?}");
+    assert!(has("replicas-minimum", "Deployment/app/web-*"), "{found:?}");
+    assert!(has("probe-liveness-missing", "Pod/app/solo:"), "{found:?}");
+    assert!(has("probe-readiness-missing", "Pod/app/solo:"), "{found:?}");
+    assert!(found.iter().all(|(_, m)| !m.contains("Deployment/app/ ")), "{found:?}");
+}

@@ -127,7 +127,12 @@ impl<'a> Object<'a> {
     pub fn new(source: Source<'_>, namespace: Option<&str>, origin: Origin<'a>) -> Self {
         let api_version = source.text(&["apiVersion"]).unwrap_or_default();
         let kind_name = source.text(&["kind"]).unwrap_or_default();
-        let name = source.text(&["metadata", "name"]).unwrap_or_default();
+        // An object that `kubectl create` names (`generateName: web-`) is
+        // known by its prefix, written `web-*`.
+        let name = source
+            .text(&["metadata", "name"])
+            .or_else(|| source.text(&["metadata", "generateName"]).map(|prefix| format!("{prefix}*")))
+            .unwrap_or_default();
         let namespace = source
             .text(&["metadata", "namespace"])
             .or_else(|| namespace.map(str::to_string))
