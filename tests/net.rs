@@ -122,7 +122,8 @@ fn net_plan_full_supernet_is_bad_input() {
     let out = bulkhead().args(["net", "plan"]).arg(&dir).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("error: the supernets have no room for `metal-ams1-prod`'s IPv4"), "{text}");
+    assert!(text.contains("error[net-plan-failed]: the supernets have no room for `metal-ams1-prod`'s IPv4"), "{text}");
+    assert!(text.contains("fleet.yaml:14:"), "points at the supernets: {text}");
     assert!(!dir.join("net.lock.json").exists(), "nothing written on failure");
 }
 

@@ -18,3 +18,6 @@ mod audit;
 
 // `bulkhead blast`: fixtures with known answers, HTML in Chromium, pairs, game day.
 mod blast;
+
+// The output contract: every command, every format, every path; exit codes by kind.
+mod output;

@@ -16,4 +16,4 @@ mod report;
 
 pub use engine::{Finding, LivePods};
 pub use registry::{ALL, CheckInfo, Settings};
-pub use report::{Stats, audit_fleet, resolve_settings, to_diagnostics};
+pub use report::{Stats, audit_fleet, audit_live, resolve_settings, to_diagnostics};

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use bulkhead_model::{About, Code, Diagnostic, Fleet};
-use bulkhead_workload::{AppObjects, ClusterNodes, Origin};
+use bulkhead_workload::{AppObjects, ClusterNodes, LiveFleet, Origin};
 
-use crate::engine::{self, Finding};
+use crate::engine::{self, Finding, LivePods};
 use crate::registry::Settings;
 
 /// What the audit covered.
@@ -64,6 +64,31 @@ pub fn audit_fleet(fleet: &Fleet, settings: &Settings) -> (Vec<Diagnostic>, Stat
             c.dedup();
             c.len()
         },
+    };
+    (to_diagnostics(&findings, fleet), stats)
+}
+
+/// Audits the objects the clusters run, app by app: the same checks as
+/// [`audit_fleet`], plus those only running state shows.
+pub fn audit_live(fleet: &Fleet, live: &LiveFleet, settings: &Settings) -> (Vec<Diagnostic>, Stats) {
+    let mut nodes = BTreeMap::new();
+    let mut pods = BTreeMap::new();
+    for c in &live.clusters {
+        nodes.insert(c.name.clone(), c.nodes(fleet));
+        let node_zones = c
+            .state
+            .nodes
+            .iter()
+            .filter_map(|n| n.labels.get(bulkhead_workload::nodes::ZONE_LABEL).map(|z| (n.name.clone(), z.clone())))
+            .collect();
+        pods.insert(c.name.clone(), LivePods { pods: c.pod_sites(), node_zones });
+    }
+    let apps: Vec<AppObjects<'_>> = live.apps(fleet).into_iter().map(|(_, a)| a).collect();
+    let findings = engine::run(&apps, &nodes, &pods, settings);
+    let stats = Stats {
+        apps: fleet.file.spec.apps.len(),
+        objects: apps.iter().map(|a| a.objects.len()).sum(),
+        clusters: live.clusters.len(),
     };
     (to_diagnostics(&findings, fleet), stats)
 }

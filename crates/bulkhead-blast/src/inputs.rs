@@ -4,10 +4,58 @@ use std::str::FromStr;
 
 use bulkhead_model::Fleet;
 use bulkhead_model::spec::DomainLevel;
-use bulkhead_workload::{AppObjects, ClusterNodes, Kind};
+use bulkhead_workload::{AppObjects, ClusterNodes, Kind, LiveFleet};
 
+use crate::Blast;
+use crate::analysis::app_infos;
 use crate::domains::{Domain, Site, fleet_domains};
-use crate::exposure::{Exposure, static_exposure};
+use crate::exposure::{Exposure, live_exposure, static_exposure};
+
+/// The blast radius of a fleet as declared: [`static_inputs`], analysed.
+pub fn analyze_static(fleet: &Fleet, depth: u8) -> Blast {
+    let (domains, exposures) = static_inputs(fleet);
+    crate::analyze(&fleet.file.spec, &fleet.topology, domains, app_infos(&fleet.file.spec), exposures, depth, false)
+}
+
+/// The blast radius of a fleet as it runs now: [`live_inputs`], analysed.
+pub fn analyze_live(fleet: &Fleet, live: &LiveFleet, depth: u8) -> Blast {
+    let (domains, exposures) = live_inputs(fleet, live);
+    crate::analyze(&fleet.file.spec, &fleet.topology, domains, app_infos(&fleet.file.spec), exposures, depth, true)
+}
+
+/// The domains and every workload's exposure from the clusters as they run:
+/// their real nodes, and where each Deployment's and StatefulSet's pods are.
+pub fn live_inputs(fleet: &Fleet, live: &LiveFleet) -> (Vec<Domain>, Vec<Exposure>) {
+    let spec = &fleet.file.spec;
+    let mut nodes = Vec::new();
+    let mut sites = Vec::new();
+    for c in &live.clusters {
+        let n = c.nodes(fleet);
+        for g in &n.groups {
+            sites.push((c.name.clone(), g.pool.clone(), Site { zone: g.zone.clone(), rack: g.rack.clone() }, 1));
+        }
+        nodes.push((c.name.as_str(), n));
+    }
+    let domains = fleet_domains(spec, &fleet.topology, &sites, false);
+    let mut exposures: Vec<Exposure> = Vec::new();
+    for (ai, a) in &live.apps(fleet) {
+        let cluster = &a.clusters[0];
+        let Some((provider, region)) = cluster.provider_and_region() else { continue };
+        let Some((_, n)) = nodes.iter().find(|(c, _)| *c == cluster.name) else { continue };
+        let Some(read) = live.clusters.iter().find(|c| c.name == cluster.name) else { continue };
+        let pods = read.pod_sites();
+        let objects: Vec<_> = a.objects.iter().collect();
+        for o in &objects {
+            let Some(w) = o.workload() else { continue };
+            if !matches!(w.object.kind, Kind::Deployment(_) | Kind::StatefulSet(_)) {
+                continue;
+            }
+            let location = (provider.to_string(), region.to_string());
+            exposures.extend(live_exposure(*ai, location, &objects, &w, n, &pods));
+        }
+    }
+    (domains, exposures)
+}
 
 /// The domains and every workload's exposure, from fleet.yaml and the
 /// manifests: node pools placed as the failure-domain tree places them, and

@@ -18,7 +18,7 @@ mod report;
 pub use analysis::{AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, Impact, Recovery, app_infos, human};
 pub use domains::{Domain, Site, fleet_domains};
 pub use exposure::{DEFAULT_TOLERATION_SECONDS, Exposure, NODE_GRACE_SECONDS, live_exposure, static_exposure};
-pub use inputs::{Policy, PolicyError, static_inputs};
+pub use inputs::{Policy, PolicyError, analyze_live, analyze_static, live_inputs, static_inputs};
 pub use report::{CODES, Spof, diagnostics, spofs};
 
 use std::collections::BTreeMap;

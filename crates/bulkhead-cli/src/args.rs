@@ -132,6 +132,12 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
 
+    /// Run every analysis against the clusters as they run now (through
+    /// each cluster's `access`): the ranges they use, the objects they run,
+    /// where the pods are. A cluster that cannot be read exits 3.
+    #[arg(long)]
+    pub live: bool,
+
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
     pub output: Output,
@@ -146,8 +152,20 @@ pub struct AuditArgs {
 
     /// Read the objects from the clusters (through each cluster's `access`)
     /// instead of the manifests.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "manifests")]
     pub live: bool,
+
+    /// Audit plain Kubernetes manifests with no fleet.yaml: a folder, a
+    /// file, or `-` for standard input (`helm template … | bulkhead audit
+    /// --manifests -`). They are checked as one app on one anonymous
+    /// cluster of three zones and six nodes; DIR is ignored.
+    #[arg(long, value_name = "PATH")]
+    pub manifests: Option<PathBuf>,
+
+    /// With `--manifests`: judge the manifests as an app of this tier (1 the
+    /// most critical and the strictest, 3 best effort).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3), requires = "manifests")]
+    pub tier: u8,
 
     /// List every check (ID, category, severity, default, what it prevents)
     /// and exit.

@@ -5,66 +5,98 @@
 pub mod args;
 pub mod commands;
 pub mod env_vars;
+pub mod error;
 pub mod settings;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use args::{Cli, Command, NetCommand};
-use bulkhead_report::Verdict;
+use args::{Cli, ColorChoice, Command, NetCommand};
+use bulkhead_report::{DiagnosticsReport, OutputFormat, Verdict};
 use clap::Parser;
+pub use error::{EXIT_BAD_INPUT, EXIT_BUG, EXIT_FINDINGS, EXIT_OK, EXIT_OUTSIDE, Failure};
 use settings::{
     AuditSettings, BlastSettings, CheckSettings, GlobalSettings, NetCheckSettings, NetPlanSettings, ValidateSettings,
 };
-
-/// Exit code: everything passed.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: a check found problems (a policy failed).
-pub const EXIT_FINDINGS: u8 = 1;
-/// Exit code: bad input or usage.
-pub const EXIT_BAD_INPUT: u8 = 2;
-/// Exit code: the outside world failed (cluster unreachable, storage down).
-pub const EXIT_OUTSIDE: u8 = 3;
 
 /// Parses the command line, runs the command, and maps the outcome to an
 /// exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.global.verbose);
+    init_tracing(cli.global.verbose, cli.global.color);
+    install_panic_hook();
     let global = GlobalSettings::resolve(&cli.global);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let result = match cli.command {
-        Command::Validate(a) => commands::validate::run(&ValidateSettings::resolve(a), global, &mut out),
-        Command::Check(a) => commands::check::run(&CheckSettings::resolve(a), global, &mut out),
-        Command::Audit(a) => commands::audit::run(&AuditSettings::resolve(a), global, &mut out),
-        Command::Blast(a) => match BlastSettings::resolve(a) {
-            Ok(s) => commands::blast::run(&s, global, &mut out),
-            Err(e) => usage_error(&e),
-        },
-        Command::Net(NetCommand::Plan(a)) => commands::net::plan(&NetPlanSettings::resolve(a), global, &mut out),
-        Command::Net(NetCommand::Check(a)) => commands::net::check(&NetCheckSettings::resolve(a), global, &mut out),
-        Command::Schema => commands::schema::run(&mut out),
-    };
-    let result = result.and_then(|v| out.flush().map(|()| v).map_err(Into::into));
+    let (result, format) = dispatch(cli.command, global, &mut out);
+    let result = result.and_then(|v| out.flush().map(|()| v).map_err(Failure::from));
     match result {
         Ok(verdict) => ExitCode::from(exit_code(verdict)),
-        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
-        Err(e) => {
-            tracing::error!("{e:#}");
-            #[allow(clippy::print_stderr)] // the edge: the one place errors reach the user
-            {
-                eprintln!("error: {e:#}");
-            }
-            ExitCode::from(EXIT_OUTSIDE)
+        Err(f) if f.is_broken_pipe() => ExitCode::from(EXIT_OK),
+        Err(f) => {
+            report_failure(&f, format, global, &mut out);
+            ExitCode::from(f.exit_code())
         }
     }
 }
 
-/// A usage mistake found after parsing: said like clap says them, exit 2.
-fn usage_error(message: &str) -> ! {
-    let mut cmd = <Cli as clap::CommandFactory>::command();
-    cmd.error(clap::error::ErrorKind::ValueValidation, message).exit()
+/// Runs the command; also returns its output format, so a failure is
+/// printed in the format the caller reads.
+fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (Result<Verdict, Failure>, OutputFormat) {
+    match command {
+        Command::Validate(a) => {
+            let s = ValidateSettings::resolve(a);
+            (commands::validate::run(&s, global, out), s.output)
+        }
+        Command::Check(a) => {
+            let s = CheckSettings::resolve(a);
+            (commands::check::run(&s, global, out), s.output)
+        }
+        Command::Audit(a) => {
+            let s = AuditSettings::resolve(a);
+            (commands::audit::run(&s, global, out), s.output)
+        }
+        Command::Blast(a) => {
+            let output = settings::output(a.output);
+            match BlastSettings::resolve(a) {
+                Ok(s) => (commands::blast::run(&s, global, out), output),
+                Err(e) => (Err(Failure::Usage(e)), output),
+            }
+        }
+        Command::Net(NetCommand::Plan(a)) => {
+            let s = NetPlanSettings::resolve(a);
+            let format = if s.json { OutputFormat::Json } else { OutputFormat::Human };
+            (commands::net::plan(&s, global, out), format)
+        }
+        Command::Net(NetCommand::Check(a)) => {
+            let s = NetCheckSettings::resolve(a);
+            (commands::net::check(&s, global, out), s.output)
+        }
+        Command::Schema => (commands::schema::run(out), OutputFormat::Json),
+    }
+}
+
+/// Prints a failure: to stderr for people, and as a document of the
+/// requested format on stdout for machines (so `--output json` always
+/// parses).
+fn report_failure(failure: &Failure, format: OutputFormat, global: GlobalSettings, out: &mut dyn Write) {
+    #[allow(clippy::print_stderr)] // the edge: the one place errors reach the user
+    {
+        eprintln!("error: {failure}");
+    }
+    if format == OutputFormat::Human || matches!(failure, Failure::Output(_)) {
+        return;
+    }
+    let diagnostic = [failure.to_diagnostic()];
+    let report = DiagnosticsReport {
+        diagnostics: &diagnostic,
+        sources: &Default::default(),
+        root: std::path::Path::new(""),
+        suite: "bulkhead",
+        files: &[],
+    };
+    // The output itself may be what failed; nothing more can be said then.
+    let _ = report.write(out, format, global.style).and_then(|()| out.flush());
 }
 
 /// The exit code of each verdict.
@@ -77,18 +109,41 @@ pub fn exit_code(verdict: Verdict) -> u8 {
     }
 }
 
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+/// A panic is a bug in Bulkhead: say so, and ask for a report. It exits
+/// with Rust's panic code, [`EXIT_BUG`].
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        #[allow(clippy::print_stderr)] // the edge
+        {
+            eprintln!("error: this is a bug in Bulkhead; please report it with the command that caused it");
+        }
+    }));
 }
 
-fn init_tracing(verbose: u8) {
+/// Logs go to stderr. By default only Bulkhead's own warnings: the libraries'
+/// logs (the Kubernetes client's connection errors above all) repeat, less
+/// clearly, what the diagnostics already say. `-v` shows everyone's.
+/// Colour only when stderr is a terminal and `NO_COLOR` is unset.
+fn init_tracing(verbose: u8, color: ColorChoice) {
     let default = match verbose {
-        0 => "warn",
+        0 => "off,bulkhead=warn",
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env(env_vars::BULKHEAD_LOG)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).without_time().try_init();
+    let ansi = match color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::env::var_os(env_vars::NO_COLOR).is_none() && io::stderr().is_terminal(),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(ansi)
+        .without_time()
+        .try_init();
 }

@@ -57,6 +57,8 @@ pub struct CheckSettings {
     pub fleet: PathBuf,
     /// The lowest severity that fails the check.
     pub fail_on: Severity,
+    /// Run against the live clusters.
+    pub live: bool,
     /// Output format.
     pub output: OutputFormat,
 }
@@ -64,7 +66,7 @@ pub struct CheckSettings {
 impl CheckSettings {
     /// Resolves the flags.
     pub fn resolve(args: CheckArgs) -> Self {
-        Self { fleet: args.fleet.fleet, fail_on: fail_on(args.fail_on), output: output(args.output) }
+        Self { fleet: args.fleet.fleet, fail_on: fail_on(args.fail_on), live: args.live, output: output(args.output) }
     }
 }
 
@@ -75,6 +77,10 @@ pub struct AuditSettings {
     pub fleet: PathBuf,
     /// Read the clusters instead of the manifests.
     pub live: bool,
+    /// Plain manifests to audit without a fleet (a path, or `-`).
+    pub manifests: Option<PathBuf>,
+    /// The tier plain manifests are judged as.
+    pub tier: u8,
     /// List the checks and exit.
     pub list_checks: bool,
     /// The lowest severity that fails.
@@ -94,6 +100,8 @@ impl AuditSettings {
         Self {
             fleet: args.fleet.fleet,
             live: args.live,
+            manifests: args.manifests,
+            tier: args.tier,
             list_checks: args.list_checks,
             fail_on,
             output: output(args.output),
@@ -238,7 +246,8 @@ fn fail_on(f: FailOn) -> Severity {
     }
 }
 
-fn output(o: Output) -> OutputFormat {
+/// The report format of an `--output` value.
+pub fn output(o: Output) -> OutputFormat {
     match o {
         Output::Human => OutputFormat::Human,
         Output::Json => OutputFormat::Json,

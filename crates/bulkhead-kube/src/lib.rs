@@ -7,8 +7,11 @@
 
 mod connect;
 mod error;
+mod fleet;
+pub mod list;
 pub mod network;
 pub mod workloads;
 
 pub use connect::{Cluster, connect, connect_all};
-pub use error::Error;
+pub use error::{Error, cause};
+pub use fleet::{CLUSTER_UNREACHABLE, Outcome, per_cluster, read_networks, read_workloads, unreachable};

@@ -10,9 +10,11 @@
 
 mod allocator;
 mod check;
+mod live;
 mod lock;
 mod plan;
 mod range;
+mod ranges_file;
 mod sizing;
 mod tfvars;
 
@@ -21,11 +23,13 @@ pub use check::{
     CLUSTER_ID_COLLISION, CODES, Inputs, LOCK_INVALID, Overlap, RANGE_DRIFT, RANGE_NOT_PLANNED, RANGE_OVERLAP,
     RANGE_TOO_SMALL, check, effective_ranges, overlaps,
 };
-pub use lock::{LOCK_FILE, LOCK_VERSION, Lock, LockError, LockedCluster};
+pub use live::{ClusterNetwork, LiveRanges, live_ranges, pool_ranges};
+pub use lock::{LOCK_FILE, LOCK_VERSION, Lock, LockError, LockedCluster, read_lock};
 pub use plan::{
     Change, ClusterPlan, PLANNED_KINDS, Plan, PlanError, Planned, Unfit, ZoneSubnets, declared, is_auto, plan,
     supernets, zone_subnets,
 };
 pub use range::{Family, OwnedRange, RangeKind, Source, bounds, net_at};
+pub use ranges_file::{RANGES_SYNTAX, parse_ranges, read_ranges};
 pub use sizing::{DEFAULT_MAX_PODS, HEADROOM, Needs};
 pub use tfvars::tfvars;

@@ -72,6 +72,38 @@ fn marked_range(text: &str, start: usize, end: usize) -> std::ops::Range<usize> 
     start..next
 }
 
+/// A list of diagnostics with what every format needs to print it: what a
+/// command prints when it stops on bad input, in whichever format was asked
+/// for, so `--output json` stays JSON on every path.
+#[derive(Debug, Clone, Copy)]
+pub struct DiagnosticsReport<'a> {
+    /// The diagnostics.
+    pub diagnostics: &'a [Diagnostic],
+    /// The text of the files they point into.
+    pub sources: &'a Sources,
+    /// The directory their paths are relative to, as the user wrote it.
+    pub root: &'a Path,
+    /// The command, as JUnit's suite name.
+    pub suite: &'a str,
+    /// Every file read, for JUnit's one test case per file.
+    pub files: &'a [std::path::PathBuf],
+}
+
+impl DiagnosticsReport<'_> {
+    /// Writes the diagnostics in `format`.
+    ///
+    /// # Errors
+    /// When the writer fails.
+    pub fn write(&self, w: &mut dyn Write, format: crate::OutputFormat, style: Style) -> io::Result<()> {
+        match format {
+            crate::OutputFormat::Human => write_diagnostics_human(w, self.diagnostics, self.sources, self.root, style),
+            crate::OutputFormat::Json => DiagnosticsJson::new(self.root, self.diagnostics).write(w),
+            crate::OutputFormat::Sarif => crate::write_sarif(w, self.diagnostics, env!("CARGO_PKG_VERSION")),
+            crate::OutputFormat::Junit => crate::write_junit(w, self.suite, self.files, self.diagnostics),
+        }
+    }
+}
+
 /// Diagnostics as data: the same list as the human output, with counts.
 #[derive(Debug, Serialize)]
 pub struct DiagnosticsJson<'a> {

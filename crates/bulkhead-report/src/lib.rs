@@ -15,7 +15,7 @@ mod summary;
 mod table;
 
 pub use blast_html::write_blast_html;
-pub use diagnostics::{Counts, DiagnosticsJson, write_diagnostics_human};
+pub use diagnostics::{Counts, DiagnosticsJson, DiagnosticsReport, write_diagnostics_human};
 pub use grouped::write_by_app_and_cluster;
 pub use junit::write_junit;
 pub use sarif::write_sarif;

@@ -6,12 +6,14 @@
 
 mod apps;
 mod budget;
+pub mod live;
 pub mod nodes;
 mod objects;
 pub mod scheduling;
 
 pub use apps::{AppObjects, Variant};
 pub use budget::allowed_disruptions;
+pub use live::{ClusterState, LiveCluster, LiveFleet, LiveNode, LivePod};
 pub use nodes::{ClassInfo, ClusterNodes, NodeGroup, Taint};
 pub use objects::{
     Kind, Object, Origin, QUORUM_ANNOTATION, Source, Workload, budgets_for, hpa_for, quorum_tolerates, selects,

@@ -2,29 +2,31 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
-use bulkhead_blast::{Blast, Domain, Exposure, Site};
+use bulkhead_blast::{Blast, Domain};
+use bulkhead_model::Diagnostic;
 use bulkhead_model::spec::DomainLevel;
-use bulkhead_model::{Diagnostic, Fleet};
-use bulkhead_report::{Counts, OutputFormat, Table, Verdict, write_diagnostics_human, write_junit, write_sarif};
+use bulkhead_report::{Counts, OutputFormat, Table, Verdict};
 use serde_json::json;
 
-use super::validate::display_root;
+use super::Printer;
+use crate::error::Failure;
 use crate::settings::{BlastSettings, GlobalSettings};
-
-/// The policy `check` applies: no single zone may take down a tier-1 app.
-pub(crate) const DEFAULT_POLICY: bulkhead_blast::Policy = bulkhead_blast::Policy { level: DomainLevel::Zone, tier: 1 };
 
 /// Runs the command.
 ///
 /// # Errors
-/// When writing fails or the clusters cannot be read at all.
-pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write) -> Result<Verdict> {
-    let Some(loaded) = super::load_valid(&settings.fleet, true, global, out)? else { return Ok(Verdict::Invalid) };
-    let root = display_root(&settings.fleet);
+/// When writing fails, `--simulate` names no single domain, or the HTML
+/// report cannot be written.
+pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let printer = Printer { fleet: &settings.fleet, format: settings.output, global, suite: "blast" };
+    let Some(loaded) = super::load_valid(printer, true, out)? else { return Ok(Verdict::Invalid) };
     let fleet = loaded.fleet.as_ref().expect("load_valid returns a fleet");
-    let (blast, unreachable) =
-        if settings.live { live(fleet, settings.depth)? } else { (analyze(fleet, settings.depth), Vec::new()) };
+    let (blast, unreachable) = if settings.live {
+        let live = super::block_on(bulkhead_kube::read_workloads(fleet))?;
+        (bulkhead_blast::analyze_live(fleet, &live, settings.depth), live.unreachable)
+    } else {
+        (bulkhead_blast::analyze_static(fleet, settings.depth), Vec::new())
+    };
     if let Some((level, name)) = &settings.simulate {
         return simulate(&blast, *level, name, settings.output, out);
     }
@@ -32,17 +34,18 @@ pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write
     diagnostics.extend(bulkhead_blast::diagnostics(&blast, fleet, &settings.fail_on));
     Diagnostic::sort(&mut diagnostics);
     if let Some(path) = &settings.html {
-        let mut file = std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
-        );
-        bulkhead_report::write_blast_html(&mut file, &blast, &fleet.file.metadata.name)?;
-        file.flush()?;
+        let write = || -> std::io::Result<()> {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+            bulkhead_report::write_blast_html(&mut file, &blast, &fleet.file.metadata.name)?;
+            file.flush()
+        };
+        write().map_err(|e| Failure::cannot_write(path, &e))?;
     }
     // Only a broken `--fail-on` policy is an error here.
     let verdict = super::verdict_of(&diagnostics, bulkhead_model::Severity::Error, false, !unreachable.is_empty());
     match settings.output {
         OutputFormat::Human => {
-            write_diagnostics_human(out, &diagnostics, &loaded.sources, &root, global.style)?;
+            printer.diagnostics(out, &diagnostics, &loaded)?;
             write_spofs(&blast, out)?;
             let c = Counts::of(&diagnostics);
             let policies: Vec<String> = settings
@@ -84,65 +87,13 @@ pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write
             serde_json::to_writer(&mut *out, &report)?;
             writeln!(out)?;
         }
-        OutputFormat::Sarif => write_sarif(out, &diagnostics, env!("CARGO_PKG_VERSION"))?,
-        OutputFormat::Junit => write_junit(out, "blast", &loaded.files, &diagnostics)?,
+        OutputFormat::Sarif | OutputFormat::Junit => printer.diagnostics(out, &diagnostics, &loaded)?,
     }
     super::at_exit(loaded);
     Ok(verdict)
 }
 
-/// The static analysis of a loaded fleet.
-pub(crate) fn analyze(fleet: &Fleet, depth: u8) -> Blast {
-    let (domains, exposures) = bulkhead_blast::static_inputs(fleet);
-    let apps = bulkhead_blast::app_infos(&fleet.file.spec);
-    bulkhead_blast::analyze(&fleet.file.spec, &fleet.topology, domains, apps, exposures, depth, false)
-}
-
-/// The analysis of where the pods run now.
-fn live(fleet: &Fleet, depth: u8) -> Result<(Blast, Vec<Diagnostic>)> {
-    let read = super::live::read_workloads(fleet)?;
-    let spec = &fleet.file.spec;
-    let mut nodes = Vec::new();
-    let mut sites = Vec::new();
-    for (i, name, objects) in &read.clusters {
-        let n = super::live::nodes_of(fleet, *i, objects);
-        for g in &n.groups {
-            sites.push((name.clone(), g.pool.clone(), Site { zone: g.zone.clone(), rack: g.rack.clone() }, 1));
-        }
-        nodes.push((name.clone(), n));
-    }
-    let domains = bulkhead_blast::fleet_domains(spec, &fleet.topology, &sites, false);
-    let apps = super::live::live_apps(fleet, &read);
-    let mut exposures: Vec<Exposure> = Vec::new();
-    for (ai, a) in &apps {
-        let cluster = &a.clusters[0];
-        let Some((provider, region)) = cluster.provider_and_region() else { continue };
-        let Some((_, n)) = nodes.iter().find(|(c, _)| *c == cluster.name) else { continue };
-        let Some((_, _, read_objects)) = read.clusters.iter().find(|(_, c, _)| *c == cluster.name) else { continue };
-        let pods: Vec<_> =
-            read_objects.pods.iter().map(|p| (p.namespace.clone(), p.labels.clone(), p.node.clone())).collect();
-        let objects: Vec<_> = a.objects.iter().collect();
-        for o in &objects {
-            let Some(w) = o.workload() else { continue };
-            if !matches!(
-                w.object.kind,
-                bulkhead_workload::Kind::Deployment(_) | bulkhead_workload::Kind::StatefulSet(_)
-            ) {
-                continue;
-            }
-            if let Some(e) =
-                bulkhead_blast::live_exposure(*ai, (provider.to_string(), region.to_string()), &objects, &w, n, &pods)
-            {
-                exposures.push(e);
-            }
-        }
-    }
-    let infos = bulkhead_blast::app_infos(spec);
-    let blast = bulkhead_blast::analyze(spec, &fleet.topology, domains, infos, exposures, depth, true);
-    Ok((blast, read.unreachable))
-}
-
-fn write_spofs(blast: &Blast, out: &mut dyn Write) -> Result<()> {
+fn write_spofs(blast: &Blast, out: &mut dyn Write) -> Result<(), Failure> {
     let ranked = bulkhead_blast::spofs(blast);
     if ranked.is_empty() {
         writeln!(out, "no single failure takes an app or a control plane down")?;
@@ -168,7 +119,7 @@ fn write_spofs(blast: &Blast, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// Finds the domain `--simulate` names: by full name or by its own label.
+/// Finds the domains `--simulate` names: by full name or by its own label.
 fn find<'b>(blast: &'b Blast, level: DomainLevel, name: &str) -> Vec<(usize, &'b Domain)> {
     blast
         .domains
@@ -188,12 +139,28 @@ fn simulate(
     name: &str,
     output: OutputFormat,
     out: &mut dyn Write,
-) -> Result<Verdict> {
+) -> Result<Verdict, Failure> {
     let found = find(blast, level, name);
-    let Some(&(index, domain)) = found.first() else {
-        let known: Vec<&str> = blast.domains.iter().filter(|d| d.level == level).map(|d| d.name.as_str()).collect();
-        writeln!(out, "error: no {level} named `{name}`; the fleet has: {}", known.join(", "))?;
-        return Ok(Verdict::Invalid);
+    let (index, domain) = match found.as_slice() {
+        [one] => *one,
+        [] => {
+            let known: Vec<&str> = blast.domains.iter().filter(|d| d.level == level).map(|d| d.name.as_str()).collect();
+            return Err(Failure::Usage(format!(
+                "--simulate: no {level} named `{name}`; the fleet has: {}",
+                known.join(", ")
+            )));
+        }
+        many => {
+            // Two zones called `a` in two regions: guessing would simulate
+            // the wrong one, so the user picks by full path.
+            let paths: Vec<&str> = many.iter().map(|(_, d)| d.name.as_str()).collect();
+            return Err(Failure::Usage(format!(
+                "--simulate: {} {level}s are named `{name}`: {}; write the full path, such as `{level}={}`",
+                many.len(),
+                paths.join(", "),
+                paths[0]
+            )));
+        }
     };
     let cells: Vec<_> = blast.singles().filter(|c| c.failed[0] == index).collect();
     let cps: Vec<_> = blast.control_planes.iter().filter(|c| c.failed == [index]).collect();

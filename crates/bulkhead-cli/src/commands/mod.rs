@@ -1,13 +1,23 @@
 //! One module per subcommand. Each takes resolved settings and a writer for
-//! its report, and returns the verdict that becomes the exit code.
+//! its report, and returns the verdict that becomes the exit code, or a
+//! [`Failure`] that says why it could not finish.
 
 pub mod audit;
 pub mod blast;
 pub mod check;
-pub mod live;
 pub mod net;
+mod plain_manifests;
 pub mod schema;
 pub mod validate;
+
+use std::io::Write;
+use std::path::Path;
+
+use bulkhead_model::{Diagnostic, Loaded, Severity};
+use bulkhead_report::{DiagnosticsReport, OutputFormat, Verdict};
+
+use crate::error::Failure;
+use crate::settings::GlobalSettings;
 
 /// Lets a large value go without freeing it: the process is about to exit,
 /// and tearing down the tree of a big fleet (every manifest's YAML, JSON and
@@ -16,34 +26,85 @@ pub(crate) fn at_exit<T>(value: T) {
     std::mem::forget(value);
 }
 
+/// Runs live work (reading clusters) to completion. The command line is
+/// the edge that owns the one runtime; the libraries below are async all the
+/// way, so the coming server calls them from its own runtime.
+pub(crate) fn block_on<F: std::future::Future>(work: F) -> Result<F::Output, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Outside(format!("cannot start the async runtime: {e}")))?;
+    Ok(runtime.block_on(work))
+}
+
+/// How a command that stops on bad input prints it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Printer<'a> {
+    /// The fleet argument, for the paths diagnostics show.
+    pub fleet: &'a Path,
+    /// The output format.
+    pub format: OutputFormat,
+    /// Human style.
+    pub global: GlobalSettings,
+    /// The command, for JUnit.
+    pub suite: &'a str,
+}
+
+impl Printer<'_> {
+    /// Prints `diagnostics` in the chosen format (human: with the lines they
+    /// point at).
+    pub(crate) fn diagnostics(
+        &self,
+        out: &mut dyn Write,
+        diagnostics: &[Diagnostic],
+        loaded: &Loaded,
+    ) -> Result<(), Failure> {
+        let root = validate::display_root(self.fleet);
+        let report = DiagnosticsReport {
+            diagnostics,
+            sources: &loaded.sources,
+            root: &root,
+            suite: self.suite,
+            files: &loaded.files,
+        };
+        report.write(out, self.format, self.global.style)?;
+        Ok(())
+    }
+}
+
 /// Loads a fleet for a command that analyses it. When the fleet has errors
-/// they are printed and `None` comes back (the verdict is then bad input);
-/// otherwise the loaded fleet, whose `fleet` is always set.
+/// they are printed (in the chosen format) and `None` comes back (the
+/// verdict is then bad input); otherwise the loaded fleet, whose `fleet` is
+/// always set.
 pub(crate) fn load_valid(
-    path: &std::path::Path,
+    printer: Printer<'_>,
     manifests: bool,
-    global: crate::settings::GlobalSettings,
-    out: &mut dyn std::io::Write,
-) -> anyhow::Result<Option<bulkhead_model::Loaded>> {
-    let loaded = bulkhead_model::load(path, bulkhead_model::LoadOptions { manifests })?;
+    out: &mut dyn Write,
+) -> Result<Option<Loaded>, Failure> {
+    let loaded = bulkhead_model::load(printer.fleet, bulkhead_model::LoadOptions { manifests })?;
+    require_valid(printer, loaded, out)
+}
+
+/// [`load_valid`] for a fleet already loaded.
+pub(crate) fn require_valid(
+    printer: Printer<'_>,
+    loaded: Loaded,
+    out: &mut dyn Write,
+) -> Result<Option<Loaded>, Failure> {
     if loaded.fleet.is_some() && !loaded.has_errors() {
         return Ok(Some(loaded));
     }
-    let root = validate::display_root(path);
-    bulkhead_report::write_diagnostics_human(out, &loaded.diagnostics, &loaded.sources, &root, global.style)?;
-    writeln!(out, "the fleet has errors; fix them first (`bulkhead validate` lists them all)")?;
+    printer.diagnostics(out, &loaded.diagnostics, &loaded)?;
+    if printer.format == OutputFormat::Human {
+        writeln!(out, "the fleet has errors; fix them first (`bulkhead validate` lists them all)")?;
+    }
     Ok(None)
 }
 
 /// The verdict of an analysis: bad input first, then an unreachable
 /// cluster, then a finding at or above `fail_on`.
-pub(crate) fn verdict_of(
-    diagnostics: &[bulkhead_model::Diagnostic],
-    fail_on: bulkhead_model::Severity,
-    invalid: bool,
-    unreachable: bool,
-) -> bulkhead_report::Verdict {
-    use bulkhead_report::Verdict;
+pub(crate) fn verdict_of(diagnostics: &[Diagnostic], fail_on: Severity, invalid: bool, unreachable: bool) -> Verdict {
     if invalid {
         Verdict::Invalid
     } else if unreachable {

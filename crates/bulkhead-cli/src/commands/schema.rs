@@ -2,14 +2,15 @@
 
 use std::io::Write;
 
-use anyhow::Result;
 use bulkhead_report::Verdict;
+
+use crate::error::Failure;
 
 /// Prints the schema.
 ///
 /// # Errors
 /// When writing fails.
-pub fn run(out: &mut dyn Write) -> Result<Verdict> {
+pub fn run(out: &mut dyn Write) -> Result<Verdict, Failure> {
     serde_json::to_writer_pretty(&mut *out, &bulkhead_model::schema::fleet_schema())?;
     writeln!(out)?;
     Ok(Verdict::Pass)

@@ -2,27 +2,23 @@
 
 use std::io::Write;
 
-use anyhow::Result;
 use bulkhead_model::{LoadOptions, Loaded, load};
-use bulkhead_report::{DiagnosticsJson, OutputFormat, Verdict, write_diagnostics_human, write_junit, write_sarif};
+use bulkhead_report::{OutputFormat, Verdict};
 
+use super::Printer;
+use crate::error::Failure;
 use crate::settings::{GlobalSettings, ValidateSettings};
 
 /// Runs the command.
 ///
 /// # Errors
 /// When writing fails or Bulkhead's own schemas are broken.
-pub fn run(settings: &ValidateSettings, global: GlobalSettings, out: &mut dyn Write) -> Result<Verdict> {
+pub fn run(settings: &ValidateSettings, global: GlobalSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let loaded = load(&settings.fleet, LoadOptions { manifests: settings.manifests })?;
-    let root = display_root(&settings.fleet);
-    match settings.output {
-        OutputFormat::Human => {
-            write_diagnostics_human(out, &loaded.diagnostics, &loaded.sources, &root, global.style)?;
-            writeln!(out, "{}", summary_line(&loaded, settings.manifests))?;
-        }
-        OutputFormat::Json => DiagnosticsJson::new(&root, &loaded.diagnostics).write(out)?,
-        OutputFormat::Sarif => write_sarif(out, &loaded.diagnostics, env!("CARGO_PKG_VERSION"))?,
-        OutputFormat::Junit => write_junit(out, "validate", &loaded.files, &loaded.diagnostics)?,
+    let printer = Printer { fleet: &settings.fleet, format: settings.output, global, suite: "validate" };
+    printer.diagnostics(out, &loaded.diagnostics, &loaded)?;
+    if settings.output == OutputFormat::Human {
+        writeln!(out, "{}", summary_line(&loaded, settings.manifests))?;
     }
     let verdict = if loaded.has_errors() { Verdict::Invalid } else { Verdict::Pass };
     super::at_exit(loaded);

@@ -1,0 +1,178 @@
+//! The `check` pipeline as a library. [`check`] runs every analysis over a
+//! loaded fleet (validate, net, audit, blast) and returns a [`CheckResult`]:
+//! stages, findings and one [`Verdict`]. The CLI prints it; `bulkhead serve`
+//! will run it on a schedule and serve it. Live state comes in as a
+//! [`LiveState`], read by [`read_live`] (or, in a server, built from a watch
+//! cache), so offline and live runs share every analysis.
+//!
+//! New analyses (backups' age against RPO, drills, drift) add a stage here and
+//! nothing else changes for the CLI, the server or CI.
+
+use bulkhead_model::spec::DomainLevel;
+use bulkhead_model::{Diagnostic, Fleet, Loaded, Severity};
+use bulkhead_net::ClusterNetwork;
+use bulkhead_report::{Stage, StageStatus, Verdict};
+use bulkhead_workload::LiveFleet;
+
+/// The policy `check` applies to the blast radius: no single zone may take
+/// down a tier-1 app.
+pub const DEFAULT_BLAST_POLICY: bulkhead_blast::Policy = bulkhead_blast::Policy { level: DomainLevel::Zone, tier: 1 };
+
+/// What the clusters of a fleet look like now.
+#[derive(Debug, Clone, Default)]
+pub struct LiveState {
+    /// Workloads, pods and nodes of every cluster read.
+    pub workloads: LiveFleet,
+    /// The ranges each cluster read uses: (index in `spec.clusters`, name, ranges).
+    pub networks: Vec<(usize, String, ClusterNetwork)>,
+    /// Clusters that could not be read, once each, at their `access`.
+    pub unreachable: Vec<Diagnostic>,
+}
+
+/// Reads every cluster with `access`, all at once.
+pub async fn read_live(fleet: &Fleet) -> LiveState {
+    let (workloads, networks) = tokio::join!(bulkhead_kube::read_workloads(fleet), bulkhead_kube::read_networks(fleet));
+    let (networks, mut unreachable) = networks;
+    // A cluster that failed both reads is reported once.
+    for d in &workloads.unreachable {
+        if !unreachable.iter().any(|u| u.span == d.span) {
+            unreachable.push(d.clone());
+        }
+    }
+    Diagnostic::sort(&mut unreachable);
+    let workloads = LiveFleet { unreachable: Vec::new(), ..workloads };
+    LiveState { workloads, networks, unreachable }
+}
+
+/// How to judge the fleet.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckOptions {
+    /// The lowest severity that fails a stage.
+    pub fail_on: Severity,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self { fail_on: Severity::Error }
+    }
+}
+
+/// Everything `check` found.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    /// The fleet's name, when it could be read.
+    pub fleet: Option<String>,
+    /// The analyses, in the order they ran.
+    pub stages: Vec<Stage>,
+    /// Every finding of every stage, sorted.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The outcome.
+    pub verdict: Verdict,
+}
+
+/// Runs every analysis of `loaded`; with `live`, against the clusters as
+/// they run.
+pub fn check(loaded: &Loaded, live: Option<&LiveState>, options: CheckOptions) -> CheckResult {
+    let fail_on = options.fail_on;
+    let covered = match &loaded.fleet {
+        Some(f) => {
+            let t = &f.topology;
+            format!(
+                "{} clusters, {} nodes in {} zones, {} apps, {} objects",
+                t.at_level(DomainLevel::Cluster).count(),
+                t.at_level(DomainLevel::Node).count(),
+                t.at_level(DomainLevel::Zone).count(),
+                f.apps.len(),
+                loaded.counts.objects
+            )
+        }
+        None => "the fleet could not be read".to_string(),
+    };
+    let mut stages = vec![Stage::from_findings("validate", &loaded.diagnostics, fail_on, covered)];
+    let mut input_ok = !loaded.has_errors();
+    let mut diagnostics = loaded.diagnostics.clone();
+    let mut unreachable = false;
+
+    match loaded.fleet.as_ref().filter(|_| input_ok) {
+        Some(fleet) => {
+            if let Some(live) = live {
+                let with_access = fleet.file.spec.clusters.iter().filter(|c| c.access.is_some()).count();
+                let detail =
+                    format!("{} of {with_access} clusters with `access` read", with_access - live.unreachable.len());
+                stages.push(Stage::from_findings("clusters", &live.unreachable, fail_on, detail));
+                diagnostics.extend(live.unreachable.iter().cloned());
+                unreachable = !live.unreachable.is_empty();
+            }
+
+            let (findings, detail, lock_ok) = net_stage(fleet, live);
+            input_ok &= lock_ok;
+            stages.push(Stage::from_findings("net", &findings, fail_on, detail));
+            diagnostics.extend(findings);
+
+            let (audit_settings, mut findings) = bulkhead_audit::resolve_settings(fleet);
+            let (found, stats) = match live {
+                Some(l) => bulkhead_audit::audit_live(fleet, &l.workloads, &audit_settings),
+                None => bulkhead_audit::audit_fleet(fleet, &audit_settings),
+            };
+            findings.extend(found);
+            let detail = format!(
+                "{} {}objects of {} apps",
+                stats.objects,
+                if live.is_some() { "live " } else { "" },
+                stats.apps
+            );
+            stages.push(Stage::from_findings("audit", &findings, fail_on, detail));
+            diagnostics.extend(findings);
+
+            let blast = match live {
+                Some(l) => bulkhead_blast::analyze_live(fleet, &l.workloads, 1),
+                None => bulkhead_blast::analyze_static(fleet, 1),
+            };
+            let findings = bulkhead_blast::diagnostics(&blast, fleet, &[DEFAULT_BLAST_POLICY]);
+            let detail = format!(
+                "{} failure domains, {} single points of failure",
+                blast.domains.len(),
+                bulkhead_blast::spofs(&blast).len()
+            );
+            stages.push(Stage::from_findings("blast", &findings, fail_on, detail));
+            diagnostics.extend(findings);
+        }
+        None => {
+            for stage in ["net", "audit", "blast"] {
+                stages.push(Stage::skipped(stage, "needs a valid fleet"));
+            }
+        }
+    }
+    Diagnostic::sort(&mut diagnostics);
+    let verdict = if !input_ok {
+        Verdict::Invalid
+    } else if unreachable {
+        Verdict::Unreachable
+    } else if stages.iter().any(|s| s.status == StageStatus::Failed) {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    };
+    CheckResult { fleet: loaded.fleet.as_ref().map(|f| f.file.metadata.name.clone()), stages, diagnostics, verdict }
+}
+
+/// The network stage: its findings, a line about what it covered, and
+/// whether the lock file could be used.
+fn net_stage(fleet: &Fleet, live: Option<&LiveState>) -> (Vec<Diagnostic>, String, bool) {
+    let lock = match bulkhead_net::read_lock(fleet) {
+        Ok(lock) => lock,
+        Err(d) => return (vec![d], "net.lock.json could not be read".to_string(), false),
+    };
+    let planned = lock.as_ref().map_or(0, |l| l.clusters.len());
+    let ranges = bulkhead_net::effective_ranges(fleet, lock.as_ref()).len();
+    let mut inputs = bulkhead_net::Inputs { lock, ..Default::default() };
+    let mut findings = Vec::new();
+    if let Some(live) = live {
+        let read = bulkhead_net::live_ranges(fleet, &live.networks);
+        inputs.live = read.ranges;
+        findings.extend(read.notes);
+    }
+    let live_note = if live.is_some() { format!(", {} in use", inputs.live.len()) } else { String::new() };
+    findings.extend(bulkhead_net::check(fleet, &inputs));
+    (findings, format!("{ranges} ranges{live_note}, {planned} clusters planned"), true)
+}
