@@ -75,7 +75,7 @@ pub fn testenv_fleet_with_apps(env: &bulkhead_test::TestEnv, dir: &Path, apps: &
             c.zones.join(", ")
         ));
         clusters.push_str(&format!(
-            "    - name: {name}\n      location: {provider}/{region}\n      access: {{kubeconfig: {kubeconfig}, context: {context}}}\n      network: {{nodes: 10.{n}.0.0/16, pods: {pods}, services: {services}, clusterId: {id}}}\n      nodePools: [{{name: kwok, count: {count}}}]\n",
+            "    - name: {name}\n      location: {provider}/{region}\n      access: {{kubeconfig: {kubeconfig}, context: {context}}}\n      controlPlane: {{nodeMonitorGracePeriod: {grace}}}\n      network: {{nodes: 10.{n}.0.0/16, pods: {pods}, services: {services}, clusterId: {id}}}\n      nodePools: [{{name: kwok, count: {count}}}]\n",
             name = c.name,
             provider = c.provider,
             region = c.region,
@@ -86,6 +86,7 @@ pub fn testenv_fleet_with_apps(env: &bulkhead_test::TestEnv, dir: &Path, apps: &
             services = c.service_cidr,
             id = i + 1,
             count = c.nodes.len(),
+            grace = c.node_monitor_grace_period,
         ));
     }
     let mut fleet = format!(

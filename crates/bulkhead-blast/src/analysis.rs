@@ -2,7 +2,7 @@
 //! lose availability, quorum or data, whether each control plane keeps
 //! quorum, and how each app recovers and how long that takes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bulkhead_model::Topology;
 use bulkhead_model::spec::{DomainLevel, FleetSpec, VolumeTopology};
@@ -252,23 +252,42 @@ pub struct Inputs<'a> {
     pub spec: &'a FleetSpec,
     /// The failure-domain tree, for where etcd members run.
     pub topology: &'a Topology,
+    /// Each app's size over the whole fleet.
+    pub totals: &'a HashMap<usize, AppTotals>,
+}
+
+/// An app over the whole fleet: what a failure that touches only some of
+/// its clusters needs to know of the others, without visiting them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppTotals {
+    /// Replicas of all its workloads on all its clusters.
+    pub replicas: u32,
+    /// Clusters it runs on.
+    pub clusters: usize,
+}
+
+/// What a failure can reach: the workloads in its regions, by app, and the
+/// clusters there (by index in `spec.clusters`). Everything else is untouched.
+#[derive(Debug, Default)]
+pub struct Touched<'e> {
+    /// Workloads in the failed domains' regions, by app.
+    pub by_app: BTreeMap<usize, Vec<&'e Exposure>>,
+    /// Clusters in the failed domains' regions.
+    pub clusters: Vec<usize>,
 }
 
 /// What one set of failed domains does.
-pub fn fail(
-    inputs: &Inputs<'_>,
-    failed: &[usize],
-    by_app: &BTreeMap<usize, Vec<&Exposure>>,
-) -> (Vec<Cell>, Vec<ControlPlaneLoss>) {
+pub fn fail(inputs: &Inputs<'_>, failed: &[usize], touched: &Touched<'_>) -> (Vec<Cell>, Vec<ControlPlaneLoss>) {
     let domains: Vec<&Domain> = failed.iter().map(|&i| &inputs.domains[i]).collect();
     let mut cells = Vec::new();
-    for (&app, exposures) in by_app {
+    for (&app, exposures) in &touched.by_app {
         let info = &inputs.apps[app];
-        if let Some(cell) = app_cell(info, app, failed, &domains, exposures) {
+        let totals = inputs.totals.get(&app).copied().unwrap_or_default();
+        if let Some(cell) = app_cell(info, app, failed, &domains, exposures, totals) {
             cells.push(cell);
         }
     }
-    (cells, control_planes(inputs, failed, &domains))
+    (cells, control_planes(inputs, failed, &domains, &touched.clusters))
 }
 
 /// What one failure does to an app's instance on one cluster.
@@ -286,21 +305,24 @@ struct ClusterState {
     seconds: u64,
 }
 
+/// One app's cell: `exposures` are its workloads the failure can reach;
+/// `totals` stands for the rest of the fleet (clusters out of reach keep all
+/// their replicas and stay Ok).
 fn app_cell(
     info: &AppInfo,
     app: usize,
     failed: &[usize],
     domains: &[&Domain],
     exposures: &[&Exposure],
+    totals: AppTotals,
 ) -> Option<Cell> {
     // Each cluster's state: the worst of its workloads.
     let mut per_cluster: BTreeMap<&str, ClusterState> = BTreeMap::new();
-    let (mut lost_total, mut of_total) = (0, 0);
+    let mut lost_total = 0;
     let mut why = String::new();
     for e in exposures {
         let lost = e.lost(domains);
         lost_total += lost;
-        of_total += e.replicas;
         let remaining = e.replicas - lost;
         let impact = if e.replicas == 0 || lost == 0 {
             Impact::Ok
@@ -340,7 +362,9 @@ fn app_cell(
         entry.stuck |= !e.can_reschedule(domains) || pinned;
         entry.seconds = entry.seconds.max(e.reschedule_seconds);
     }
-    let any_ok = per_cluster.values().any(|s| s.impact == Impact::Ok);
+    let of_total = totals.replicas;
+    let untouched_clusters = totals.clusters > per_cluster.len();
+    let any_ok = untouched_clusters || per_cluster.values().any(|s| s.impact == Impact::Ok);
     let worst = per_cluster.values().map(|s| s.impact).max().unwrap_or(Impact::Ok);
     if worst == Impact::Ok {
         return None;
@@ -405,9 +429,14 @@ fn app_cell(
     Some(Cell { failed: failed.to_vec(), app, impact, lost: lost_total, of: of_total, recovery, rto_exceeded, why })
 }
 
-fn control_planes(inputs: &Inputs<'_>, failed: &[usize], domains: &[&Domain]) -> Vec<ControlPlaneLoss> {
+fn control_planes(
+    inputs: &Inputs<'_>,
+    failed: &[usize],
+    domains: &[&Domain],
+    clusters: &[usize],
+) -> Vec<ControlPlaneLoss> {
     let mut out = Vec::new();
-    for c in &inputs.spec.clusters {
+    for c in clusters.iter().map(|&i| &inputs.spec.clusters[i]) {
         let Some((provider, region)) = c.provider_and_region() else { continue };
         let covered = domains.iter().any(|d| d.covers_cluster(&c.name, provider, region));
         let cp = &c.control_plane;

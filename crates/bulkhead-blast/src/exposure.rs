@@ -13,9 +13,6 @@ use serde::Serialize;
 
 use crate::domains::Domain;
 
-/// Seconds until the node lifecycle controller marks an unreachable node
-/// NotReady (kube-controller-manager's default `node-monitor-grace-period`).
-pub const NODE_GRACE_SECONDS: u64 = 40;
 /// Seconds a pod tolerates an unreachable node before eviction, unless it
 /// says otherwise (the DefaultTolerationSeconds admission plugin's 300 s).
 pub const DEFAULT_TOLERATION_SECONDS: u64 = 300;
@@ -157,7 +154,7 @@ pub fn static_exposure(
         needed: needed(pdb, n),
         quorum: w.is_quorum(),
         volumes: volume_reach(objects, w, nodes),
-        reschedule_seconds: NODE_GRACE_SECONDS + toleration_seconds(w),
+        reschedule_seconds: nodes.node_grace_seconds + toleration_seconds(w),
         loss,
     }
 }
@@ -192,7 +189,7 @@ pub fn live_exposure(
         needed: needed(pdb, n).min(running),
         quorum: w.is_quorum(),
         volumes: volume_reach(objects, w, nodes),
-        reschedule_seconds: NODE_GRACE_SECONDS + toleration_seconds(w),
+        reschedule_seconds: nodes.node_grace_seconds + toleration_seconds(w),
         loss: Loss::Live { per_node, sites },
     })
 }

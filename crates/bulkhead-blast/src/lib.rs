@@ -17,11 +17,11 @@ mod report;
 
 pub use analysis::{AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, Impact, Recovery, app_infos, human};
 pub use domains::{Domain, Site, fleet_domains};
-pub use exposure::{DEFAULT_TOLERATION_SECONDS, Exposure, NODE_GRACE_SECONDS, live_exposure, static_exposure};
+pub use exposure::{DEFAULT_TOLERATION_SECONDS, Exposure, live_exposure, static_exposure};
 pub use inputs::{Policy, PolicyError, analyze_live, analyze_static, live_inputs, static_inputs};
 pub use report::{CODES, Spof, diagnostics, spofs};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bulkhead_model::Topology;
 use bulkhead_model::spec::{DomainLevel, FleetSpec};
@@ -70,34 +70,68 @@ fn run(
     exposures: &[Exposure],
     depth: u8,
 ) -> (Vec<Cell>, Vec<ControlPlaneLoss>) {
-    let mut by_region: BTreeMap<(&str, &str), Vec<&Exposure>> = BTreeMap::new();
-    let mut by_app_all: BTreeMap<usize, Vec<&Exposure>> = BTreeMap::new();
+    // Indexes, so a failure costs what its regions hold rather than what the
+    // fleet holds: an app on every one of 10,000 clusters, judged against
+    // every domain, was otherwise 10,000 × 50,000 steps.
+    let mut by_region: HashMap<(&str, &str), Vec<&Exposure>> = HashMap::new();
+    let mut regions_of_provider: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    let mut clusters_by_region: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    let mut totals: HashMap<usize, analysis::AppTotals> = HashMap::new();
+    let mut app_clusters: HashMap<usize, std::collections::HashSet<&str>> = HashMap::new();
     for e in exposures {
-        by_region.entry((e.location.0.as_str(), e.location.1.as_str())).or_default().push(e);
-        by_app_all.entry(e.app).or_default().push(e);
+        let key = (e.location.0.as_str(), e.location.1.as_str());
+        let list = by_region.entry(key).or_default();
+        if list.is_empty() {
+            regions_of_provider.entry(key.0).or_default().push(key);
+        }
+        list.push(e);
+        totals.entry(e.app).or_default().replicas += e.replicas;
+        app_clusters.entry(e.app).or_default().insert(e.cluster.as_str());
     }
-    let inputs = analysis::Inputs { domains, apps, spec, topology };
-    let mut cells = Vec::new();
-    let mut control_planes = Vec::new();
-    let relevant = |failed: &[usize]| -> BTreeMap<usize, Vec<&Exposure>> {
-        // Only workloads in the failed domains' regions can be touched.
-        let mut touched: Vec<usize> = Vec::new();
+    for (app, clusters) in app_clusters {
+        totals.entry(app).or_default().clusters = clusters.len();
+    }
+    for (i, c) in spec.clusters.iter().enumerate() {
+        if let Some(key) = c.provider_and_region() {
+            clusters_by_region.entry(key).or_default().push(i);
+        }
+    }
+    let inputs = analysis::Inputs { domains, apps, spec, topology, totals: &totals };
+    let regions_hit = |failed: &[usize]| -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, &str)> = Vec::new();
         for &i in failed {
             let d = &domains[i];
-            for ((p, r), list) in &by_region {
-                if d.path[0] != *p || (d.path.len() > 1 && d.path[1] != *r) {
-                    continue;
-                }
-                touched.extend(list.iter().map(|e| e.app));
+            match d.path.as_slice() {
+                [p] => out.extend(regions_of_provider.get(p.as_str()).into_iter().flatten().copied()),
+                [p, r, ..] => out.push((p.as_str(), r.as_str())),
+                [] => {}
+            }
+            if d.level == DomainLevel::Provider {
+                // Clusters of the provider with no workloads still have control planes.
+                out.extend(clusters_by_region.keys().filter(|(p, _)| *p == d.path[0]).copied());
             }
         }
-        touched.sort_unstable();
-        touched.dedup();
-        // An app is judged on all its clusters, touched or not.
-        touched.into_iter().map(|app| (app, by_app_all[&app].clone())).collect::<BTreeMap<_, _>>()
+        out.sort_unstable();
+        out.dedup();
+        out
     };
+    let touched = |failed: &[usize]| -> analysis::Touched<'_> {
+        let regions = regions_hit(failed);
+        let mut by_app: BTreeMap<usize, Vec<&Exposure>> = BTreeMap::new();
+        for key in &regions {
+            for e in by_region.get(key).into_iter().flatten() {
+                by_app.entry(e.app).or_default().push(e);
+            }
+        }
+        let mut clusters: Vec<usize> =
+            regions.iter().flat_map(|k| clusters_by_region.get(k).into_iter().flatten().copied()).collect();
+        clusters.sort_unstable(); // fleet order, as reports list control planes
+        analysis::Touched { by_app, clusters }
+    };
+    let mut cells = Vec::new();
+    let mut control_planes = Vec::new();
     for i in 0..domains.len() {
-        let (c, cp) = analysis::fail(&inputs, &[i], &relevant(&[i]));
+        let (c, cp) = analysis::fail(&inputs, &[i], &touched(&[i]));
         cells.extend(c);
         control_planes.extend(cp);
     }
@@ -108,7 +142,7 @@ fn run(
                 if domains[i].contains(&domains[j]) || domains[j].contains(&domains[i]) {
                     continue; // the wider one alone says it all
                 }
-                let (c, cp) = analysis::fail(&inputs, &[i, j], &relevant(&[i, j]));
+                let (c, cp) = analysis::fail(&inputs, &[i, j], &touched(&[i, j]));
                 cells.extend(c);
                 control_planes.extend(cp);
             }

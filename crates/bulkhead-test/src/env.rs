@@ -53,6 +53,8 @@ pub struct ClusterInfo {
     pub context: String,
     /// The fake nodes' names.
     pub nodes: Vec<String>,
+    /// kube-controller-manager's `--node-monitor-grace-period`, such as `10s`.
+    pub node_monitor_grace_period: String,
 }
 
 /// The S3 gateway.

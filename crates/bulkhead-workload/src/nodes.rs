@@ -82,6 +82,8 @@ pub struct ClusterNodes {
     pub groups: Vec<NodeGroup>,
     /// Its storage classes.
     pub classes: Vec<ClassInfo>,
+    /// Seconds until an unreachable node is marked NotReady.
+    pub node_grace_seconds: u64,
     /// See [`ClusterNodes::shape_key`]; computed once.
     shape: String,
 }
@@ -148,7 +150,7 @@ impl ClusterNodes {
                 .flat_map(|r| r.zones.clone())
                 .collect();
         }
-        Self::new(cluster.name.clone(), zones, racks, groups, classes_of(cluster))
+        Self::new(cluster, zones, racks, groups)
     }
 
     /// The nodes a live cluster has, one group per node, with the storage
@@ -174,7 +176,7 @@ impl ClusterNodes {
             }
             groups.push(NodeGroup { pool: name, labels, taints, zone, rack, count: 1 });
         }
-        Self::new(cluster.name.clone(), zones, racks, groups, classes_of(cluster))
+        Self::new(cluster, zones, racks, groups)
     }
 
     /// All nodes.
@@ -191,14 +193,11 @@ impl ClusterNodes {
         }
     }
 
-    fn new(
-        cluster: String,
-        zones: Vec<String>,
-        racks: Vec<String>,
-        groups: Vec<NodeGroup>,
-        classes: Vec<ClassInfo>,
-    ) -> Self {
-        let mut shape = format!("{zones:?}|{racks:?}|");
+    fn new(spec: &Cluster, zones: Vec<String>, racks: Vec<String>, groups: Vec<NodeGroup>) -> Self {
+        let cluster = spec.name.clone();
+        let classes = classes_of(spec);
+        let node_grace_seconds = spec.control_plane.node_grace_seconds();
+        let mut shape = format!("{zones:?}|{racks:?}|{node_grace_seconds}|");
         for g in &groups {
             let mut labels = g.labels.clone();
             labels.remove(REGION_LABEL);
@@ -208,7 +207,7 @@ impl ClusterNodes {
         for c in &classes {
             shape.push_str(&format!("{}{:?}{:?}{};", c.name, c.access_modes, c.topology, c.default));
         }
-        Self { cluster, zones, racks, groups, classes, shape }
+        Self { cluster, zones, racks, groups, classes, node_grace_seconds, shape }
     }
 
     /// A key that is equal for clusters whose nodes and storage answer every

@@ -69,11 +69,33 @@ pub struct ControlPlane {
     /// The etcd cluster behind the API servers.
     #[serde(default)]
     pub etcd: EtcdSpec,
+    /// How long a node may stop heartbeating before it is marked NotReady
+    /// (kube-controller-manager's `--node-monitor-grace-period`), such as
+    /// `40s`. When absent, the default of the pinned Kubernetes: 50 s since
+    /// v1.32. The blast radius counts it in every reschedule time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_monitor_grace_period: Option<String>,
 }
+
+/// kube-controller-manager's default `--node-monitor-grace-period` in the
+/// pinned Kubernetes (raised from 40 s to 50 s in v1.32, kubernetes#126287).
+pub const DEFAULT_NODE_MONITOR_GRACE_SECONDS: u64 = 50;
 
 impl Default for ControlPlane {
     fn default() -> Self {
-        Self { managed: false, api_servers: 3, etcd: EtcdSpec::default() }
+        Self { managed: false, api_servers: 3, etcd: EtcdSpec::default(), node_monitor_grace_period: None }
+    }
+}
+
+impl ControlPlane {
+    /// Seconds until an unreachable node is marked NotReady: the cluster's
+    /// own setting, else the pinned Kubernetes's default. A value that does
+    /// not parse is reported by validation and counts as the default here.
+    pub fn node_grace_seconds(&self) -> u64 {
+        self.node_monitor_grace_period
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+            .map_or(DEFAULT_NODE_MONITOR_GRACE_SECONDS, |d| d.as_secs())
     }
 }
 

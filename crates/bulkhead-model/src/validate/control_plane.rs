@@ -11,6 +11,16 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile, topology: &Topology) {
     for (ci, c) in fleet.spec.clusters.iter().enumerate() {
         let base = format!("spec/clusters/{ci}/controlPlane");
         let cp = &c.control_plane;
+        if let Some(text) = &cp.node_monitor_grace_period
+            && super::parse_duration(text).is_none_or(|d| d.is_zero())
+        {
+            ctx.error(
+                Code::InvalidDuration,
+                &format!("{base}/nodeMonitorGracePeriod"),
+                format!("`{text}` is not a duration"),
+                "write it as kube-controller-manager's flag takes it, such as `50s` or `1m`",
+            );
+        }
         if cp.managed {
             continue;
         }
