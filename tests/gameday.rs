@@ -179,6 +179,7 @@ async fn a_zone_outage_goes_as_predicted() {
     .await;
     let took = started.elapsed();
     let (not_ready, evicted) = *phases.lock().unwrap();
+    #[allow(clippy::print_stderr)] // the report of the run, shown with --nocapture
     eprintln!("game day: node NotReady at {not_ready:?}, pods evicted at {evicted:?}, replaced at {took:?}");
     env.zone_up(0, &failed_zone);
 
