@@ -83,6 +83,7 @@ async fn any_terminating(pods: &Api<Pod>) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::print_stderr)] // the report of the run's phases, shown with --nocapture
 async fn a_zone_outage_goes_as_predicted() {
     let Some(env) = TestEnv::require(1) else { return };
     let cluster = env.cluster(0).clone();
@@ -179,7 +180,6 @@ async fn a_zone_outage_goes_as_predicted() {
     .await;
     let took = started.elapsed();
     let (not_ready, evicted) = *phases.lock().unwrap();
-    #[allow(clippy::print_stderr)] // the report of the run, shown with --nocapture
     eprintln!("game day: node NotReady at {not_ready:?}, pods evicted at {evicted:?}, replaced at {took:?}");
     env.zone_up(0, &failed_zone);
 
