@@ -152,6 +152,7 @@ async fn a_zone_outage_goes_as_predicted() {
     assert_eq!(predicted_lost, before[&failed_zone], "the prediction counts the pods in the zone");
     assert_eq!(web["rescheduled"], true, "two zones survive: the pods are replaced there");
     let predicted_seconds = web["seconds"].as_u64().unwrap();
+    let predicted_earliest = web["earliestSeconds"].as_u64().unwrap_or(predicted_seconds);
     assert!(
         prediction["apps"].as_array().unwrap().iter().all(|a| a["impact"] != "outage"),
         "two of three replicas survive: no outage predicted: {prediction}"
@@ -191,11 +192,13 @@ async fn a_zone_outage_goes_as_predicted() {
     // slow once passed a one-sided check. The tolerance covers the kwok
     // lease's renewal interval, the controller's 2 s monitor period, and the
     // scheduler and kwok starting the replacement.
-    let tolerance = Duration::from_secs(GAMEDAY_TOLERANCE_SECONDS);
-    let predicted = Duration::from_secs(predicted_seconds);
+    // The prediction is a window: the controller taints a failed zone's
+    // nodes one at a time (0.1 nodes/s), and which node holds the pod decides.
+    let tolerance = GAMEDAY_TOLERANCE_SECONDS;
+    let window = predicted_earliest.saturating_sub(tolerance)..=predicted_seconds + tolerance;
     assert!(
-        took.abs_diff(predicted) <= tolerance,
-        "recovered in {took:?}; predicted {predicted_seconds} s (tolerance ±{GAMEDAY_TOLERANCE_SECONDS} s)"
+        window.contains(&took.as_secs()),
+        "recovered in {took:?}; predicted {predicted_earliest}–{predicted_seconds} s (tolerance ±{tolerance} s)"
     );
 }
 

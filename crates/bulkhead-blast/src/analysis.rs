@@ -359,8 +359,9 @@ fn app_cell(
         }
         entry.pinned |= pinned;
         entry.destroyed |= destroyed;
-        entry.stuck |= !e.can_reschedule(domains) || pinned;
-        entry.seconds = entry.seconds.max(e.reschedule_seconds);
+        let window = if lost > 0 { e.reschedule_window(domains) } else { Some((0, 0)) };
+        entry.stuck |= window.is_none() || pinned;
+        entry.seconds = entry.seconds.max(window.map_or(e.reschedule_seconds, |(_, latest)| latest));
     }
     let of_total = totals.replicas;
     let untouched_clusters = totals.clusters > per_cluster.len();

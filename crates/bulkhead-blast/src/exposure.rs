@@ -17,6 +17,21 @@ use crate::domains::Domain;
 /// says otherwise (the DefaultTolerationSeconds admission plugin's 300 s).
 pub const DEFAULT_TOLERATION_SECONDS: u64 = 300;
 
+/// The node lifecycle controller's pacing of evictions, per zone, as
+/// kube-controller-manager v1.36 sets it by default: it taints unreachable
+/// nodes one at a time at `--node-eviction-rate` nodes a second (a burst of
+/// one), so the tenth node of a failed zone is tainted 90 s after the first.
+pub const NODE_EVICTION_RATE: f64 = 0.1;
+/// `--secondary-node-eviction-rate`: the pace in a partly failed zone of a
+/// large cluster.
+pub const SECONDARY_NODE_EVICTION_RATE: f64 = 0.01;
+/// `--unhealthy-zone-threshold`: the share of NotReady nodes (more than two)
+/// from which a zone counts as partly failed.
+pub const UNHEALTHY_ZONE_THRESHOLD: f64 = 0.55;
+/// `--large-cluster-size-threshold`: a partly failed zone of at most this
+/// many nodes is not evicted from at all.
+pub const LARGE_CLUSTER_SIZE_THRESHOLD: u32 = 50;
+
 /// How one workload's replicas are lost.
 #[derive(Debug, Clone)]
 pub enum Loss {
@@ -64,10 +79,45 @@ pub struct Exposure {
     pub quorum: bool,
     /// The narrowest reach of its volumes: data pinned to node or zone.
     pub volumes: Option<VolumeTopology>,
-    /// How long until its pods are replaced elsewhere in the cluster.
+    /// How long until its pods can be replaced elsewhere at the earliest:
+    /// the node-monitor grace period plus the pods' `unreachable`
+    /// toleration. [`Exposure::reschedule_window`] adds the eviction pacing.
     pub reschedule_seconds: u64,
     #[serde(skip)]
     pub(crate) loss: Loss,
+    /// The cluster's nodes, as (zone, rack, count), for the eviction pacing.
+    #[serde(skip)]
+    pub(crate) sites: Vec<(String, Option<String>, u32)>,
+}
+
+/// How the node lifecycle controller treats a zone some of whose nodes failed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ZoneEviction {
+    /// Evicts, tainting one node every `1 / rate` seconds.
+    Paced(f64),
+    /// Evicts nothing: a small zone mostly down, or every zone of the
+    /// cluster down (the full-disruption rule).
+    Halted,
+}
+
+/// The pace of evictions in a zone of `total` nodes of which `failing`
+/// stopped, when `all_zones_down` says whether the whole cluster is dark.
+pub fn zone_eviction(failing: u32, total: u32, all_zones_down: bool) -> ZoneEviction {
+    if all_zones_down {
+        return ZoneEviction::Halted;
+    }
+    let ready = total.saturating_sub(failing);
+    if ready == 0 {
+        return ZoneEviction::Paced(NODE_EVICTION_RATE);
+    }
+    if failing > 2 && f64::from(failing) / f64::from(total) >= UNHEALTHY_ZONE_THRESHOLD {
+        return if total > LARGE_CLUSTER_SIZE_THRESHOLD {
+            ZoneEviction::Paced(SECONDARY_NODE_EVICTION_RATE)
+        } else {
+            ZoneEviction::Halted
+        };
+    }
+    ZoneEviction::Paced(NODE_EVICTION_RATE)
 }
 
 /// The fewest of `n` replicas a budget keeps (1 without a budget).
@@ -156,7 +206,12 @@ pub fn static_exposure(
         volumes: volume_reach(objects, w, nodes),
         reschedule_seconds: nodes.node_grace_seconds + toleration_seconds(w),
         loss,
+        sites: sites_of(nodes),
     }
+}
+
+fn sites_of(nodes: &ClusterNodes) -> Vec<(String, Option<String>, u32)> {
+    nodes.groups.iter().map(|g| (g.zone.clone(), g.rack.clone(), g.count)).collect()
 }
 
 /// A workload's exposure on one cluster from its running pods: `pods` are
@@ -191,6 +246,7 @@ pub fn live_exposure(
         volumes: volume_reach(objects, w, nodes),
         reschedule_seconds: nodes.node_grace_seconds + toleration_seconds(w),
         loss: Loss::Live { per_node, sites },
+        sites: sites_of(nodes),
     })
 }
 
@@ -248,6 +304,47 @@ impl Exposure {
         }
     }
 
+    /// When the lost replicas are replaced, in seconds after the failure:
+    /// (earliest, latest), or `None` when the node lifecycle controller
+    /// evicts none of them while the failure lasts. Between the two the
+    /// order in which the controller taints the failed nodes decides.
+    pub fn reschedule_window(&self, failed: &[&Domain]) -> Option<(u64, u64)> {
+        if !self.can_reschedule(failed) {
+            return None;
+        }
+        let (provider, region) = (&self.location.0, &self.location.1);
+        let here: Vec<&&Domain> =
+            failed.iter().filter(|d| d.path.len() >= 3 && d.path[0] == *provider && d.path[1] == *region).collect();
+        // Failing and total nodes per zone of the cluster.
+        let mut zones: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
+        for (zone, rack, count) in &self.sites {
+            let failing = here.iter().any(|d| match d.level {
+                DomainLevel::Zone => d.path[2] == *zone,
+                DomainLevel::Rack => d.path[2] == *zone && rack.as_deref() == Some(d.path[3].as_str()),
+                _ => false,
+            });
+            let entry = zones.entry(zone.as_str()).or_default();
+            entry.1 += count;
+            if failing {
+                entry.0 += count;
+            }
+        }
+        for d in here.iter().filter(|d| d.level == DomainLevel::Node && d.cluster.as_deref() == Some(&self.cluster)) {
+            if let Some(entry) = zones.get_mut(d.path[2].as_str()) {
+                entry.0 = (entry.0 + 1).min(entry.1);
+            }
+        }
+        let all_down = !zones.is_empty() && zones.values().all(|(f, t)| f == t);
+        let mut latest_delay = 0.0f64;
+        for &(failing, total) in zones.values().filter(|(f, _)| *f > 0) {
+            match zone_eviction(failing, total, all_down) {
+                ZoneEviction::Halted => return None,
+                ZoneEviction::Paced(rate) => latest_delay = latest_delay.max(f64::from(failing - 1) / rate),
+            }
+        }
+        Some((self.reschedule_seconds, self.reschedule_seconds + latest_delay.ceil() as u64))
+    }
+
     /// Whether the cluster keeps somewhere to reschedule the lost replicas.
     pub fn can_reschedule(&self, failed: &[&Domain]) -> bool {
         let (provider, region) = (&self.location.0, &self.location.1);
@@ -265,5 +362,24 @@ impl Exposure {
             Loss::Static { zones, .. } => zones.iter().any(|z| !zone_down(z)),
             Loss::Live { sites, .. } => sites.values().any(|(z, _)| !zone_down(z)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eviction_follows_the_node_lifecycle_controller() {
+        // A whole zone down while others stand: paced at 0.1 nodes/s.
+        assert_eq!(zone_eviction(2, 2, false), ZoneEviction::Paced(NODE_EVICTION_RATE));
+        // Every zone down: nothing is evicted (full disruption).
+        assert_eq!(zone_eviction(2, 2, true), ZoneEviction::Halted);
+        // Two of six nodes: a normal zone.
+        assert_eq!(zone_eviction(2, 6, false), ZoneEviction::Paced(NODE_EVICTION_RATE));
+        // Four of six (more than two, over 55%) in a small zone: halted.
+        assert_eq!(zone_eviction(4, 6, false), ZoneEviction::Halted);
+        // The same share of a large zone: the secondary rate.
+        assert_eq!(zone_eviction(40, 60, false), ZoneEviction::Paced(SECONDARY_NODE_EVICTION_RATE));
     }
 }

@@ -17,7 +17,11 @@ mod report;
 
 pub use analysis::{AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, Impact, Recovery, app_infos, human};
 pub use domains::{Domain, Site, fleet_domains};
-pub use exposure::{DEFAULT_TOLERATION_SECONDS, Exposure, live_exposure, static_exposure};
+pub use exposure::{
+    DEFAULT_TOLERATION_SECONDS, Exposure, LARGE_CLUSTER_SIZE_THRESHOLD, NODE_EVICTION_RATE,
+    SECONDARY_NODE_EVICTION_RATE, UNHEALTHY_ZONE_THRESHOLD, ZoneEviction, live_exposure, static_exposure,
+    zone_eviction,
+};
 pub use inputs::{Policy, PolicyError, analyze_live, analyze_static, live_inputs, static_inputs};
 pub use report::{CODES, Spof, diagnostics, spofs};
 
@@ -165,9 +169,12 @@ pub struct WorkloadLoss {
     pub replicas: u32,
     /// Whether the cluster replaces them elsewhere.
     pub rescheduled: bool,
-    /// When, in seconds, if it does.
+    /// When, in seconds, if it does: the latest it may take.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<u64>,
+    /// The earliest it may take (the eviction pacing decides between).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_seconds: Option<u64>,
 }
 
 impl Blast {
@@ -179,14 +186,15 @@ impl Blast {
             .filter_map(|e| {
                 let lost = e.lost(&failed);
                 (lost > 0).then(|| {
-                    let rescheduled = e.can_reschedule(&failed);
+                    let window = e.reschedule_window(&failed);
                     WorkloadLoss {
                         workload: e.workload.clone(),
                         cluster: e.cluster.clone(),
                         lost,
                         replicas: e.replicas,
-                        rescheduled,
-                        seconds: rescheduled.then_some(e.reschedule_seconds),
+                        rescheduled: window.is_some(),
+                        seconds: window.map(|(_, latest)| latest),
+                        earliest_seconds: window.map(|(earliest, _)| earliest),
                     }
                 })
             })

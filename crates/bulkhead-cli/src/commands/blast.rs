@@ -208,9 +208,12 @@ fn simulate(
                     w.workload.clone(),
                     w.cluster.clone(),
                     format!("{}/{}", w.lost, w.replicas),
-                    match w.seconds {
-                        Some(s) => format!("yes, in ~{}", bulkhead_blast::human(s)),
-                        None => "no".to_string(),
+                    match (w.earliest_seconds, w.seconds) {
+                        (Some(a), Some(b)) if a < b => {
+                            format!("yes, in ~{} to ~{}", bulkhead_blast::human(a), bulkhead_blast::human(b))
+                        }
+                        (_, Some(s)) => format!("yes, in ~{}", bulkhead_blast::human(s)),
+                        _ => "no: not evicted while the failure lasts".to_string(),
                     },
                 ]);
             }
