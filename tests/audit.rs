@@ -204,6 +204,76 @@ async fn audit_live_sees_pods_on_one_node_and_a_blocking_budget() {
     assert!(text.contains("live objects of 1 apps on"), "{text}");
     // The checks that run on manifests run on live objects too.
     assert!(text.contains(&format!("warning[resources-requests-missing]: {object}: container `cart`")), "{text}");
+
+    // `check --live` runs the same live audit through the engine, with the
+    // other analyses, and says which clusters it read.
+    let out = tokio::task::spawn_blocking(move || {
+        bulkhead().args(["check", "--live", "--output", "json"]).arg(scratch_path("audit-live")).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    let stage = |name: &str| report["stages"].as_array().unwrap().iter().find(|s| s["name"] == name).cloned();
+    let clusters = stage("clusters").expect("a stage for the clusters read");
+    assert_eq!(clusters["status"], "passed", "{report}");
+    assert!(stage("audit").unwrap()["detail"].as_str().unwrap().contains("live objects"), "{report}");
+    let codes: Vec<&str> =
+        report["diagnostics"].as_array().unwrap().iter().filter_map(|d| d["code"].as_str()).collect();
+    assert!(codes.contains(&"live-pods-one-node") && codes.contains(&"live-pdb-blocking"), "{codes:?}");
+    assert!(matches!(out.status.code(), Some(0 | 1)), "reachable clusters: pass or findings, not 3");
+}
+
+/// The scratch folder a test made with `scratch(name)`, without emptying it.
+fn scratch_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+/// `audit --manifests` on a folder, on one file and on standard input gives
+/// the findings of the same objects audited inside a fleet, without one.
+#[test]
+fn audit_plain_manifests_without_a_fleet() {
+    let fixture = repo_root().join("tests/audit/regressions/generate-name-and-bare-pod.yaml");
+    let in_fleet: BTreeSet<(String, String)> = findings(&fixture, "plain-in-fleet").into_iter().collect();
+    let dir = scratch("plain-manifests");
+    std::fs::copy(&fixture, dir.join("objects.yaml")).unwrap();
+    let codes = |out: &std::process::Output| -> BTreeSet<(String, String)> {
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+        doc["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["code"].as_str().unwrap().to_string(), d["message"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let folder = bulkhead().args(["audit", "--output", "json", "--manifests"]).arg(&dir).output().unwrap();
+    let file =
+        bulkhead().args(["audit", "--output", "json", "--manifests"]).arg(dir.join("objects.yaml")).output().unwrap();
+    let mut stdin = bulkhead()
+        .args(["audit", "--output", "json", "--manifests", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        stdin.stdin.take().unwrap().write_all(&std::fs::read(&fixture).unwrap()).unwrap();
+    }
+    let piped = stdin.wait_with_output().unwrap();
+    for (what, out) in [("folder", &folder), ("file", &file), ("stdin", &piped)] {
+        assert_eq!(out.status.code(), Some(1), "{what}: findings are exit 1");
+        let found = codes(out);
+        // Fleet-aware checks see another cluster than the fixture fleet's; the
+        // object-level ones must agree.
+        for probe in ["probe-readiness-missing", "probe-liveness-missing", "bare-pod", "replicas-minimum"] {
+            let a: BTreeSet<_> = found.iter().filter(|(c, _)| c == probe).collect();
+            let b: BTreeSet<_> = in_fleet.iter().filter(|(c, _)| c == probe).collect();
+            assert_eq!(a, b, "{what}: {probe}");
+            assert!(!a.is_empty(), "{what}: {probe} fires");
+        }
+    }
 }
 
 /// The audit of a realistic corpus of 10,000 objects (2,000 apps on 200

@@ -155,6 +155,130 @@ fn run(
     (cells, control_planes)
 }
 
+/// A game day on paper: what one failure does, app by app and workload by
+/// workload.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Simulation<'b> {
+    /// The failed domain.
+    pub failure: &'b Domain,
+    /// Whether the pods are those running now.
+    #[serde(skip)]
+    pub live: bool,
+    /// What each app that loses anything loses.
+    pub apps: Vec<AppLoss>,
+    /// Control planes that lose quorum.
+    pub control_planes: Vec<&'b ControlPlaneLoss>,
+    /// Every workload that loses a replica.
+    pub workloads: Vec<WorkloadLoss>,
+}
+
+/// One app's loss under a simulated failure.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppLoss {
+    /// The app.
+    pub app: String,
+    /// How bad.
+    pub impact: Impact,
+    /// Replicas lost.
+    pub lost: u32,
+    /// Replicas it runs.
+    pub of: u32,
+    /// How it recovers.
+    pub recovery: Recovery,
+    /// Whether recovery takes longer than its RTO.
+    pub rto_exceeded: bool,
+    /// Why.
+    pub why: String,
+}
+
+impl Simulation<'_> {
+    /// Whether an app goes down (outage, quorum or data).
+    pub fn takes_an_app_down(&self) -> bool {
+        self.apps.iter().any(|a| a.impact.is_down())
+    }
+}
+
+/// What `--simulate` names that is not one domain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FindError {
+    /// No domain of the level has the name.
+    #[error("no {level} named `{name}`; the fleet has: {}", known.join(", "))]
+    Unknown {
+        /// The level asked for.
+        level: DomainLevel,
+        /// The name asked for.
+        name: String,
+        /// The level's domains.
+        known: Vec<String>,
+    },
+    /// Several do (two zones `a` in two regions): guessing would simulate the wrong one.
+    #[error("{} {level}s are named `{name}`: {}; write the full path, such as `{level}={}`", candidates.len(), candidates.join(", "), candidates[0])]
+    Ambiguous {
+        /// The level asked for.
+        level: DomainLevel,
+        /// The name asked for.
+        name: String,
+        /// The full paths of every match.
+        candidates: Vec<String>,
+    },
+}
+
+impl Blast {
+    /// The one domain of `level` that `name` names: its full path, its own
+    /// label, or (for nodes) the node's name.
+    ///
+    /// # Errors
+    /// When no domain or several match.
+    pub fn find(&self, level: DomainLevel, name: &str) -> Result<usize, FindError> {
+        let found: Vec<usize> = (0..self.domains.len())
+            .filter(|&i| {
+                let d = &self.domains[i];
+                d.level == level
+                    && (d.name == name || d.path.last().is_some_and(|l| l == name) || d.node.as_deref() == Some(name))
+            })
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(FindError::Unknown {
+                level,
+                name: name.to_string(),
+                known: self.domains.iter().filter(|d| d.level == level).map(|d| d.name.clone()).collect(),
+            }),
+            many => Err(FindError::Ambiguous {
+                level,
+                name: name.to_string(),
+                candidates: many.iter().map(|&i| self.domains[i].name.clone()).collect(),
+            }),
+        }
+    }
+
+    /// What the failure of domain `index` alone does.
+    pub fn simulate(&self, index: usize) -> Simulation<'_> {
+        let apps = self
+            .singles()
+            .filter(|c| c.failed[0] == index)
+            .map(|c| AppLoss {
+                app: self.apps[c.app].name.clone(),
+                impact: c.impact,
+                lost: c.lost,
+                of: c.of,
+                recovery: c.recovery.clone(),
+                rto_exceeded: c.rto_exceeded,
+                why: c.why.clone(),
+            })
+            .collect();
+        Simulation {
+            failure: &self.domains[index],
+            live: self.live,
+            apps,
+            control_planes: self.control_planes.iter().filter(|c| c.failed == [index]).collect(),
+            workloads: self.workload_losses(index),
+        }
+    }
+}
+
 /// One workload's loss under a failure.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use bulkhead_model::Diagnostic;
-use bulkhead_report::{Counts, OutputFormat, Table, Verdict, write_by_app_and_cluster};
+use bulkhead_report::{Counts, OutputFormat, Verdict, write_by_app_and_cluster};
 
 use super::Printer;
 use crate::error::Failure;
@@ -73,21 +73,6 @@ fn list_checks(settings: &AuditSettings, out: &mut dyn Write) -> Result<Verdict,
         writeln!(out)?;
         return Ok(Verdict::Pass);
     }
-    let mut table = Table::new(["check", "category", "severity", "default", "fleet-aware", "prevents"]);
-    for c in bulkhead_audit::ALL {
-        table.row([
-            c.id.to_string(),
-            format!("{:?}", c.category).to_lowercase(),
-            c.severity.to_string(),
-            if c.enabled { "on" } else { "off" }.to_string(),
-            if c.fleet_aware { "yes" } else { "" }.to_string(),
-            c.why.to_string(),
-        ]);
-    }
-    table.write(out)?;
-    writeln!(
-        out,
-        "\nconfigure in fleet.yaml: spec.audit.checks.<check>: {{enabled, severity, params}}; docs/checks.md explains each"
-    )?;
+    bulkhead_report::write_check_list(out, bulkhead_audit::ALL)?;
     Ok(Verdict::Pass)
 }

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use bulkhead_model::{Code, Diagnostic, Fleet, Loaded};
-use bulkhead_net::{Change, Inputs, LOCK_FILE, Lock, Plan, Source};
-use bulkhead_report::{OutputFormat, Table, Verdict};
+use bulkhead_net::{Inputs, LOCK_FILE, Lock};
+use bulkhead_report::{OutputFormat, Verdict};
 
 use super::Printer;
 use super::validate::display_root;
@@ -53,7 +53,7 @@ pub fn plan(settings: &NetPlanSettings, global: GlobalSettings, out: &mut dyn Wr
         serde_json::to_writer_pretty(&mut *out, &plan)?;
         writeln!(out)?;
     } else {
-        write_plan_human(&plan, out)?;
+        bulkhead_report::write_net_plan(out, &plan)?;
     }
     if let Some(dir) = &settings.tfvars {
         std::fs::create_dir_all(dir).map_err(|e| Failure::cannot_write(dir, &e))?;
@@ -89,55 +89,6 @@ pub fn plan(settings: &NetPlanSettings, global: GlobalSettings, out: &mut dyn Wr
         }
     }
     Ok(Verdict::Pass)
-}
-
-fn write_plan_human(plan: &Plan, out: &mut dyn Write) -> Result<(), Failure> {
-    let mut table = Table::new(["cluster", "range", "cidr", "from", "change"]);
-    let (mut added, mut moved, mut kept) = (0, 0, 0);
-    for c in &plan.clusters {
-        for r in &c.ranges {
-            let change = match &r.change {
-                Change::Unchanged if r.source == Source::Declared => String::new(),
-                Change::Unchanged => {
-                    kept += 1;
-                    "kept".to_string()
-                }
-                Change::Added => {
-                    added += 1;
-                    "added".to_string()
-                }
-                Change::Moved { from, why } => {
-                    moved += 1;
-                    format!("moved from {from}: {why}")
-                }
-            };
-            table.row([c.name.clone(), r.kind.to_string(), r.net.to_string(), r.source.as_str().to_string(), change]);
-        }
-    }
-    table.write(out)?;
-    let mut zones = Table::new(["cluster", "zone", "private", "public", "spare"]);
-    for c in &plan.clusters {
-        for z in &c.zones {
-            zones.row([
-                c.name.clone(),
-                z.zone.clone(),
-                z.private.to_string(),
-                z.public.to_string(),
-                z.spare.to_string(),
-            ]);
-        }
-    }
-    writeln!(out)?;
-    zones.write(out)?;
-    writeln!(
-        out,
-        "\n{} clusters: {added} ranges added, {moved} moved, {kept} kept from {LOCK_FILE}",
-        plan.clusters.len()
-    )?;
-    if !plan.released.is_empty() {
-        writeln!(out, "released (no longer in the fleet): {}", plan.released.join(", "))?;
-    }
-    Ok(())
 }
 
 /// Runs `net check`.
