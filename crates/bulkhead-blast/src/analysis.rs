@@ -360,7 +360,8 @@ fn app_cell(
         entry.pinned |= pinned;
         entry.destroyed |= destroyed;
         let window = if lost > 0 { e.reschedule_window(domains) } else { Some((0, 0)) };
-        entry.stuck |= window.is_none() || pinned;
+        let pending = e.replacement(domains).is_some_and(|r| r.pending > 0);
+        entry.stuck |= window.is_none() || pinned || pending;
         entry.seconds = entry.seconds.max(window.map_or(e.reschedule_seconds, |(_, latest)| latest));
     }
     let of_total = totals.replicas;

@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bulkhead_model::spec::{DomainLevel, VolumeTopology};
-use bulkhead_workload::scheduling::{Placement, SpreadLevel, rule, worst_case};
+use bulkhead_workload::scheduling::{
+    Placement, Replacement, ReplacementRule, SpreadLevel, place_replacements, rule, worst_case,
+};
 use bulkhead_workload::{ClusterNodes, Kind, Object, Workload, budgets_for, hpa_for, selects};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
@@ -88,6 +90,9 @@ pub struct Exposure {
     /// The cluster's nodes, as (zone, rack, count), for the eviction pacing.
     #[serde(skip)]
     pub(crate) sites: Vec<(String, Option<String>, u32)>,
+    /// How the scheduler places its replacements over zones.
+    #[serde(skip)]
+    pub(crate) zone_rule: ReplacementRule,
 }
 
 /// How the node lifecycle controller treats a zone some of whose nodes failed.
@@ -207,6 +212,7 @@ pub fn static_exposure(
         reschedule_seconds: nodes.node_grace_seconds + toleration_seconds(w),
         loss,
         sites: sites_of(nodes),
+        zone_rule: ReplacementRule::of(w.pod, w.labels, SpreadLevel::Zone),
     }
 }
 
@@ -247,6 +253,7 @@ pub fn live_exposure(
         reschedule_seconds: nodes.node_grace_seconds + toleration_seconds(w),
         loss: Loss::Live { per_node, sites },
         sites: sites_of(nodes),
+        zone_rule: ReplacementRule::of(w.pod, w.labels, SpreadLevel::Zone),
     })
 }
 
@@ -343,6 +350,56 @@ impl Exposure {
             }
         }
         Some((self.reschedule_seconds, self.reschedule_seconds + latest_delay.ceil() as u64))
+    }
+
+    /// Where the replacements of the replicas lost to failed zones can go:
+    /// `None` when no zone of the workload's failed (node and rack failures
+    /// leave every zone in the count, so the spread places replacements as
+    /// usual).
+    pub fn replacement(&self, failed: &[&Domain]) -> Option<Replacement> {
+        let (provider, region) = (&self.location.0, &self.location.1);
+        let dark: Vec<&str> = failed
+            .iter()
+            .filter(|d| d.level == DomainLevel::Zone && d.path[0] == *provider && d.path[1] == *region)
+            .map(|d| d.path[2].as_str())
+            .collect();
+        let lost = self.lost(failed);
+        if dark.is_empty() || lost == 0 {
+            return None;
+        }
+        // Pods per surviving zone of the workload's.
+        let surviving: Vec<u32> = match &self.loss {
+            Loss::Live { per_node, sites } => {
+                let mut per_zone: BTreeMap<&str, u32> = BTreeMap::new();
+                for (zone, _) in sites.values() {
+                    per_zone.entry(zone.as_str()).or_default();
+                }
+                for (node, n) in per_node {
+                    if let Some((zone, _)) = sites.get(node) {
+                        *per_zone.entry(zone.as_str()).or_default() += n;
+                    }
+                }
+                per_zone.into_iter().filter(|(z, _)| !dark.contains(z)).map(|(_, n)| n).collect()
+            }
+            Loss::Static { zones, .. } => {
+                // The survivors share the rest as evenly as the spread keeps them.
+                let left: Vec<&String> = zones.iter().filter(|z| !dark.contains(&z.as_str())).collect();
+                let k = left.len() as u32;
+                let rest = self.replicas - lost;
+                (0..k).map(|i| rest / k + u32::from(i < rest % k)).collect()
+            }
+        };
+        let failed_here = match &self.loss {
+            Loss::Static { zones, .. } => zones.iter().filter(|z| dark.contains(&z.as_str())).count(),
+            Loss::Live { sites, .. } => {
+                let mut zones: Vec<&str> =
+                    sites.values().map(|(z, _)| z.as_str()).filter(|z| dark.contains(z)).collect();
+                zones.sort_unstable();
+                zones.dedup();
+                zones.len()
+            }
+        } as u32;
+        Some(place_replacements(self.zone_rule, &surviving, failed_here, lost))
     }
 
     /// Whether the cluster keeps somewhere to reschedule the lost replicas.

@@ -299,6 +299,12 @@ pub struct WorkloadLoss {
     /// The earliest it may take (the eviction pacing decides between).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub earliest_seconds: Option<u64>,
+    /// Lost replicas whose replacements stay Pending until the failed
+    /// domain returns.
+    pub pending: u32,
+    /// Why they stay Pending (the scheduler's reason, in words).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_why: Option<String>,
 }
 
 impl Blast {
@@ -311,14 +317,29 @@ impl Blast {
                 let lost = e.lost(&failed);
                 (lost > 0).then(|| {
                     let window = e.reschedule_window(&failed);
+                    let replacement = e.replacement(&failed);
+                    let pending = match (&window, &replacement) {
+                        (None, _) => lost,
+                        (Some(_), Some(r)) => r.pending,
+                        (Some(_), None) => 0,
+                    };
+                    let pending_why = match (&window, replacement) {
+                        (None, _) => {
+                            Some("the node lifecycle controller evicts none of them while the failure lasts".into())
+                        }
+                        (Some(_), Some(r)) => r.why,
+                        (Some(_), None) => None,
+                    };
                     WorkloadLoss {
                         workload: e.workload.clone(),
                         cluster: e.cluster.clone(),
                         lost,
                         replicas: e.replicas,
-                        rescheduled: window.is_some(),
-                        seconds: window.map(|(_, latest)| latest),
-                        earliest_seconds: window.map(|(earliest, _)| earliest),
+                        rescheduled: window.is_some() && pending == 0,
+                        seconds: window.filter(|_| pending < lost).map(|(_, latest)| latest),
+                        earliest_seconds: window.filter(|_| pending < lost).map(|(earliest, _)| earliest),
+                        pending,
+                        pending_why,
                     }
                 })
             })

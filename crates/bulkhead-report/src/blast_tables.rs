@@ -68,9 +68,20 @@ pub fn write_simulation(w: &mut dyn Write, sim: &Simulation<'_>) -> io::Result<(
         let mut table = Table::new(["workload", "cluster", "lost", "rescheduled"]);
         for l in &sim.workloads {
             let when = match (l.earliest_seconds, l.seconds) {
-                (Some(a), Some(b)) if a < b => format!("yes, in ~{} to ~{}", human(a), human(b)),
-                (_, Some(s)) => format!("yes, in ~{}", human(s)),
-                _ => "no: not evicted while the failure lasts".to_string(),
+                (Some(a), Some(b)) if a < b => format!("in ~{} to ~{}", human(a), human(b)),
+                (_, Some(s)) => format!("in ~{}", human(s)),
+                _ => String::new(),
+            };
+            let when = match (l.pending, &l.pending_why) {
+                (0, _) => format!("yes, {when}"),
+                (p, why) if p == l.lost => {
+                    format!("no: Pending until the domain returns: {}", why.as_deref().unwrap_or("no room"))
+                }
+                (p, why) => format!(
+                    "{} {when}; {p} Pending until the domain returns: {}",
+                    l.lost - p,
+                    why.as_deref().unwrap_or("no room")
+                ),
             };
             table.row([l.workload.clone(), l.cluster.clone(), format!("{}/{}", l.lost, l.replicas), when]);
         }

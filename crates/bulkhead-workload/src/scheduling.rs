@@ -283,3 +283,146 @@ mod tests {
         assert_eq!(worst_case(Rule::None, 2, 0).pending, 2);
     }
 }
+
+/// How the scheduler treats a workload's replacements once some domains of
+/// a level went dark: what its strongest required spread over the level says,
+/// read as kube-scheduler v1.36's PodTopologySpread and InterPodAffinity
+/// filters read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplacementRule {
+    /// Nothing required: replacements go anywhere that is left.
+    Free,
+    /// Required anti-affinity against its own pods: a domain that runs one
+    /// takes no other.
+    OnePerDomain,
+    /// A `DoNotSchedule` spread.
+    Skew {
+        /// `maxSkew`.
+        max_skew: u32,
+        /// `minDomains`, if set.
+        min_domains: Option<u32>,
+        /// `nodeTaintsPolicy: Honor`: tainted (failed) nodes leave the
+        /// domain count. The default, Ignore, keeps a failed domain in it,
+        /// with zero pods.
+        honor_taints: bool,
+    },
+}
+
+impl ReplacementRule {
+    /// The rule of `pod` (labelled `labels`) over `level`.
+    pub fn of(pod: &PodSpec, labels: Option<&BTreeMap<String, String>>, level: SpreadLevel) -> Self {
+        match rule(pod, labels, level) {
+            Rule::OnePerDomain => Self::OnePerDomain,
+            Rule::Skew { max_skew, min_domains } => {
+                // The constraint that gave the rule (the tightest skew) says how taints count.
+                let honor_taints = pod
+                    .topology_spread_constraints
+                    .iter()
+                    .flatten()
+                    .filter(|c| SpreadLevel::of_key(&c.topology_key) == Some(level))
+                    .filter(|c| c.when_unsatisfiable == "DoNotSchedule")
+                    .filter(|c| c.max_skew.max(1) as u32 == max_skew)
+                    .any(|c| c.node_taints_policy.as_deref() == Some("Honor"));
+                Self::Skew { max_skew, min_domains, honor_taints }
+            }
+            Rule::Preferred | Rule::None => Self::Free,
+        }
+    }
+}
+
+/// Where replacements of lost pods can go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    /// Lost pods the scheduler can place in the surviving domains.
+    pub placed: u32,
+    /// Lost pods that stay Pending until a failed domain returns.
+    pub pending: u32,
+    /// Why they stay Pending, in words a person acts on.
+    pub why: Option<String>,
+}
+
+/// Places `lost` replacement pods one at a time, as the scheduler would,
+/// into surviving domains that hold `surviving` of the workload's pods each,
+/// while `failed` domains of the level are dark (their pods gone).
+pub fn place_replacements(rule: ReplacementRule, surviving: &[u32], failed: u32, lost: u32) -> Replacement {
+    let mut counts = surviving.to_vec();
+    let stuck = |placed: u32, why: String| Replacement { placed, pending: lost - placed, why: Some(why) };
+    match rule {
+        ReplacementRule::Free => {
+            if counts.is_empty() && lost > 0 {
+                return stuck(0, "no domain of the workload's survives".into());
+            }
+            Replacement { placed: lost, pending: 0, why: None }
+        }
+        ReplacementRule::OnePerDomain => {
+            let free = counts.iter().filter(|&&c| c == 0).count() as u32;
+            if free >= lost {
+                return Replacement { placed: lost, pending: 0, why: None };
+            }
+            stuck(free, "required pod anti-affinity: every surviving domain already runs one of its pods".into())
+        }
+        ReplacementRule::Skew { max_skew, min_domains, honor_taints } => {
+            // Domains the skew is computed over: the survivors, and the dark
+            // ones too unless their taints take them out.
+            let eligible = counts.len() as u32 + if honor_taints { 0 } else { failed };
+            let below_min = min_domains.is_some_and(|m| eligible < m);
+            let dark_counts = !honor_taints && failed > 0;
+            for placed in 0..lost {
+                let global_min = if below_min || dark_counts { 0 } else { counts.iter().copied().min().unwrap_or(0) };
+                let Some(target) =
+                    (0..counts.len()).filter(|&i| counts[i] + 1 - global_min <= max_skew).min_by_key(|&i| counts[i])
+                else {
+                    let why = if counts.is_empty() {
+                        "no domain of the workload's survives".to_string()
+                    } else if dark_counts {
+                        format!(
+                            "the failed domain still counts for its topology spread, with 0 pods \
+                             (nodeTaintsPolicy: Ignore, the default), so another pod in any surviving one \
+                             would exceed maxSkew {max_skew}"
+                        )
+                    } else {
+                        format!(
+                            "fewer domains are left than its minDomains {}, so each may hold only maxSkew {max_skew}",
+                            min_domains.unwrap_or_default()
+                        )
+                    };
+                    return stuck(placed, why);
+                };
+                counts[target] += 1;
+            }
+            Replacement { placed: lost, pending: 0, why: None }
+        }
+    }
+}
+
+#[cfg(test)]
+mod replacement_tests {
+    use super::*;
+
+    const IGNORE: ReplacementRule = ReplacementRule::Skew { max_skew: 1, min_domains: None, honor_taints: false };
+    const HONOR: ReplacementRule = ReplacementRule::Skew { max_skew: 1, min_domains: None, honor_taints: true };
+
+    #[test]
+    fn a_dark_zone_counted_with_zero_pods_blocks_every_replacement() {
+        // The case a game day found: 6 replicas in 3 zones, zone b down.
+        let r = place_replacements(IGNORE, &[2, 2], 1, 2);
+        assert_eq!((r.placed, r.pending), (0, 2));
+        assert!(r.why.unwrap().contains("nodeTaintsPolicy: Ignore"));
+        // Honoring taints, the dark zone leaves the count: both are placed.
+        assert_eq!(place_replacements(HONOR, &[2, 2], 1, 2), Replacement { placed: 2, pending: 0, why: None });
+        // One pod per zone: any survivor taking a second is a skew of 2.
+        assert_eq!(place_replacements(IGNORE, &[1, 1], 1, 1).pending, 1);
+        // A looser skew leaves room: maxSkew 2 lets each survivor take one more.
+        let loose = ReplacementRule::Skew { max_skew: 2, min_domains: None, honor_taints: false };
+        assert_eq!(place_replacements(loose, &[1, 1], 1, 2).pending, 0);
+    }
+
+    #[test]
+    fn min_domains_and_anti_affinity() {
+        let min3 = ReplacementRule::Skew { max_skew: 1, min_domains: Some(3), honor_taints: true };
+        assert_eq!(place_replacements(min3, &[1, 1], 1, 1).pending, 1);
+        assert_eq!(place_replacements(ReplacementRule::OnePerDomain, &[1, 1], 1, 1).pending, 1);
+        assert_eq!(place_replacements(ReplacementRule::OnePerDomain, &[1, 1, 0], 1, 1).pending, 0);
+        assert_eq!(place_replacements(ReplacementRule::Free, &[3, 3], 1, 3).pending, 0);
+    }
+}

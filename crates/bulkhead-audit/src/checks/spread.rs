@@ -3,7 +3,7 @@
 
 use bulkhead_workload::ClusterNodes;
 use bulkhead_workload::nodes::ZONE_LABEL;
-use bulkhead_workload::scheduling::{Rule, SpreadLevel, rule, worst_case};
+use bulkhead_workload::scheduling::{ReplacementRule, Rule, SpreadLevel, place_replacements, rule, worst_case};
 
 use crate::engine::Ctx;
 use crate::registry::*;
@@ -93,6 +93,9 @@ pub(super) fn run_on<'a>(ctx: &mut Ctx<'_, 'a>, nodes: &ClusterNodes, placed: &[
                 format!("{}'s {n} replicas may all land in one of the cluster's {zones} zones", w.object.id()),
             );
         }
+        if zones > 1 {
+            zone_outage_recovery(ctx, w, n, zones);
+        }
         for level in [SpreadLevel::Zone, SpreadLevel::Rack, SpreadLevel::Node] {
             let count = p.domains(level);
             if level == SpreadLevel::Rack && count == 0 {
@@ -118,5 +121,33 @@ pub(super) fn run_on<'a>(ctx: &mut Ctx<'_, 'a>, nodes: &ClusterNodes, placed: &[
                 );
             }
         }
+    }
+}
+
+/// Whether a one-zone outage leaves replacements Pending: the zone holding
+/// the most replicas fails, the others hold the rest as evenly as the spread
+/// keeps them, and the scheduler places the lost ones (as the blast radius
+/// predicts it).
+fn zone_outage_recovery<'a>(ctx: &mut Ctx<'_, 'a>, w: &bulkhead_workload::Workload<'a>, n: u32, zones: u32) {
+    let replacement = ReplacementRule::of(w.pod, w.labels, SpreadLevel::Zone);
+    if !matches!(replacement, ReplacementRule::Skew { .. }) {
+        return;
+    }
+    let lost = worst_case(rule(w.pod, w.labels, SpreadLevel::Zone), n, zones).max_per_domain;
+    let (k, rest) = (zones - 1, n - lost);
+    let surviving: Vec<u32> = (0..k).map(|i| rest / k + u32::from(i < rest % k)).collect();
+    let r = place_replacements(replacement, &surviving, 1, lost);
+    if r.pending > 0 {
+        ctx.report(
+            SPREAD_ZONE_OUTAGE_STUCK,
+            w.object,
+            &format!("{}/topologySpreadConstraints", w.pod_path),
+            format!(
+                "if a zone fails, {} of the {lost} replicas of {} there stay Pending until it returns: {}",
+                if r.pending == lost { "all".to_string() } else { r.pending.to_string() },
+                w.object.id(),
+                r.why.unwrap_or_default()
+            ),
+        );
     }
 }
