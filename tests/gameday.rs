@@ -48,9 +48,21 @@ fn deployment() -> Deployment {
     .expect("a valid Deployment")
 }
 
+/// Game days fail zones of cluster 0: one at a time.
+static ZONES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Running, not terminating, pods of the app, by zone.
 async fn running_by_zone(pods: &Api<Pod>, zones: &BTreeMap<String, String>) -> Result<BTreeMap<String, u32>, String> {
-    let list = pods.list(&ListParams::default().labels(&format!("app={APP}"))).await.map_err(|e| e.to_string())?;
+    running_by_zone_of(pods, zones, APP).await
+}
+
+/// Running, not terminating, pods labelled `app=<app>`, by zone.
+async fn running_by_zone_of(
+    pods: &Api<Pod>,
+    zones: &BTreeMap<String, String>,
+    app: &str,
+) -> Result<BTreeMap<String, u32>, String> {
+    let list = pods.list(&ListParams::default().labels(&format!("app={app}"))).await.map_err(|e| e.to_string())?;
     let mut out = BTreeMap::new();
     for p in list.items {
         let running = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
@@ -86,6 +98,7 @@ async fn any_terminating(pods: &Api<Pod>) -> bool {
 #[allow(clippy::print_stderr)] // the report of the run's phases, shown with --nocapture
 async fn a_zone_outage_goes_as_predicted() {
     let Some(env) = TestEnv::require(1) else { return };
+    let _one_at_a_time = ZONES.lock().await;
     let cluster = env.cluster(0).clone();
     let failed_zone = cluster.zones[0].clone();
     let client = env.client(0).await;
@@ -204,3 +217,150 @@ async fn a_zone_outage_goes_as_predicted() {
 
 /// How far an observed recovery may be from the predicted one.
 const GAMEDAY_TOLERANCE_SECONDS: u64 = 8;
+
+/// The case a game day found (issue 18): 6 replicas over 3 zones under a
+/// required zone spread with the default nodeTaintsPolicy (Ignore), and a
+/// budget of 4. The failed zone keeps counting as a domain with no pods, so
+/// the 2 lost replicas' replacements stay Pending while it is down; the app
+/// keeps 4 of 6, which its budget allows. Predicted first, then observed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spread_that_counts_the_dark_zone_leaves_replacements_pending() {
+    const SHOP: &str = "shop";
+    let Some(env) = TestEnv::require(1) else { return };
+    let _one_at_a_time = ZONES.lock().await;
+    let cluster = env.cluster(0).clone();
+    let failed_zone = cluster.zones[1].clone();
+    let client = env.client(0).await;
+    let ns = TestNamespace::create(&env, 0, "gameday-spread").await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
+    let node_zones: BTreeMap<String, String> = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|n| {
+            Some((n.metadata.name.clone()?, n.metadata.labels?.get("topology.kubernetes.io/zone")?.clone()))
+        })
+        .collect();
+    let deployment: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": SHOP},
+        "spec": {
+            "replicas": 6,
+            "selector": {"matchLabels": {"app": SHOP}},
+            "template": {
+                "metadata": {"labels": {"app": SHOP}},
+                "spec": {
+                    "topologySpreadConstraints": [{
+                        "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                        "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": SHOP}}
+                    }],
+                    "tolerations": [
+                        {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5},
+                        {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5}
+                    ],
+                    "containers": [{"name": SHOP, "image": "registry.example.com/shop:1.0.0"}]
+                }
+            }
+        }
+    }))
+    .unwrap();
+    Api::<Deployment>::namespaced(client.clone(), ns.name()).create(&PostParams::default(), &deployment).await.unwrap();
+    let pdb: k8s_openapi::api::policy::v1::PodDisruptionBudget = serde_json::from_value(json!({
+        "metadata": {"name": SHOP},
+        "spec": {"minAvailable": 4, "selector": {"matchLabels": {"app": SHOP}}}
+    }))
+    .unwrap();
+    Api::namespaced(client.clone(), ns.name()).create(&PostParams::default(), &pdb).await.unwrap();
+    eventually("6 pods running, 2 per zone", Duration::from_secs(60), || async {
+        let z = running_by_zone_of(&pods, &node_zones, SHOP).await?;
+        if z.len() == 3 && z.values().all(|n| *n == 2) { Ok(()) } else { Err(format!("{z:?}")) }
+    })
+    .await;
+
+    // The prediction.
+    let dir = std::env::temp_dir().join(format!("bulkhead-gameday-spread-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("apps/shop")).unwrap();
+    std::fs::write(
+        dir.join("fleet.yaml"),
+        format!(
+            "apiVersion: bulkhead.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: gameday}}\nspec:\n  providers:\n    - {{name: {p}, kind: {k}, regions: [{{name: {r}, zones: [{z}]}}]}}\n  clusters:\n    - name: {c}\n      location: {p}/{r}\n      access: {{kubeconfig: {kc}, context: {ctx}}}\n      controlPlane: {{nodeMonitorGracePeriod: {grace}}}\n      nodePools: [{{name: kwok, count: {n}}}]\n  apps:\n    - name: shop\n      manifests: apps/shop\n      namespace: {ns}\n      placement: {{clusters: {{names: [{c}]}}}}\n      sla: {{tier: 1, rto: 5m}}\n",
+            p = cluster.provider,
+            k = cluster.provider_kind,
+            r = cluster.region,
+            z = cluster.zones.join(", "),
+            c = cluster.name,
+            kc = cluster.kubeconfig.display(),
+            ctx = cluster.context,
+            grace = cluster.node_monitor_grace_period,
+            n = cluster.nodes.len(),
+            ns = ns.name(),
+        ),
+    )
+    .unwrap();
+    let zone_arg = format!("zone={failed_zone}");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_bulkhead"))
+            .args(["blast", "--live", "--simulate", &zone_arg, "--output", "json"])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let prediction: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    let shop = prediction["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["workload"] == format!("Deployment/{}/{SHOP}", ns.name()))
+        .unwrap_or_else(|| panic!("the prediction names the Deployment: {prediction}"))
+        .clone();
+    assert_eq!(shop["lost"], 2, "{shop}");
+    assert_eq!(shop["pending"], 2, "predicted: both replacements Pending: {shop}");
+    assert_eq!(shop["rescheduled"], false, "{shop}");
+    assert!(shop["pendingWhy"].as_str().unwrap().contains("nodeTaintsPolicy: Ignore"), "{shop}");
+    assert!(
+        prediction["apps"].as_array().unwrap().iter().all(|a| a["app"] != "shop"),
+        "4 of 6 keep the budget: the app itself loses nothing it needs: {prediction}"
+    );
+
+    // The zone goes dark: the lost pods are evicted, their replacements are
+    // created and stay Pending for as long as the zone is down.
+    env.zone_down(0, &failed_zone);
+    let pending = eventually("the replacements to be created", Duration::from_secs(90), || async {
+        let list = pods.list(&ListParams::default().labels(&format!("app={SHOP}"))).await.map_err(|e| e.to_string())?;
+        let pending: Vec<Pod> = list
+            .items
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending"))
+            .collect();
+        if pending.len() == 2 { Ok(pending) } else { Err(format!("{} pending", pending.len())) }
+    })
+    .await;
+    // Well past any reschedule the scheduler would do: still Pending, for
+    // the reason predicted, and the other 4 keep running.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let list = pods.list(&ListParams::default().labels(&format!("app={SHOP}"))).await.unwrap();
+    let still: Vec<&Pod> = list
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending"))
+        .collect();
+    let message: String = still
+        .iter()
+        .flat_map(|p| p.status.iter().flat_map(|s| s.conditions.iter().flatten()))
+        .filter_map(|c| c.message.clone())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let running = running_by_zone_of(&pods, &node_zones, SHOP).await.unwrap();
+    env.zone_up(0, &failed_zone);
+    assert_eq!(still.len(), pending.len(), "the replacements stayed Pending while the zone was down");
+    assert!(message.contains("topology spread"), "the scheduler's reason is the spread: {message}");
+    assert_eq!(running.values().sum::<u32>(), 4, "4 of 6 keep running, as the budget allows: {running:?}");
+    assert!(!running.contains_key(&failed_zone), "{running:?}");
+}
