@@ -193,6 +193,10 @@ fn sorted(clusters: &[String]) -> Arc<[String]> {
 fn merge(findings: Vec<Finding<'_>>) -> Vec<Finding<'_>> {
     let mut index: BTreeMap<(String, String, &'static str, String, String), usize> = BTreeMap::new();
     let mut out: Vec<Finding<'_>> = Vec::new();
+    // The other passes' cluster lists of each kept finding, united once at
+    // the end: uniting as they come was quadratic for an app on thousands
+    // of clusters of as many shapes.
+    let mut more: BTreeMap<usize, Vec<Arc<[String]>>> = BTreeMap::new();
     for f in findings {
         let file = match &f.origin {
             Origin::Manifest { file, .. } => file.display().to_string(),
@@ -200,16 +204,18 @@ fn merge(findings: Vec<Finding<'_>>) -> Vec<Finding<'_>> {
         };
         let key = (file, f.object.clone(), f.check.id, f.path.clone(), f.message.clone());
         match index.get(&key) {
-            Some(&i) => {
-                let mut union: BTreeSet<String> = out[i].clusters.iter().cloned().collect();
-                union.extend(f.clusters.iter().cloned());
-                out[i].clusters = union.into_iter().collect();
-            }
+            Some(&i) => more.entry(i).or_default().push(f.clusters),
             None => {
                 index.insert(key, out.len());
                 out.push(f);
             }
         }
+    }
+    for (i, lists) in more {
+        let mut union: BTreeSet<&String> = out[i].clusters.iter().collect();
+        union.extend(lists.iter().flat_map(|l| l.iter()));
+        let united: Arc<[String]> = union.into_iter().cloned().collect();
+        out[i].clusters = united;
     }
     out
 }

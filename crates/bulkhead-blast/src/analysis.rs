@@ -185,6 +185,7 @@ pub struct ControlPlaneLoss {
 pub fn app_infos(spec: &FleetSpec) -> Vec<AppInfo> {
     let duration =
         |s: &Option<String>| s.as_deref().and_then(|t| humantime::parse_duration(t).ok()).map(|d| d.as_secs());
+    let index = bulkhead_model::spec::ClusterIndex::new(&spec.clusters);
     spec.apps
         .iter()
         .map(|a| {
@@ -208,11 +209,10 @@ pub fn app_infos(spec: &FleetSpec) -> Vec<AppInfo> {
             AppInfo {
                 name: a.name.clone(),
                 tier: a.sla.tier,
-                clusters: spec
-                    .clusters
-                    .iter()
-                    .filter(|c| a.placement.clusters.matches(c))
-                    .map(|c| c.name.clone())
+                clusters: index
+                    .select(&spec.clusters, &a.placement.clusters)
+                    .into_iter()
+                    .map(|i| spec.clusters[i].name.clone())
                     .collect(),
                 rto_seconds: duration(&a.sla.rto),
                 traffic: a.traffic.is_some(),

@@ -74,13 +74,16 @@ pub fn static_inputs(fleet: &Fleet) -> (Vec<Domain>, Vec<Exposure>) {
         .collect();
     let domains = fleet_domains(spec, &fleet.topology, &groups, true);
     let apps = AppObjects::of_fleet(fleet);
+    // `nodes` is in `spec.clusters` order: one lookup finds both.
+    let by_name: std::collections::HashMap<&str, usize> =
+        spec.clusters.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
     let mut exposures = Vec::new();
     for (ai, a) in apps.iter().enumerate() {
         for v in &a.variants {
             let objects: Vec<_> = a.objects_of(v).collect();
             for cluster in &v.clusters {
-                let Some(c) = spec.clusters.iter().find(|c| c.name == *cluster) else { continue };
-                let Some(n) = nodes.iter().find(|n| n.cluster == *cluster) else { continue };
+                let Some(&ci) = by_name.get(cluster.as_str()) else { continue };
+                let (c, n) = (&spec.clusters[ci], &nodes[ci]);
                 let Some((provider, region)) = c.provider_and_region() else { continue };
                 for o in &objects {
                     if !matches!(

@@ -1,5 +1,6 @@
 //! Single points of failure, ranked, and findings as diagnostics.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bulkhead_model::{About, Code, Diagnostic, Fleet, Severity};
@@ -68,11 +69,20 @@ fn weight(impact: Impact, tier: u8) -> u64 {
 
 /// Single domains whose failure takes something down, worst first.
 pub fn spofs(blast: &Blast) -> Vec<Spof> {
+    // Grouped by domain once: scanning every cell for every domain was
+    // quadratic in the fleet's size.
+    let mut cells_of: HashMap<usize, Vec<&crate::Cell>> = HashMap::new();
+    for c in blast.singles().filter(|c| c.impact.is_down()) {
+        cells_of.entry(c.failed[0]).or_default().push(c);
+    }
+    let mut cps_of: HashMap<usize, Vec<String>> = HashMap::new();
+    for c in blast.control_planes.iter().filter(|c| c.failed.len() == 1) {
+        cps_of.entry(c.failed[0]).or_default().push(c.cluster.clone());
+    }
     let mut out: Vec<Spof> = Vec::new();
-    for (i, _) in blast.domains.iter().enumerate() {
-        let cells: Vec<_> = blast.singles().filter(|c| c.failed[0] == i && c.impact.is_down()).collect();
-        let cps: Vec<String> =
-            blast.control_planes.iter().filter(|c| c.failed == [i]).map(|c| c.cluster.clone()).collect();
+    for i in 0..blast.domains.len() {
+        let cells = cells_of.remove(&i).unwrap_or_default();
+        let cps = cps_of.remove(&i).unwrap_or_default();
         if cells.is_empty() && cps.is_empty() {
             continue;
         }
@@ -98,7 +108,46 @@ pub fn spofs(blast: &Blast) -> Vec<Spof> {
 /// control planes, a note where an app degrades or recovers slower than its RTO.
 pub fn diagnostics(blast: &Blast, fleet: &Fleet, policies: &[Policy]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let app_index = |name: &str| fleet.file.spec.apps.iter().position(|a| a.name == name).unwrap_or(0);
+    let spec = &fleet.file.spec;
+    let app_indexes: HashMap<&str, usize> = spec.apps.iter().enumerate().map(|(i, a)| (a.name.as_str(), i)).collect();
+    let app_index = |name: &str| app_indexes.get(name).copied().unwrap_or(0);
+    // Which of an app's clusters a failure hits, found through the failed
+    // domain's region (or, for a provider, the app's own list): listing all
+    // of an app's clusters on every finding made the report of an app on
+    // 10,000 clusters grow with their square.
+    let mut by_region: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    let mut provider_of: HashMap<&str, &str> = HashMap::new();
+    for c in &spec.clusters {
+        if let Some((p, r)) = c.provider_and_region() {
+            by_region.entry((p, r)).or_default().push(c.name.as_str());
+            provider_of.insert(c.name.as_str(), p);
+        }
+    }
+    let app_sets: Vec<HashSet<&str>> =
+        blast.apps.iter().map(|a| a.clusters.iter().map(String::as_str).collect()).collect();
+    let hit = |app: usize, domain: &crate::Domain| -> Arc<[String]> {
+        let on_app = |c: &str| app_sets[app].contains(c);
+        let names: Vec<String> = match (domain.level, domain.path.as_slice()) {
+            (bulkhead_model::spec::DomainLevel::Cluster | bulkhead_model::spec::DomainLevel::Node, _) => {
+                domain.cluster.iter().filter(|c| on_app(c)).cloned().collect()
+            }
+            (_, [p]) => blast.apps[app]
+                .clusters
+                .iter()
+                .filter(|c| provider_of.get(c.as_str()) == Some(&p.as_str()))
+                .cloned()
+                .collect(),
+            (_, [p, r, ..]) => by_region
+                .get(&(p.as_str(), r.as_str()))
+                .into_iter()
+                .flatten()
+                .filter(|c| on_app(c))
+                .map(|c| c.to_string())
+                .collect(),
+            _ => Vec::new(),
+        };
+        Arc::from(names)
+    };
     for c in blast.singles() {
         let domain = &blast.domains[c.failed[0]];
         let app = &blast.apps[c.app];
@@ -150,19 +199,17 @@ pub fn diagnostics(blast: &Blast, fleet: &Fleet, policies: &[Policy]) -> Vec<Dia
         out.push(
             Diagnostic::new(severity, code, &fleet.path, Some(fleet.span(&format!("spec/apps/{i}/name"))), message)
                 .with_hint(hint)
-                .with_about(About {
-                    app: Some(app.name.clone()),
-                    object: None,
-                    clusters: Arc::from(app.clusters.clone()),
-                }),
+                .with_about(About { app: Some(app.name.clone()), object: None, clusters: hit(c.app, domain) }),
         );
     }
+    let cluster_indexes: HashMap<&str, usize> =
+        spec.clusters.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
     for cp in blast.control_planes.iter().filter(|c| c.failed.len() == 1) {
         let domain = &blast.domains[cp.failed[0]];
         if domain.level == bulkhead_model::spec::DomainLevel::Cluster {
             continue; // a cluster's own failure is its control plane's, by definition
         }
-        let i = fleet.cluster_index(&cp.cluster).unwrap_or(0);
+        let i = cluster_indexes.get(cp.cluster.as_str()).copied().unwrap_or(0);
         let what = if cp.managed {
             format!("cluster `{}`'s managed control plane", cp.cluster)
         } else {

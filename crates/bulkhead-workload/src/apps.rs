@@ -37,6 +37,8 @@ fn typed<'f>(m: &'f Manifest, namespace: Option<&str>) -> Object<'f> {
 impl<'f> AppObjects<'f> {
     /// Types every app of a loaded fleet.
     pub fn of_fleet(fleet: &'f Fleet) -> Vec<Self> {
+        let all = &fleet.file.spec.clusters;
+        let index = bulkhead_model::spec::ClusterIndex::new(all);
         fleet
             .file
             .spec
@@ -46,7 +48,7 @@ impl<'f> AppObjects<'f> {
             .map(|(app, manifests)| {
                 let ns = app.namespace.as_deref();
                 let clusters: Vec<&Cluster> =
-                    fleet.file.spec.clusters.iter().filter(|c| app.placement.clusters.matches(c)).collect();
+                    index.select(all, &app.placement.clusters).into_iter().map(|i| &all[i]).collect();
                 let mut objects: Vec<Object<'f>> = manifests.base.iter().map(|m| typed(m, ns)).collect();
                 let base_count = objects.len();
                 let mut overlay_ranges = Vec::new();

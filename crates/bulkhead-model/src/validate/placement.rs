@@ -6,14 +6,18 @@ use std::collections::BTreeSet;
 
 use super::Ctx;
 use crate::diagnostic::Code;
-use crate::spec::{Cluster, ClusterSelector, FleetFile, TrafficPolicy};
+use crate::spec::{Cluster, ClusterIndex, ClusterSelector, FleetFile, TrafficPolicy};
 use crate::topology::Topology;
 
 pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile, topology: &Topology) {
     let clusters = &fleet.spec.clusters;
+    let index = ClusterIndex::new(clusters);
+    let select = |selector: &ClusterSelector| -> Vec<&Cluster> {
+        index.select(clusters, selector).into_iter().map(|i| &clusters[i]).collect()
+    };
     for (ai, app) in fleet.spec.apps.iter().enumerate() {
         let base = format!("spec/apps/{ai}");
-        let chosen = select(clusters, &app.placement.clusters);
+        let chosen = select(&app.placement.clusters);
         if chosen.is_empty() {
             ctx.error(
                 Code::EmptySelection,
@@ -48,9 +52,10 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile, topology: &Topology) {
             }
         }
         for (oi, overlay) in app.overlays.iter().enumerate() {
-            let extra: Vec<&str> = select(clusters, &overlay.clusters)
+            let placed: std::collections::HashSet<&str> = chosen.iter().map(|c| c.name.as_str()).collect();
+            let extra: Vec<&str> = select(&overlay.clusters)
                 .iter()
-                .filter(|c| !chosen.iter().any(|p| p.name == c.name))
+                .filter(|c| !placed.contains(c.name.as_str()))
                 .map(|c| c.name.as_str())
                 .collect();
             if !extra.is_empty() {
@@ -120,10 +125,6 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile, topology: &Topology) {
             }
         }
     }
-}
-
-fn select<'a>(clusters: &'a [Cluster], selector: &ClusterSelector) -> Vec<&'a Cluster> {
-    clusters.iter().filter(|c| selector.matches(c)).collect()
 }
 
 fn valid_hostname(name: &str) -> bool {
