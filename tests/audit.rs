@@ -35,8 +35,13 @@ fn fleet_for(fixture: &Path, name: &str) -> std::path::PathBuf {
 fn findings(fixture: &Path, name: &str) -> Vec<(String, String)> {
     let dir = fleet_for(fixture, name);
     let out = bulkhead().arg("audit").arg(&dir).args(["--output", "json"]).output().unwrap();
+    codes_and_messages(&out, name)
+}
+
+/// (code, message) of every diagnostic of a JSON report on stdout.
+fn codes_and_messages(out: &std::process::Output, what: &str) -> Vec<(String, String)> {
     let doc: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+        .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
     doc["diagnostics"]
         .as_array()
         .unwrap()
@@ -238,16 +243,6 @@ fn audit_plain_manifests_without_a_fleet() {
     let in_fleet: BTreeSet<(String, String)> = findings(&fixture, "plain-in-fleet").into_iter().collect();
     let dir = scratch("plain-manifests");
     std::fs::copy(&fixture, dir.join("objects.yaml")).unwrap();
-    let codes = |out: &std::process::Output| -> BTreeSet<(String, String)> {
-        let doc: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
-        doc["diagnostics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| (d["code"].as_str().unwrap().to_string(), d["message"].as_str().unwrap().to_string()))
-            .collect()
-    };
     let folder = bulkhead().args(["audit", "--output", "json", "--manifests"]).arg(&dir).output().unwrap();
     let file =
         bulkhead().args(["audit", "--output", "json", "--manifests"]).arg(dir.join("objects.yaml")).output().unwrap();
@@ -264,7 +259,7 @@ fn audit_plain_manifests_without_a_fleet() {
     let piped = stdin.wait_with_output().unwrap();
     for (what, out) in [("folder", &folder), ("file", &file), ("stdin", &piped)] {
         assert_eq!(out.status.code(), Some(1), "{what}: findings are exit 1");
-        let found = codes(out);
+        let found: BTreeSet<(String, String)> = codes_and_messages(out, what).into_iter().collect();
         // Fleet-aware checks see another cluster than the fixture fleet's; the
         // object-level ones must agree.
         for probe in ["probe-readiness-missing", "probe-liveness-missing", "bare-pod", "replicas-minimum"] {

@@ -94,42 +94,29 @@ async fn any_terminating(pods: &Api<Pod>) -> bool {
     list.items.iter().any(|p| p.metadata.deletion_timestamp.is_some())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[allow(clippy::print_stderr)] // the report of the run's phases, shown with --nocapture
-async fn a_zone_outage_goes_as_predicted() {
-    let Some(env) = TestEnv::require(1) else { return };
-    let _one_at_a_time = ZONES.lock().await;
-    let cluster = env.cluster(0).clone();
-    let failed_zone = cluster.zones[0].clone();
-    let client = env.client(0).await;
-    let ns = TestNamespace::create(&env, 0, "gameday").await;
-    let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
-    let node_zones: BTreeMap<String, String> = Api::<Node>::all(client.clone())
+/// Each node of cluster 0 and its zone.
+async fn node_zones(client: &kube::Client) -> BTreeMap<String, String> {
+    Api::<Node>::all(client.clone())
         .list(&ListParams::default())
         .await
         .unwrap()
         .items
         .into_iter()
         .filter_map(|n| {
-            let zone = n.metadata.labels.as_ref()?.get("topology.kubernetes.io/zone")?.clone();
-            Some((n.metadata.name?, zone))
+            Some((n.metadata.name.clone()?, n.metadata.labels?.get("topology.kubernetes.io/zone")?.clone()))
         })
-        .collect();
-    Api::<Deployment>::namespaced(client.clone(), ns.name())
-        .create(&PostParams::default(), &deployment())
-        .await
-        .unwrap();
-    let before = eventually("3 pods running, one per zone", Duration::from_secs(60), || async {
-        let z = running_by_zone(&pods, &node_zones).await?;
-        if z.values().sum::<u32>() == 3 && z.len() == 3 { Ok(z) } else { Err(format!("{z:?}")) }
-    })
-    .await;
+        .collect()
+}
 
-    // The prediction, from the pods as they run.
-    let dir = std::env::temp_dir().join(format!("bulkhead-gameday-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("apps/web")).unwrap();
+/// What `bulkhead blast --live --simulate zone=<zone>` predicts for `app`
+/// (in namespace `ns`) on cluster 0: the whole prediction, and the entry of
+/// the app's Deployment.
+async fn predict(env: &TestEnv, ns: &str, app: &str, zone: &str) -> (Value, Value) {
+    let cluster = env.cluster(0).clone();
+    let dir = std::env::temp_dir().join(format!("bulkhead-gameday-{app}-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("apps").join(app)).unwrap();
     let fleet = format!(
-        "apiVersion: bulkhead.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: gameday}}\nspec:\n  providers:\n    - {{name: {p}, kind: {k}, regions: [{{name: {r}, zones: [{z}]}}]}}\n  clusters:\n    - name: {c}\n      location: {p}/{r}\n      access: {{kubeconfig: {kc}, context: {ctx}}}\n      controlPlane: {{nodeMonitorGracePeriod: {grace}}}\n      nodePools: [{{name: kwok, count: {n}}}]\n  apps:\n    - name: web\n      manifests: apps/web\n      namespace: {ns}\n      placement: {{clusters: {{names: [{c}]}}}}\n      sla: {{tier: 1, rto: 5m}}\n",
+        "apiVersion: bulkhead.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: gameday}}\nspec:\n  providers:\n    - {{name: {p}, kind: {k}, regions: [{{name: {r}, zones: [{z}]}}]}}\n  clusters:\n    - name: {c}\n      location: {p}/{r}\n      access: {{kubeconfig: {kc}, context: {ctx}}}\n      controlPlane: {{nodeMonitorGracePeriod: {grace}}}\n      nodePools: [{{name: kwok, count: {n}}}]\n  apps:\n    - name: {app}\n      manifests: apps/{app}\n      namespace: {ns}\n      placement: {{clusters: {{names: [{c}]}}}}\n      sla: {{tier: 1, rto: 5m}}\n",
         p = cluster.provider,
         k = cluster.provider_kind,
         r = cluster.region,
@@ -138,11 +125,10 @@ async fn a_zone_outage_goes_as_predicted() {
         kc = cluster.kubeconfig.display(),
         ctx = cluster.context,
         n = cluster.nodes.len(),
-        ns = ns.name(),
         grace = cluster.node_monitor_grace_period,
     );
     std::fs::write(dir.join("fleet.yaml"), fleet).unwrap();
-    let zone_arg = format!("zone={failed_zone}");
+    let zone_arg = format!("zone={zone}");
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_bulkhead"))
             .args(["blast", "--live", "--simulate", &zone_arg, "--output", "json"])
@@ -155,12 +141,39 @@ async fn a_zone_outage_goes_as_predicted() {
     let prediction: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
     });
-    let web = prediction["workloads"]
+    let workload = prediction["workloads"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|w| w["workload"] == format!("Deployment/{}/{APP}", ns.name()))
-        .unwrap_or_else(|| panic!("the prediction names the Deployment: {prediction}"));
+        .find(|w| w["workload"] == format!("Deployment/{ns}/{app}"))
+        .unwrap_or_else(|| panic!("the prediction names the Deployment: {prediction}"))
+        .clone();
+    (prediction, workload)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::print_stderr)] // the report of the run's phases, shown with --nocapture
+async fn a_zone_outage_goes_as_predicted() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let _one_at_a_time = ZONES.lock().await;
+    let cluster = env.cluster(0).clone();
+    let failed_zone = cluster.zones[0].clone();
+    let client = env.client(0).await;
+    let ns = TestNamespace::create(&env, 0, "gameday").await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
+    let node_zones = node_zones(&client).await;
+    Api::<Deployment>::namespaced(client.clone(), ns.name())
+        .create(&PostParams::default(), &deployment())
+        .await
+        .unwrap();
+    let before = eventually("3 pods running, one per zone", Duration::from_secs(60), || async {
+        let z = running_by_zone(&pods, &node_zones).await?;
+        if z.values().sum::<u32>() == 3 && z.len() == 3 { Ok(z) } else { Err(format!("{z:?}")) }
+    })
+    .await;
+
+    // The prediction, from the pods as they run.
+    let (prediction, web) = predict(&env, ns.name(), APP, &failed_zone).await;
     let predicted_lost = web["lost"].as_u64().unwrap() as u32;
     assert_eq!(predicted_lost, before[&failed_zone], "the prediction counts the pods in the zone");
     assert_eq!(web["rescheduled"], true, "two zones survive: the pods are replaced there");
@@ -233,16 +246,7 @@ async fn a_spread_that_counts_the_dark_zone_leaves_replacements_pending() {
     let client = env.client(0).await;
     let ns = TestNamespace::create(&env, 0, "gameday-spread").await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
-    let node_zones: BTreeMap<String, String> = Api::<Node>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter_map(|n| {
-            Some((n.metadata.name.clone()?, n.metadata.labels?.get("topology.kubernetes.io/zone")?.clone()))
-        })
-        .collect();
+    let node_zones = node_zones(&client).await;
     let deployment: Deployment = serde_json::from_value(json!({
         "metadata": {"name": SHOP},
         "spec": {
@@ -279,45 +283,7 @@ async fn a_spread_that_counts_the_dark_zone_leaves_replacements_pending() {
     .await;
 
     // The prediction.
-    let dir = std::env::temp_dir().join(format!("bulkhead-gameday-spread-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("apps/shop")).unwrap();
-    std::fs::write(
-        dir.join("fleet.yaml"),
-        format!(
-            "apiVersion: bulkhead.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: gameday}}\nspec:\n  providers:\n    - {{name: {p}, kind: {k}, regions: [{{name: {r}, zones: [{z}]}}]}}\n  clusters:\n    - name: {c}\n      location: {p}/{r}\n      access: {{kubeconfig: {kc}, context: {ctx}}}\n      controlPlane: {{nodeMonitorGracePeriod: {grace}}}\n      nodePools: [{{name: kwok, count: {n}}}]\n  apps:\n    - name: shop\n      manifests: apps/shop\n      namespace: {ns}\n      placement: {{clusters: {{names: [{c}]}}}}\n      sla: {{tier: 1, rto: 5m}}\n",
-            p = cluster.provider,
-            k = cluster.provider_kind,
-            r = cluster.region,
-            z = cluster.zones.join(", "),
-            c = cluster.name,
-            kc = cluster.kubeconfig.display(),
-            ctx = cluster.context,
-            grace = cluster.node_monitor_grace_period,
-            n = cluster.nodes.len(),
-            ns = ns.name(),
-        ),
-    )
-    .unwrap();
-    let zone_arg = format!("zone={failed_zone}");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_bulkhead"))
-            .args(["blast", "--live", "--simulate", &zone_arg, "--output", "json"])
-            .arg(&dir)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let prediction: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-    });
-    let shop = prediction["workloads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["workload"] == format!("Deployment/{}/{SHOP}", ns.name()))
-        .unwrap_or_else(|| panic!("the prediction names the Deployment: {prediction}"))
-        .clone();
+    let (prediction, shop) = predict(&env, ns.name(), SHOP, &failed_zone).await;
     assert_eq!(shop["lost"], 2, "{shop}");
     assert_eq!(shop["pending"], 2, "predicted: both replacements Pending: {shop}");
     assert_eq!(shop["rescheduled"], false, "{shop}");
