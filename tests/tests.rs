@@ -21,3 +21,6 @@ mod blast;
 
 // The output contract: every command, every format, every path; exit codes by kind.
 mod output;
+
+// `testenv/testenv` itself: what it removes and what it kills.
+mod testenv;
