@@ -231,102 +231,231 @@ async fn a_zone_outage_goes_as_predicted() {
 /// How far an observed recovery may be from the predicted one.
 const GAMEDAY_TOLERANCE_SECONDS: u64 = 8;
 
-/// The case a game day found (issue 18): 6 replicas over 3 zones under a
-/// required zone spread with the default nodeTaintsPolicy (Ignore), and a
-/// budget of 4. The failed zone keeps counting as a domain with no pods, so
-/// the 2 lost replicas' replacements stay Pending while it is down; the app
-/// keeps 4 of 6, which its budget allows. Predicted first, then observed.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_spread_that_counts_the_dark_zone_leaves_replacements_pending() {
-    const SHOP: &str = "shop";
+/// A zone-outage scenario for the matrix: a Deployment of `replicas` pods
+/// spread over cluster 0's three zones by `placement` (pod-spec fields), a
+/// budget of `min_available`, zone 1 failed.
+struct Scenario {
+    /// Its name (the app's name too).
+    name: &'static str,
+    replicas: u32,
+    min_available: u32,
+    /// Pod-spec fields that place the pods (spreads, affinity).
+    placement: Value,
+    /// Replacements predicted, and observed, to stay Pending while the zone is down.
+    pending: u32,
+    /// Words the prediction's reason must contain.
+    predicted_why: &'static str,
+    /// Words the scheduler's own reason must contain.
+    scheduler_says: &'static str,
+}
+
+/// Runs a scenario: starts it, predicts the zone outage, causes it, and
+/// checks lost, Pending (with the scheduler's reason) and running against
+/// the prediction; replacements that can be placed must run elsewhere.
+async fn zone_outage(s: Scenario) {
     let Some(env) = TestEnv::require(1) else { return };
     let _one_at_a_time = ZONES.lock().await;
-    let cluster = env.cluster(0).clone();
-    let failed_zone = cluster.zones[1].clone();
+    let app = s.name;
+    let failed_zone = env.cluster(0).zones[1].clone();
     let client = env.client(0).await;
-    let ns = TestNamespace::create(&env, 0, "gameday-spread").await;
+    // A zone an earlier game day brought back may still be NotReady or
+    // tainted; the scenario starts on a whole cluster.
+    let nodes: Api<Node> = Api::all(client.clone());
+    eventually("every node Ready and untainted", Duration::from_secs(60), || async {
+        let list = nodes.list(&ListParams::default()).await.map_err(|e| e.to_string())?;
+        let sick: Vec<String> = list
+            .items
+            .iter()
+            .filter(|n| {
+                let ready = n
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+                let tainted = n
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.taints.as_ref())
+                    .is_some_and(|t| t.iter().any(|t| t.key.starts_with("node.kubernetes.io/")));
+                !ready || tainted
+            })
+            .filter_map(|n| n.metadata.name.clone())
+            .collect();
+        if sick.is_empty() { Ok(()) } else { Err(format!("{sick:?}")) }
+    })
+    .await;
+    let ns = TestNamespace::create(&env, 0, "gameday").await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
     let node_zones = node_zones(&client).await;
+    let mut spec = json!({
+        "tolerations": [
+            {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5},
+            {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5}
+        ],
+        "containers": [{"name": app, "image": format!("registry.example.com/{app}:1.0.0")}]
+    });
+    for (k, v) in s.placement.as_object().unwrap() {
+        spec[k] = v.clone();
+    }
     let deployment: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": SHOP},
+        "metadata": {"name": app},
         "spec": {
-            "replicas": 6,
-            "selector": {"matchLabels": {"app": SHOP}},
-            "template": {
-                "metadata": {"labels": {"app": SHOP}},
-                "spec": {
-                    "topologySpreadConstraints": [{
-                        "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
-                        "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": SHOP}}
-                    }],
-                    "tolerations": [
-                        {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5},
-                        {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5}
-                    ],
-                    "containers": [{"name": SHOP, "image": "registry.example.com/shop:1.0.0"}]
-                }
-            }
+            "replicas": s.replicas,
+            "selector": {"matchLabels": {"app": app}},
+            "template": {"metadata": {"labels": {"app": app}}, "spec": spec}
         }
     }))
     .unwrap();
     Api::<Deployment>::namespaced(client.clone(), ns.name()).create(&PostParams::default(), &deployment).await.unwrap();
     let pdb: k8s_openapi::api::policy::v1::PodDisruptionBudget = serde_json::from_value(json!({
-        "metadata": {"name": SHOP},
-        "spec": {"minAvailable": 4, "selector": {"matchLabels": {"app": SHOP}}}
+        "metadata": {"name": app},
+        "spec": {"minAvailable": s.min_available, "selector": {"matchLabels": {"app": app}}}
     }))
     .unwrap();
     Api::namespaced(client.clone(), ns.name()).create(&PostParams::default(), &pdb).await.unwrap();
-    eventually("6 pods running, 2 per zone", Duration::from_secs(60), || async {
-        let z = running_by_zone_of(&pods, &node_zones, SHOP).await?;
-        if z.len() == 3 && z.values().all(|n| *n == 2) { Ok(()) } else { Err(format!("{z:?}")) }
+    let per_zone = s.replicas / 3;
+    let before = eventually("the pods running, evenly over the zones", Duration::from_secs(60), || async {
+        let z = running_by_zone_of(&pods, &node_zones, app).await?;
+        if z.len() == 3 && z.values().all(|n| *n == per_zone) { Ok(z) } else { Err(format!("{z:?}")) }
     })
     .await;
 
     // The prediction.
-    let (prediction, shop) = predict(&env, ns.name(), SHOP, &failed_zone).await;
-    assert_eq!(shop["lost"], 2, "{shop}");
-    assert_eq!(shop["pending"], 2, "predicted: both replacements Pending: {shop}");
-    assert_eq!(shop["rescheduled"], false, "{shop}");
-    assert!(shop["pendingWhy"].as_str().unwrap().contains("nodeTaintsPolicy: Ignore"), "{shop}");
-    assert!(
-        prediction["apps"].as_array().unwrap().iter().all(|a| a["app"] != "shop"),
-        "4 of 6 keep the budget: the app itself loses nothing it needs: {prediction}"
-    );
+    let (prediction, predicted) = predict(&env, ns.name(), app, &failed_zone).await;
+    let lost = before[&failed_zone];
+    assert_eq!(predicted["lost"], lost, "{}: {predicted}", s.name);
+    assert_eq!(predicted["pending"], s.pending, "{}: {predicted}", s.name);
+    assert_eq!(predicted["rescheduled"], s.pending == 0, "{}: {predicted}", s.name);
+    if s.pending > 0 {
+        let why = predicted["pendingWhy"].as_str().unwrap_or_default();
+        assert!(why.contains(s.predicted_why), "{}: {why}", s.name);
+    }
+    let survivors = s.replicas - lost;
+    let app_down = prediction["apps"].as_array().unwrap().iter().any(|a| a["app"] == app);
+    assert_eq!(app_down, survivors < s.min_available, "{}: {prediction}", s.name);
 
-    // The zone goes dark: the lost pods are evicted, their replacements are
-    // created and stay Pending for as long as the zone is down.
+    // The zone goes dark for real.
     env.zone_down(0, &failed_zone);
-    let pending = eventually("the replacements to be created", Duration::from_secs(90), || async {
-        let list = pods.list(&ListParams::default().labels(&format!("app={SHOP}"))).await.map_err(|e| e.to_string())?;
-        let pending: Vec<Pod> = list
+    let outcome = async {
+        // The lost pods are evicted and replaced: Running elsewhere, or Pending.
+        eventually("the replacements to be created", Duration::from_secs(90), || async {
+            let list =
+                pods.list(&ListParams::default().labels(&format!("app={app}"))).await.map_err(|e| e.to_string())?;
+            let live: Vec<&Pod> = list.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
+            let placed = live.iter().filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some()).count();
+            let elsewhere = running_by_zone_of(&pods, &node_zones, app).await?;
+            let running: u32 = elsewhere.iter().filter(|(z, _)| **z != failed_zone).map(|(_, n)| n).sum();
+            if live.len() as u32 == s.replicas && running == s.replicas - s.pending && placed as u32 == running {
+                Ok(())
+            } else {
+                Err(format!("{} pods, {placed} placed, {running} running outside the zone", live.len()))
+            }
+        })
+        .await;
+        // Well past any placement the scheduler would make: still so, for its reason.
+        tokio::time::sleep(Duration::from_secs(if s.pending > 0 { 15 } else { 0 })).await;
+        let list = pods.list(&ListParams::default().labels(&format!("app={app}"))).await.unwrap();
+        let pending: Vec<&Pod> = list
             .items
-            .into_iter()
+            .iter()
             .filter(|p| p.metadata.deletion_timestamp.is_none())
             .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending"))
             .collect();
-        if pending.len() == 2 { Ok(pending) } else { Err(format!("{} pending", pending.len())) }
+        let message: String = pending
+            .iter()
+            .flat_map(|p| p.status.iter().flat_map(|s| s.conditions.iter().flatten()))
+            .filter_map(|c| c.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        (pending.len() as u32, message, running_by_zone_of(&pods, &node_zones, app).await.unwrap())
+    }
+    .await;
+    env.zone_up(0, &failed_zone);
+    let (pending, message, running) = outcome;
+    assert_eq!(pending, s.pending, "{}: Pending while the zone was down ({message})", s.name);
+    if s.pending > 0 {
+        assert!(message.contains(s.scheduler_says), "{}: the scheduler's reason: {message}", s.name);
+    }
+    assert_eq!(running.values().sum::<u32>(), s.replicas - s.pending, "{}: {running:?}", s.name);
+    assert!(!running.contains_key(&failed_zone), "{}: {running:?}", s.name);
+}
+
+/// The case a game day found (issue 18): 6 replicas over 3 zones under a
+/// required zone spread with the default nodeTaintsPolicy (Ignore), and a
+/// budget of 4. The failed zone keeps counting as a domain with no pods, so
+/// the 2 lost replicas' replacements stay Pending while it is down; the app
+/// keeps 4 of 6, which its budget allows.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spread_that_counts_the_dark_zone_leaves_replacements_pending() {
+    zone_outage(Scenario {
+        name: "spread-ignore",
+        replicas: 6,
+        min_available: 4,
+        placement: json!({"topologySpreadConstraints": [{
+            "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "spread-ignore"}}
+        }]}),
+        pending: 2,
+        predicted_why: "nodeTaintsPolicy: Ignore",
+        scheduler_says: "topology spread",
     })
     .await;
-    // Well past any reschedule the scheduler would do: still Pending, for
-    // the reason predicted, and the other 4 keep running.
-    tokio::time::sleep(Duration::from_secs(20)).await;
-    let list = pods.list(&ListParams::default().labels(&format!("app={SHOP}"))).await.unwrap();
-    let still: Vec<&Pod> = list
-        .items
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending"))
-        .collect();
-    let message: String = still
-        .iter()
-        .flat_map(|p| p.status.iter().flat_map(|s| s.conditions.iter().flatten()))
-        .filter_map(|c| c.message.clone())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let running = running_by_zone_of(&pods, &node_zones, SHOP).await.unwrap();
-    env.zone_up(0, &failed_zone);
-    assert_eq!(still.len(), pending.len(), "the replacements stayed Pending while the zone was down");
-    assert!(message.contains("topology spread"), "the scheduler's reason is the spread: {message}");
-    assert_eq!(running.values().sum::<u32>(), 4, "4 of 6 keep running, as the budget allows: {running:?}");
-    assert!(!running.contains_key(&failed_zone), "{running:?}");
+}
+
+/// `minDomains: 3` with two zones left: the global minimum counts as zero,
+/// so each surviving zone may hold only maxSkew pods, even honoring taints.
+#[tokio::test(flavor = "multi_thread")]
+async fn min_domains_above_the_surviving_zones_leaves_replacements_pending() {
+    zone_outage(Scenario {
+        name: "spread-min-domains",
+        replicas: 3,
+        min_available: 2,
+        placement: json!({"topologySpreadConstraints": [{
+            "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "minDomains": 3,
+            "nodeTaintsPolicy": "Honor",
+            "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "spread-min-domains"}}
+        }]}),
+        pending: 1,
+        predicted_why: "minDomains",
+        scheduler_says: "topology spread",
+    })
+    .await;
+}
+
+/// Required zone anti-affinity, one pod per zone: the lost one has no zone
+/// left to go to.
+#[tokio::test(flavor = "multi_thread")]
+async fn required_zone_anti_affinity_leaves_the_replacement_pending() {
+    zone_outage(Scenario {
+        name: "anti-affinity",
+        replicas: 3,
+        min_available: 2,
+        placement: json!({"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+            "topologyKey": "topology.kubernetes.io/zone",
+            "labelSelector": {"matchLabels": {"app": "anti-affinity"}}
+        }]}}}),
+        pending: 1,
+        predicted_why: "anti-affinity",
+        scheduler_says: "anti-affinity",
+    })
+    .await;
+}
+
+/// A preferred spread (`ScheduleAnyway`): the replacements go to the
+/// surviving zones.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_preferred_spread_reschedules_into_the_surviving_zones() {
+    zone_outage(Scenario {
+        name: "spread-anyway",
+        replicas: 6,
+        min_available: 4,
+        placement: json!({"topologySpreadConstraints": [{
+            "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": {"app": "spread-anyway"}}
+        }]}),
+        pending: 0,
+        predicted_why: "",
+        scheduler_says: "",
+    })
+    .await;
 }
