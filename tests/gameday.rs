@@ -372,6 +372,19 @@ async fn zone_outage(s: Scenario) {
     .await;
     env.zone_up(0, &failed_zone);
     let (pending, message, running) = outcome;
+    let observed_running = running.values().sum::<u32>();
+    let matches = pending == s.pending && observed_running == s.replicas - s.pending;
+    // One row of the run's report (shown with --nocapture).
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "game day | {} | predicted: {lost} lost, {} Pending, {} running | observed: {pending} Pending, {observed_running} running | {}",
+            s.name,
+            s.pending,
+            s.replicas - s.pending,
+            if matches { "match" } else { "MISMATCH" }
+        );
+    }
     assert_eq!(pending, s.pending, "{}: Pending while the zone was down ({message})", s.name);
     if s.pending > 0 {
         assert!(message.contains(s.scheduler_says), "{}: the scheduler's reason: {message}", s.name);
