@@ -152,7 +152,15 @@ pub struct Cell {
     pub failed: Vec<usize>,
     /// The app, by index.
     pub app: usize,
-    /// The outcome.
+    /// What happens to it.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// What a failure does to an app: how bad, how much, how it comes back.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// How bad.
     pub impact: Impact,
     /// Replicas lost and run, over all its clusters.
     pub lost: u32,
@@ -428,7 +436,8 @@ fn app_cell(
         (Some(_), None) => impact > Impact::Failover,
         (None, _) => false,
     };
-    Some(Cell { failed: failed.to_vec(), app, impact, lost: lost_total, of: of_total, recovery, rto_exceeded, why })
+    let outcome = Outcome { impact, lost: lost_total, of: of_total, recovery, rto_exceeded, why };
+    Some(Cell { failed: failed.to_vec(), app, outcome })
 }
 
 fn control_planes(

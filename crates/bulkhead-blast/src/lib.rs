@@ -15,7 +15,9 @@ mod exposure;
 mod inputs;
 mod report;
 
-pub use analysis::{AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, Impact, Recovery, app_infos, human};
+pub use analysis::{
+    AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, Impact, Outcome, Recovery, app_infos, human,
+};
 pub use domains::{Domain, Site, fleet_domains};
 pub use exposure::{
     DEFAULT_TOLERATION_SECONDS, Exposure, LARGE_CLUSTER_SIZE_THRESHOLD, NODE_EVICTION_RATE,
@@ -175,28 +177,18 @@ pub struct Simulation<'b> {
 
 /// One app's loss under a simulated failure.
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct AppLoss {
     /// The app.
     pub app: String,
-    /// How bad.
-    pub impact: Impact,
-    /// Replicas lost.
-    pub lost: u32,
-    /// Replicas it runs.
-    pub of: u32,
-    /// How it recovers.
-    pub recovery: Recovery,
-    /// Whether recovery takes longer than its RTO.
-    pub rto_exceeded: bool,
-    /// Why.
-    pub why: String,
+    /// What happens to it.
+    #[serde(flatten)]
+    pub outcome: Outcome,
 }
 
 impl Simulation<'_> {
     /// Whether an app goes down (outage, quorum or data).
     pub fn takes_an_app_down(&self) -> bool {
-        self.apps.iter().any(|a| a.impact.is_down())
+        self.apps.iter().any(|a| a.outcome.impact.is_down())
     }
 }
 
@@ -259,15 +251,7 @@ impl Blast {
         let apps = self
             .singles()
             .filter(|c| c.failed[0] == index)
-            .map(|c| AppLoss {
-                app: self.apps[c.app].name.clone(),
-                impact: c.impact,
-                lost: c.lost,
-                of: c.of,
-                recovery: c.recovery.clone(),
-                rto_exceeded: c.rto_exceeded,
-                why: c.why.clone(),
-            })
+            .map(|c| AppLoss { app: self.apps[c.app].name.clone(), outcome: c.outcome.clone() })
             .collect();
         Simulation {
             failure: &self.domains[index],

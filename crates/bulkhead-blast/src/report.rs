@@ -72,7 +72,7 @@ pub fn spofs(blast: &Blast) -> Vec<Spof> {
     // Grouped by domain once: scanning every cell for every domain was
     // quadratic in the fleet's size.
     let mut cells_of: HashMap<usize, Vec<&crate::Cell>> = HashMap::new();
-    for c in blast.singles().filter(|c| c.impact.is_down()) {
+    for c in blast.singles().filter(|c| c.outcome.impact.is_down()) {
         cells_of.entry(c.failed[0]).or_default().push(c);
     }
     let mut cps_of: HashMap<usize, Vec<String>> = HashMap::new();
@@ -89,8 +89,9 @@ pub fn spofs(blast: &Blast) -> Vec<Spof> {
         let mut apps: Vec<(u8, String)> =
             cells.iter().map(|c| (blast.apps[c.app].tier, blast.apps[c.app].name.clone())).collect();
         apps.sort();
-        let score = cells.iter().map(|c| weight(c.impact, blast.apps[c.app].tier)).sum::<u64>() + 50 * cps.len() as u64;
-        let worst = cells.iter().map(|c| c.impact).max().unwrap_or(Impact::Degraded);
+        let score =
+            cells.iter().map(|c| weight(c.outcome.impact, blast.apps[c.app].tier)).sum::<u64>() + 50 * cps.len() as u64;
+        let worst = cells.iter().map(|c| c.outcome.impact).max().unwrap_or(Impact::Degraded);
         out.push(Spof {
             domain: i,
             worst,
@@ -151,15 +152,15 @@ pub fn diagnostics(blast: &Blast, fleet: &Fleet, policies: &[Policy]) -> Vec<Dia
     for c in blast.singles() {
         let domain = &blast.domains[c.failed[0]];
         let app = &blast.apps[c.app];
-        let (code, verb) = match c.impact {
+        let (code, verb) = match c.outcome.impact {
             Impact::Outage => (BLAST_OUTAGE, "takes down"),
             Impact::QuorumLost => (BLAST_QUORUM_LOST, "breaks the quorum of"),
             Impact::DataLoss => (BLAST_DATA_LOSS, "loses the data of"),
             Impact::Degraded => (BLAST_DEGRADED, "degrades"),
-            Impact::Failover if c.rto_exceeded => (BLAST_RTO_EXCEEDED, "fails over"),
+            Impact::Failover if c.outcome.rto_exceeded => (BLAST_RTO_EXCEEDED, "fails over"),
             Impact::Failover | Impact::Ok => continue,
         };
-        let severity = if c.impact.is_down() {
+        let severity = if c.outcome.impact.is_down() {
             if policies.iter().any(|p| p.level == domain.level && app.tier <= p.tier) {
                 Severity::Error
             } else {
@@ -168,7 +169,7 @@ pub fn diagnostics(blast: &Blast, fleet: &Fleet, policies: &[Policy]) -> Vec<Dia
         } else {
             Severity::Info
         };
-        let rto = match (c.rto_exceeded, app.rto_seconds) {
+        let rto = match (c.outcome.rto_exceeded, app.rto_seconds) {
             (true, Some(rto)) => format!(" — slower than its RTO of {}", human(rto)),
             _ => String::new(),
         };
@@ -178,10 +179,10 @@ pub fn diagnostics(blast: &Blast, fleet: &Fleet, policies: &[Policy]) -> Vec<Dia
             domain.name,
             app.tier,
             app.name,
-            c.why,
-            c.recovery.describe()
+            c.outcome.why,
+            c.outcome.recovery.describe()
         );
-        let hint = match c.impact {
+        let hint = match c.outcome.impact {
             Impact::DataLoss => {
                 "keep a backup outside the domain (`backup:` with a repository elsewhere) or replicate the data"
             }

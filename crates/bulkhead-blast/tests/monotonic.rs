@@ -73,7 +73,7 @@ fn impacts(pods: &[usize], budget: &Option<serde_json::Value>, quorum: bool) -> 
     let blast = analyze(&file.spec, &topology, domains, app_infos(&file.spec), vec![e], 1, true);
     let mut out: BTreeMap<String, Impact> = blast.domains.iter().map(|d| (d.name.clone(), Impact::Ok)).collect();
     for c in blast.singles() {
-        out.insert(blast.domains[c.failed[0]].name.clone(), c.impact);
+        out.insert(blast.domains[c.failed[0]].name.clone(), c.outcome.impact);
     }
     out
 }

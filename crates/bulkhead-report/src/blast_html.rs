@@ -49,7 +49,7 @@ pub fn write_blast_html(w: &mut dyn Write, blast: &Blast, fleet_name: &str) -> i
         name = esc(fleet_name)
     );
     let singles: Vec<&Cell> = blast.singles().collect();
-    let down = singles.iter().filter(|c| c.impact.is_down()).count();
+    let down = singles.iter().filter(|c| c.outcome.impact.is_down()).count();
     let _ = write!(
         h,
         "<h1>Blast radius of fleet <code>{}</code></h1><p>{} failure domains, {} apps, {} ({}). {down} single failures take an app down; {} break a control plane.</p>",
@@ -111,9 +111,13 @@ pub fn write_blast_html(w: &mut dyn Write, blast: &Blast, fleet_name: &str) -> i
                     let _ = write!(
                         h,
                         "<td class=\"{}\" title=\"{}\">{}</td>",
-                        class(c.impact),
-                        esc(&format!("{}; recovery: {}", c.why, c.recovery.describe())),
-                        if c.impact == Impact::Failover { "DNS".to_string() } else { format!("{}/{}", c.lost, c.of) }
+                        class(c.outcome.impact),
+                        esc(&format!("{}; recovery: {}", c.outcome.why, c.outcome.recovery.describe())),
+                        if c.outcome.impact == Impact::Failover {
+                            "DNS".to_string()
+                        } else {
+                            format!("{}/{}", c.outcome.lost, c.outcome.of)
+                        }
                     );
                 }
                 None => h.push_str("<td class=\"ok\">✓</td>"),
@@ -147,7 +151,7 @@ fn tree_svg(blast: &Blast, cells: &BTreeMap<(usize, usize), &Cell>) -> String {
     let levels = [DomainLevel::Provider, DomainLevel::Region, DomainLevel::Zone, DomainLevel::Rack, DomainLevel::Node];
     let worst = |i: usize| {
         let apps = blast.apps.len();
-        (0..apps).filter_map(|a| cells.get(&(i, a)).map(|c| c.impact)).max().unwrap_or(Impact::Ok)
+        (0..apps).filter_map(|a| cells.get(&(i, a)).map(|c| c.outcome.impact)).max().unwrap_or(Impact::Ok)
     };
     // Rows: domains in tree order (depth first), so children sit below parents.
     let tree: Vec<usize> = {

@@ -54,9 +54,9 @@ pub fn write_simulation(w: &mut dyn Write, sim: &Simulation<'_>) -> io::Result<(
         for a in &sim.apps {
             table.row([
                 a.app.clone(),
-                a.impact.as_str().to_string(),
-                format!("{}/{}", a.lost, a.of),
-                a.recovery.describe(),
+                a.outcome.impact.as_str().to_string(),
+                format!("{}/{}", a.outcome.lost, a.outcome.of),
+                a.outcome.recovery.describe(),
             ]);
         }
         table.write(w)?;
