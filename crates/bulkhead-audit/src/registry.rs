@@ -165,8 +165,8 @@ checks! {
         why: "A required spread the target cluster cannot give (more replicas than zones under required zone anti-affinity, minDomains above the zones) leaves pods Pending.",
         fix: "Use whenUnsatisfiable: ScheduleAnyway or preferred anti-affinity, or add zones or nodes.";
     SPREAD_ZONE_OUTAGE_STUCK = "spread-zone-outage-stuck", Spread, Warning, true, true,
-        why: "A required zone spread that counts tainted nodes (nodeTaintsPolicy: Ignore, the default) keeps a failed zone in its domain count with zero pods: every replacement in a surviving zone would break maxSkew, so the lost replicas stay Pending until the zone returns.",
-        fix: "Set nodeTaintsPolicy: Honor on the zone spread (the failed zone's tainted nodes then leave the count), or whenUnsatisfiable: ScheduleAnyway.";
+        why: "After a zone outage the lost replicas must fit the surviving zones under the pod's required zone rules. A spread that counts tainted nodes (nodeTaintsPolicy: Ignore, the default) keeps the failed zone in its count with zero pods, so every replacement would break maxSkew; required zone anti-affinity with one replica per zone has no zone left. Either way the replacements stay Pending until the zone returns.",
+        fix: "Set nodeTaintsPolicy: Honor on the zone spread (the failed zone's tainted nodes then leave the count) or make it ScheduleAnyway; use preferred zone anti-affinity, or more zones than replicas.";
     NODE_SELECTOR_UNMATCHED = "node-selector-unmatched", Spread, Error, true, true,
         why: "A nodeSelector or required node affinity that no node pool of the target cluster carries leaves every pod Pending there.",
         fix: "Add the labels to a node pool in fleet.yaml (and the cluster), or fix the selector.";

@@ -130,8 +130,8 @@ pub(super) fn run_on<'a>(ctx: &mut Ctx<'_, 'a>, nodes: &ClusterNodes, placed: &[
 /// predicts it).
 fn zone_outage_recovery<'a>(ctx: &mut Ctx<'_, 'a>, w: &bulkhead_workload::Workload<'a>, n: u32, zones: u32) {
     let replacement = ReplacementRule::of(w.pod, w.labels, SpreadLevel::Zone);
-    if !matches!(replacement, ReplacementRule::Skew { .. }) {
-        return;
+    if replacement == ReplacementRule::Free || (replacement == ReplacementRule::OnePerDomain && n > zones) {
+        return; // nothing required; or more replicas than zones, which spread-unsatisfiable reports
     }
     let lost = worst_case(rule(w.pod, w.labels, SpreadLevel::Zone), n, zones).max_per_domain;
     let (k, rest) = (zones - 1, n - lost);
@@ -143,9 +143,14 @@ fn zone_outage_recovery<'a>(ctx: &mut Ctx<'_, 'a>, w: &bulkhead_workload::Worklo
             w.object,
             &format!("{}/topologySpreadConstraints", w.pod_path),
             format!(
-                "if a zone fails, {} of the {lost} replicas of {} there stay Pending until it returns: {}",
-                if r.pending == lost { "all".to_string() } else { r.pending.to_string() },
+                "if a zone fails, {} {} there {} Pending until it returns: {}",
+                match (r.pending, lost) {
+                    (_, 1) => "the replica of".to_string(),
+                    (p, l) if p == l => format!("all {l} replicas of"),
+                    (p, l) => format!("{p} of the {l} replicas of"),
+                },
                 w.object.id(),
+                if r.pending == 1 { "stays" } else { "stay" },
                 r.why.unwrap_or_default()
             ),
         );
