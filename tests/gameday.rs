@@ -472,3 +472,42 @@ async fn a_preferred_spread_reschedules_into_the_surviving_zones() {
     })
     .await;
 }
+
+/// Honoring taints, 6 replicas: the failed zone leaves the count and both
+/// lost replicas go to the surviving zones.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spread_honoring_taints_reschedules_six_replicas() {
+    zone_outage(Scenario {
+        name: "spread-honor",
+        replicas: 6,
+        min_available: 4,
+        placement: json!({"topologySpreadConstraints": [{
+            "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "nodeTaintsPolicy": "Honor",
+            "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "spread-honor"}}
+        }]}),
+        pending: 0,
+        predicted_why: "",
+        scheduler_says: "",
+    })
+    .await;
+}
+
+/// One replica per zone under the default spread: the lost one stays
+/// Pending (a second pod in a surviving zone is a skew of 2 against the dark
+/// zone's 0).
+#[tokio::test(flavor = "multi_thread")]
+async fn one_replica_per_zone_under_the_default_spread_stays_pending() {
+    zone_outage(Scenario {
+        name: "spread-three",
+        replicas: 3,
+        min_available: 2,
+        placement: json!({"topologySpreadConstraints": [{
+            "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "spread-three"}}
+        }]}),
+        pending: 1,
+        predicted_why: "nodeTaintsPolicy: Ignore",
+        scheduler_says: "topology spread",
+    })
+    .await;
+}
