@@ -94,6 +94,36 @@ async fn any_terminating(pods: &Api<Pod>) -> bool {
     list.items.iter().any(|p| p.metadata.deletion_timestamp.is_some())
 }
 
+/// Waits until every node of the cluster is Ready and untainted: a zone an
+/// earlier game day brought back may still be NotReady or tainted, and a
+/// scenario starts on a whole cluster.
+async fn whole_cluster(client: &kube::Client) {
+    let nodes: Api<Node> = Api::all(client.clone());
+    eventually("every node Ready and untainted", Duration::from_secs(60), || async {
+        let list = nodes.list(&ListParams::default()).await.map_err(|e| e.to_string())?;
+        let sick: Vec<String> = list
+            .items
+            .iter()
+            .filter(|n| {
+                let ready = n
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+                let tainted = n
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.taints.as_ref())
+                    .is_some_and(|t| t.iter().any(|t| t.key.starts_with("node.kubernetes.io/")));
+                !ready || tainted
+            })
+            .filter_map(|n| n.metadata.name.clone())
+            .collect();
+        if sick.is_empty() { Ok(()) } else { Err(format!("{sick:?}")) }
+    })
+    .await;
+}
+
 /// Each node of cluster 0 and its zone.
 async fn node_zones(client: &kube::Client) -> BTreeMap<String, String> {
     Api::<Node>::all(client.clone())
@@ -159,6 +189,7 @@ async fn a_zone_outage_goes_as_predicted() {
     let cluster = env.cluster(0).clone();
     let failed_zone = cluster.zones[0].clone();
     let client = env.client(0).await;
+    whole_cluster(&client).await;
     let ns = TestNamespace::create(&env, 0, "gameday").await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
     let node_zones = node_zones(&client).await;
@@ -258,32 +289,7 @@ async fn zone_outage(s: Scenario) {
     let app = s.name;
     let failed_zone = env.cluster(0).zones[1].clone();
     let client = env.client(0).await;
-    // A zone an earlier game day brought back may still be NotReady or
-    // tainted; the scenario starts on a whole cluster.
-    let nodes: Api<Node> = Api::all(client.clone());
-    eventually("every node Ready and untainted", Duration::from_secs(60), || async {
-        let list = nodes.list(&ListParams::default()).await.map_err(|e| e.to_string())?;
-        let sick: Vec<String> = list
-            .items
-            .iter()
-            .filter(|n| {
-                let ready = n
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-                let tainted = n
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.taints.as_ref())
-                    .is_some_and(|t| t.iter().any(|t| t.key.starts_with("node.kubernetes.io/")));
-                !ready || tainted
-            })
-            .filter_map(|n| n.metadata.name.clone())
-            .collect();
-        if sick.is_empty() { Ok(()) } else { Err(format!("{sick:?}")) }
-    })
-    .await;
+    whole_cluster(&client).await;
     let ns = TestNamespace::create(&env, 0, "gameday").await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
     let node_zones = node_zones(&client).await;
