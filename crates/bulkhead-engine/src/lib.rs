@@ -8,6 +8,10 @@
 //! New analyses (backups' age against RPO, drills, drift) add a stage here and
 //! nothing else changes for the CLI, the server or CI.
 
+mod local_files;
+
+pub use local_files::{read_lock, read_ranges};
+
 use bulkhead_model::spec::DomainLevel;
 use bulkhead_model::{Diagnostic, Fleet, Loaded, Severity};
 use bulkhead_net::ClusterNetwork;
@@ -159,7 +163,7 @@ pub fn check(loaded: &Loaded, live: Option<&LiveState>, options: CheckOptions) -
 /// The network stage: its findings, a line about what it covered, and
 /// whether the lock file could be used.
 fn net_stage(fleet: &Fleet, live: Option<&LiveState>) -> (Vec<Diagnostic>, String, bool) {
-    let lock = match bulkhead_net::read_lock(fleet) {
+    let lock = match read_lock(fleet) {
         Ok(lock) => lock,
         Err(d) => return (vec![d], "net.lock.json could not be read".to_string(), false),
     };

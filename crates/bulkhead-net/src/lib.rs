@@ -24,12 +24,12 @@ pub use check::{
     RANGE_TOO_SMALL, check, effective_ranges, overlaps,
 };
 pub use live::{ClusterNetwork, LiveRanges, live_ranges, pool_ranges};
-pub use lock::{LOCK_FILE, LOCK_VERSION, Lock, LockError, LockedCluster, read_lock};
+pub use lock::{LOCK_FILE, LOCK_VERSION, Lock, LockError, LockedCluster};
 pub use plan::{
     Change, ClusterPlan, PLANNED_KINDS, Plan, PlanError, Planned, Unfit, ZoneSubnets, declared, is_auto, plan,
     supernets, zone_subnets,
 };
 pub use range::{Family, OwnedRange, RangeKind, Source, bounds, net_at};
-pub use ranges_file::{RANGES_SYNTAX, parse_ranges, read_ranges};
+pub use ranges_file::{RANGES_SYNTAX, parse_ranges};
 pub use sizing::{DEFAULT_MAX_PODS, HEADROOM, Needs};
 pub use tfvars::tfvars;

@@ -113,30 +113,6 @@ impl Lock {
     }
 }
 
-/// Reads `net.lock.json` beside the fleet file, if there is one.
-///
-/// # Errors
-/// A diagnostic (code `lock-invalid`) when it cannot be read or used.
-pub fn read_lock(fleet: &bulkhead_model::Fleet) -> Result<Option<Lock>, bulkhead_model::Diagnostic> {
-    let path = fleet.root.join(LOCK_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(bulkhead_model::Diagnostic::error(
-                crate::LOCK_INVALID,
-                LOCK_FILE,
-                None,
-                format!("cannot read: {e}"),
-            ));
-        }
-    };
-    Lock::parse(&text).map(Some).map_err(|e| {
-        bulkhead_model::Diagnostic::error(crate::LOCK_INVALID, LOCK_FILE, None, e.to_string())
-            .with_hint("restore it from git, or delete it and run `bulkhead net plan` (planned ranges may then move)")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,17 +49,6 @@ pub fn parse_ranges(path: &Path, text: &str) -> Result<Vec<OwnedRange>, Vec<Diag
     if problems.is_empty() { Ok(ranges) } else { Err(problems) }
 }
 
-/// Reads and parses a ranges file.
-///
-/// # Errors
-/// When the file cannot be read, or as [`parse_ranges`].
-pub fn read_ranges(path: &Path) -> Result<Vec<OwnedRange>, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diagnostic::error(Code::UnreadableFile, path, None, format!("cannot read ranges file: {e}"))]
-    })?;
-    parse_ranges(path, &text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
