@@ -367,10 +367,9 @@ fn app_cell(
         }
         entry.pinned |= pinned;
         entry.destroyed |= destroyed;
-        let window = if lost > 0 { e.reschedule_window(domains) } else { Some((0, 0)) };
-        let pending = e.replacement(domains).is_some_and(|r| r.pending > 0);
-        entry.stuck |= window.is_none() || pinned || pending;
-        entry.seconds = entry.seconds.max(window.map_or(e.reschedule_seconds, |(_, latest)| latest));
+        let fate = e.fate(domains);
+        entry.stuck |= !fate.recovers() || pinned;
+        entry.seconds = entry.seconds.max(fate.window.map_or(e.reschedule_seconds, |(_, latest)| latest));
     }
     let of_total = totals.replicas;
     let untouched_clusters = totals.clusters > per_cluster.len();

@@ -6,10 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bulkhead_model::spec::{DomainLevel, VolumeTopology};
-use bulkhead_workload::scheduling::{
-    Placement, Replacement, ReplacementRule, SpreadLevel, place_replacements, rule, worst_case,
-};
-use bulkhead_workload::{ClusterNodes, Kind, Object, Workload, budgets_for, hpa_for, selects};
+use bulkhead_workload::resources::{Resources, pod_requests};
+use bulkhead_workload::scheduling::{Placement, ReplacementRule, SpreadLevel, allows, rule, worst_case};
+use bulkhead_workload::{ClusterNodes, Kind, LivePod, Object, Workload, budgets_for, hpa_for, selects};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 
@@ -58,7 +57,47 @@ pub enum Loss {
         per_node: BTreeMap<String, u32>,
         /// Each node's (zone, rack).
         sites: BTreeMap<String, (String, Option<String>)>,
+        /// Nodes its pods may run on (selectors, node affinity, taints).
+        eligible: BTreeSet<String>,
+        /// Room for its replacements on each node, when its pods request anything.
+        capacity: Option<Capacity>,
     },
+}
+
+/// Room for a workload's replacement pods, node by node, as the
+/// scheduler's NodeResourcesFit filter and its preemption see it.
+#[derive(Debug, Clone)]
+pub struct Capacity {
+    /// What each of its pods requests.
+    pub request: Resources,
+    /// Per node: what is free, and what pods of lower priority hold (which
+    /// preemption may take back for it).
+    pub nodes: BTreeMap<String, (Resources, Resources)>,
+}
+
+/// What a workload's controller does about pods lost with their nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controller {
+    /// A ReplicaSet (a Deployment's): replaces an evicted pod at once.
+    Replaces,
+    /// A StatefulSet: recreates a pod only when the old one is gone, which
+    /// an unreachable node cannot confirm.
+    StatefulSet,
+    /// A DaemonSet: its pods belong to their nodes.
+    DaemonSet,
+    /// A bare Pod: nothing replaces it.
+    None,
+}
+
+impl Controller {
+    fn of(w: &Workload<'_>) -> Self {
+        match w.object.kind {
+            Kind::StatefulSet(_) => Self::StatefulSet,
+            Kind::DaemonSet(_) => Self::DaemonSet,
+            Kind::Pod(_) => Self::None,
+            _ => Self::Replaces,
+        }
+    }
 }
 
 /// One workload of an app on one cluster.
@@ -90,9 +129,20 @@ pub struct Exposure {
     /// The cluster's nodes, as (zone, rack, count), for the eviction pacing.
     #[serde(skip)]
     pub(crate) sites: Vec<(String, Option<String>, u32)>,
-    /// How the scheduler places its replacements over zones.
+    /// How the scheduler places its replacements over zones, racks and
+    /// nodes ([`SpreadLevel`] order).
     #[serde(skip)]
-    pub(crate) zone_rule: ReplacementRule,
+    pub(crate) rules: [(SpreadLevel, ReplacementRule); 3],
+    /// What replaces its lost pods.
+    #[serde(skip)]
+    pub(crate) controller: Controller,
+    /// The seconds of its pods' unreachable toleration.
+    #[serde(skip)]
+    pub(crate) toleration_seconds: u64,
+}
+
+fn rules_of(w: &Workload<'_>) -> [(SpreadLevel, ReplacementRule); 3] {
+    [SpreadLevel::Zone, SpreadLevel::Rack, SpreadLevel::Node].map(|l| (l, ReplacementRule::of(w.pod, w.labels, l)))
 }
 
 /// How the node lifecycle controller treats a zone some of whose nodes failed.
@@ -187,7 +237,15 @@ pub fn static_exposure(
 ) -> Exposure {
     let (n, pdb) = replicas_and_budget(objects, w);
     let p = Placement::of(w.pod, nodes);
-    let worst = |level: SpreadLevel| worst_case(rule(w.pod, w.labels, level), n, p.domains(level)).max_per_domain;
+    let controller = Controller::of(w);
+    // A DaemonSet runs one pod on each node it may use.
+    let n = if controller == Controller::DaemonSet { p.nodes } else { n };
+    let worst = |level: SpreadLevel| {
+        if controller == Controller::DaemonSet {
+            return daemon_per_domain(&p, level);
+        }
+        worst_case(rule(w.pod, w.labels, level), n, p.domains(level)).max_per_domain
+    };
     // A node lies in one rack and one zone: it never holds more than they do.
     let per_zone = worst(SpreadLevel::Zone);
     let per_rack = if p.racks > 0 { worst(SpreadLevel::Rack).min(per_zone) } else { per_zone };
@@ -212,34 +270,53 @@ pub fn static_exposure(
         reschedule_seconds: nodes.node_grace_seconds + toleration_seconds(w),
         loss,
         sites: sites_of(nodes),
-        zone_rule: ReplacementRule::of(w.pod, w.labels, SpreadLevel::Zone),
+        rules: rules_of(w),
+        controller,
+        toleration_seconds: toleration_seconds(w),
     }
+}
+
+/// The most nodes of one domain of `level` a DaemonSet's pods run on.
+fn daemon_per_domain(p: &Placement<'_>, level: SpreadLevel) -> u32 {
+    let mut per: BTreeMap<(&str, Option<&str>), u32> = BTreeMap::new();
+    for g in &p.groups {
+        match level {
+            SpreadLevel::Zone => *per.entry((g.zone.as_str(), None)).or_default() += g.count,
+            SpreadLevel::Rack => *per.entry((g.zone.as_str(), g.rack.as_deref())).or_default() += g.count,
+            SpreadLevel::Node => return 1,
+        }
+    }
+    per.into_values().max().unwrap_or(0)
 }
 
 fn sites_of(nodes: &ClusterNodes) -> Vec<(String, Option<String>, u32)> {
     nodes.groups.iter().map(|g| (g.zone.clone(), g.rack.clone(), g.count)).collect()
 }
 
-/// A workload's exposure on one cluster from its running pods: `pods` are
-/// (namespace, labels, node) of running pods, `sites` each node's place.
+/// A workload's exposure on one cluster from the pods running on it now.
 pub fn live_exposure(
     app: usize,
     location: (String, String),
     objects: &[&Object<'_>],
     w: &Workload<'_>,
     nodes: &ClusterNodes,
-    pods: &[(String, BTreeMap<String, String>, String)],
+    pods: &[LivePod],
 ) -> Option<Exposure> {
     let selector = w.selector?;
     let mut per_node: BTreeMap<String, u32> = BTreeMap::new();
-    for (ns, labels, node) in pods {
-        if *ns == w.object.namespace && selects(selector, Some(labels)) {
-            *per_node.entry(node.clone()).or_default() += 1;
+    // Its pods carry the priority admission resolved from its class.
+    let mut priority = None;
+    for p in pods {
+        if p.namespace == w.object.namespace && selects(selector, Some(&p.labels)) {
+            *per_node.entry(p.node.clone()).or_default() += 1;
+            priority = priority.max(Some(p.priority));
         }
     }
     let (n, pdb) = replicas_and_budget(objects, w);
     let sites =
         nodes.groups.iter().map(|g| (g.pool.clone(), (g.zone.clone(), g.rack.clone()))).collect::<BTreeMap<_, _>>();
+    let eligible = nodes.groups.iter().filter(|g| allows(w.pod, g)).map(|g| g.pool.clone()).collect();
+    let capacity = capacity(w, nodes, pods, priority.unwrap_or(0));
     let running: u32 = per_node.values().sum();
     Some(Exposure {
         app,
@@ -251,10 +328,38 @@ pub fn live_exposure(
         quorum: w.is_quorum(),
         volumes: volume_reach(objects, w, nodes),
         reschedule_seconds: nodes.node_grace_seconds + toleration_seconds(w),
-        loss: Loss::Live { per_node, sites },
+        loss: Loss::Live { per_node, sites, eligible, capacity },
         sites: sites_of(nodes),
-        zone_rule: ReplacementRule::of(w.pod, w.labels, SpreadLevel::Zone),
+        rules: rules_of(w),
+        controller: Controller::of(w),
+        toleration_seconds: toleration_seconds(w),
     })
+}
+
+/// Room for `w`'s pods on each node, or `None` when they request nothing.
+fn capacity(w: &Workload<'_>, nodes: &ClusterNodes, pods: &[LivePod], priority: i32) -> Option<Capacity> {
+    let request = pod_requests(w.pod);
+    if request.is_zero() {
+        return None;
+    }
+    let mut used: BTreeMap<&str, (Resources, Resources)> = BTreeMap::new();
+    for p in pods {
+        let entry = used.entry(p.node.as_str()).or_default();
+        entry.0 = entry.0.plus(p.requests);
+        if p.priority < priority {
+            entry.1 = entry.1.plus(p.requests);
+        }
+    }
+    let nodes = nodes
+        .groups
+        .iter()
+        .filter_map(|g| {
+            let allocatable = g.allocatable?;
+            let (used, lower) = used.get(g.pool.as_str()).copied().unwrap_or_default();
+            Some((g.pool.clone(), (allocatable.minus(used), lower)))
+        })
+        .collect();
+    Some(Capacity { request, nodes })
 }
 
 impl Exposure {
@@ -292,7 +397,7 @@ impl Exposure {
                 }
                 lost.min(self.replicas)
             }
-            Loss::Live { per_node, sites } => {
+            Loss::Live { per_node, sites, .. } => {
                 let lost: u32 = per_node
                     .iter()
                     .filter(|(node, _)| {
@@ -311,32 +416,45 @@ impl Exposure {
         }
     }
 
-    /// When the lost replicas are replaced, in seconds after the failure:
-    /// (earliest, latest), or `None` when the node lifecycle controller
-    /// evicts none of them while the failure lasts. Between the two the
-    /// order in which the controller taints the failed nodes decides.
-    pub fn reschedule_window(&self, failed: &[&Domain]) -> Option<(u64, u64)> {
-        if !self.can_reschedule(failed) {
-            return None;
-        }
+    /// Whether a node at (`zone`, `rack`) named `node` is inside a failed domain.
+    pub(crate) fn site_failed(&self, failed: &[&Domain], zone: &str, rack: Option<&str>, node: Option<&str>) -> bool {
         let (provider, region) = (&self.location.0, &self.location.1);
-        let here: Vec<&&Domain> =
-            failed.iter().filter(|d| d.path.len() >= 3 && d.path[0] == *provider && d.path[1] == *region).collect();
+        failed.iter().any(|d| {
+            if d.covers_cluster(&self.cluster, provider, region) {
+                return true;
+            }
+            if d.path.len() < 3 || d.path[0] != *provider || d.path[1] != *region || d.path[2] != zone {
+                return false;
+            }
+            match d.level {
+                DomainLevel::Zone => true,
+                DomainLevel::Rack => rack == Some(d.path[3].as_str()),
+                DomainLevel::Node => d.cluster.as_deref() == Some(&self.cluster) && node == d.node.as_deref(),
+                _ => false,
+            }
+        })
+    }
+
+    /// When the lost replicas are evicted, in seconds after the failure:
+    /// (earliest, latest), or why the node lifecycle controller evicts none
+    /// of them while the failure lasts. Between the two the order in which
+    /// the controller taints the failed nodes decides.
+    pub fn eviction_window(&self, failed: &[&Domain]) -> Result<(u64, u64), Halt> {
+        let (provider, region) = (&self.location.0, &self.location.1);
+        if failed.iter().any(|d| d.covers_cluster(&self.cluster, provider, region)) {
+            return Err(Halt::ClusterDown);
+        }
         // Failing and total nodes per zone of the cluster.
         let mut zones: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
         for (zone, rack, count) in &self.sites {
-            let failing = here.iter().any(|d| match d.level {
-                DomainLevel::Zone => d.path[2] == *zone,
-                DomainLevel::Rack => d.path[2] == *zone && rack.as_deref() == Some(d.path[3].as_str()),
-                _ => false,
-            });
             let entry = zones.entry(zone.as_str()).or_default();
             entry.1 += count;
-            if failing {
+            if self.site_failed(failed, zone, rack.as_deref(), None) {
                 entry.0 += count;
             }
         }
-        for d in here.iter().filter(|d| d.level == DomainLevel::Node && d.cluster.as_deref() == Some(&self.cluster)) {
+        let here = failed.iter().filter(|d| d.path.len() >= 3 && d.path[0] == *provider && d.path[1] == *region);
+        for d in here.filter(|d| d.level == DomainLevel::Node && d.cluster.as_deref() == Some(&self.cluster)) {
             if let Some(entry) = zones.get_mut(d.path[2].as_str()) {
                 entry.0 = (entry.0 + 1).min(entry.1);
             }
@@ -345,79 +463,39 @@ impl Exposure {
         let mut latest_delay = 0.0f64;
         for &(failing, total) in zones.values().filter(|(f, _)| *f > 0) {
             match zone_eviction(failing, total, all_down) {
-                ZoneEviction::Halted => return None,
+                ZoneEviction::Halted if all_down => return Err(Halt::FullDisruption),
+                ZoneEviction::Halted => return Err(Halt::PartialDisruption),
                 ZoneEviction::Paced(rate) => latest_delay = latest_delay.max(f64::from(failing - 1) / rate),
             }
         }
-        Some((self.reschedule_seconds, self.reschedule_seconds + latest_delay.ceil() as u64))
+        Ok((self.reschedule_seconds, self.reschedule_seconds + latest_delay.ceil() as u64))
     }
+}
 
-    /// Where the replacements of the replicas lost to failed zones can go:
-    /// `None` when no zone of the workload's failed (node and rack failures
-    /// leave every zone in the count, so the spread places replacements as
-    /// usual).
-    pub fn replacement(&self, failed: &[&Domain]) -> Option<Replacement> {
-        let (provider, region) = (&self.location.0, &self.location.1);
-        let dark: Vec<&str> = failed
-            .iter()
-            .filter(|d| d.level == DomainLevel::Zone && d.path[0] == *provider && d.path[1] == *region)
-            .map(|d| d.path[2].as_str())
-            .collect();
-        let lost = self.lost(failed);
-        if dark.is_empty() || lost == 0 {
-            return None;
-        }
-        // Pods per surviving zone of the workload's.
-        let surviving: Vec<u32> = match &self.loss {
-            Loss::Live { per_node, sites } => {
-                let mut per_zone: BTreeMap<&str, u32> = BTreeMap::new();
-                for (zone, _) in sites.values() {
-                    per_zone.entry(zone.as_str()).or_default();
-                }
-                for (node, n) in per_node {
-                    if let Some((zone, _)) = sites.get(node) {
-                        *per_zone.entry(zone.as_str()).or_default() += n;
-                    }
-                }
-                per_zone.into_iter().filter(|(z, _)| !dark.contains(z)).map(|(_, n)| n).collect()
-            }
-            Loss::Static { zones, .. } => {
-                // The survivors share the rest as evenly as the spread keeps them.
-                let left: Vec<&String> = zones.iter().filter(|z| !dark.contains(&z.as_str())).collect();
-                let k = left.len() as u32;
-                let rest = self.replicas - lost;
-                (0..k).map(|i| rest / k + u32::from(i < rest % k)).collect()
-            }
-        };
-        let failed_here = match &self.loss {
-            Loss::Static { zones, .. } => zones.iter().filter(|z| dark.contains(&z.as_str())).count(),
-            Loss::Live { sites, .. } => {
-                let mut zones: Vec<&str> =
-                    sites.values().map(|(z, _)| z.as_str()).filter(|z| dark.contains(z)).collect();
-                zones.sort_unstable();
-                zones.dedup();
-                zones.len()
-            }
-        } as u32;
-        Some(place_replacements(self.zone_rule, &surviving, failed_here, lost))
-    }
+/// Why the node lifecycle controller evicts nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Halt {
+    /// The whole cluster (its control plane with it) is down.
+    ClusterDown,
+    /// Every zone of the cluster is down.
+    FullDisruption,
+    /// Most of a small cluster's zone is down.
+    PartialDisruption,
+}
 
-    /// Whether the cluster keeps somewhere to reschedule the lost replicas.
-    pub fn can_reschedule(&self, failed: &[&Domain]) -> bool {
-        let (provider, region) = (&self.location.0, &self.location.1);
-        if failed.iter().any(|d| d.covers_cluster(&self.cluster, provider, region)) {
-            return false;
-        }
-        let zone_down = |z: &str| {
-            failed.iter().any(|d| {
-                d.level == DomainLevel::Zone && d.path[0] == *provider && d.path[1] == *region && d.path[2] == z
-            })
-        };
-        match &self.loss {
-            // The node lifecycle controller evicts nothing when every zone is
-            // down (its full-disruption rule): the pods wait for the zones.
-            Loss::Static { zones, .. } => zones.iter().any(|z| !zone_down(z)),
-            Loss::Live { sites, .. } => sites.values().any(|(z, _)| !zone_down(z)),
+impl Halt {
+    /// The reason, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::ClusterDown => "the whole cluster is down, its control plane with it",
+            Self::FullDisruption => {
+                "every zone of the cluster is down: the node lifecycle controller evicts nothing \
+                 (its full-disruption rule), so the pods wait for their nodes"
+            }
+            Self::PartialDisruption => {
+                "more than 55% of the zone's nodes are down in a cluster of at most 50 nodes: the node \
+                 lifecycle controller stops evicting there (--unhealthy-zone-threshold)"
+            }
         }
     }
 }

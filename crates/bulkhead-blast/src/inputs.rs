@@ -43,15 +43,15 @@ pub fn live_inputs(fleet: &Fleet, live: &LiveFleet) -> (Vec<Domain>, Vec<Exposur
         let Some((provider, region)) = cluster.provider_and_region() else { continue };
         let Some((_, n)) = nodes.iter().find(|(c, _)| *c == cluster.name) else { continue };
         let Some(read) = live.clusters.iter().find(|c| c.name == cluster.name) else { continue };
-        let pods = read.pod_sites();
+        let pods = &read.state.pods;
         let objects: Vec<_> = a.objects.iter().collect();
         for o in &objects {
             let Some(w) = o.workload() else { continue };
-            if !matches!(w.object.kind, Kind::Deployment(_) | Kind::StatefulSet(_)) {
+            if !matches!(w.object.kind, Kind::Deployment(_) | Kind::StatefulSet(_) | Kind::DaemonSet(_)) {
                 continue;
             }
             let location = (provider.to_string(), region.to_string());
-            exposures.extend(live_exposure(*ai, location, &objects, &w, n, &pods));
+            exposures.extend(live_exposure(*ai, location, &objects, &w, n, pods));
         }
     }
     (domains, exposures)
@@ -88,7 +88,11 @@ pub fn static_inputs(fleet: &Fleet) -> (Vec<Domain>, Vec<Exposure>) {
                 for o in &objects {
                     if !matches!(
                         o.kind,
-                        Kind::Deployment(_) | Kind::StatefulSet(_) | Kind::ReplicaSet(_) | Kind::Pod(_)
+                        Kind::Deployment(_)
+                            | Kind::StatefulSet(_)
+                            | Kind::DaemonSet(_)
+                            | Kind::ReplicaSet(_)
+                            | Kind::Pod(_)
                     ) {
                         continue;
                     }

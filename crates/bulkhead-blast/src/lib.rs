@@ -12,6 +12,7 @@
 mod analysis;
 mod domains;
 mod exposure;
+mod fate;
 mod inputs;
 mod report;
 
@@ -20,10 +21,11 @@ pub use analysis::{
 };
 pub use domains::{Domain, Site, fleet_domains};
 pub use exposure::{
-    DEFAULT_TOLERATION_SECONDS, Exposure, LARGE_CLUSTER_SIZE_THRESHOLD, NODE_EVICTION_RATE,
+    Controller, DEFAULT_TOLERATION_SECONDS, Exposure, Halt, LARGE_CLUSTER_SIZE_THRESHOLD, NODE_EVICTION_RATE,
     SECONDARY_NODE_EVICTION_RATE, UNHEALTHY_ZONE_THRESHOLD, ZoneEviction, live_exposure, static_exposure,
     zone_eviction,
 };
+pub use fate::Fate;
 pub use inputs::{Policy, PolicyError, analyze_live, analyze_static, live_inputs, static_inputs};
 pub use report::{CODES, Spof, diagnostics, spofs};
 
@@ -271,24 +273,23 @@ pub struct WorkloadLoss {
     pub workload: String,
     /// The cluster.
     pub cluster: String,
-    /// Replicas lost.
-    pub lost: u32,
     /// Replicas it runs.
     pub replicas: u32,
-    /// Whether the cluster replaces them elsewhere.
+    /// Replicas that keep running while the failure lasts.
+    pub available: u32,
+    /// The fewest replicas its budget keeps (1 without a budget).
+    pub budget: u32,
+    /// Whether every lost replica is replaced in the cluster.
     pub rescheduled: bool,
-    /// When, in seconds, if it does: the latest it may take.
+    /// When the replaced ones run again, in seconds: the latest it may take.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<u64>,
     /// The earliest it may take (the eviction pacing decides between).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub earliest_seconds: Option<u64>,
-    /// Lost replicas whose replacements stay Pending until the failed
-    /// domain returns.
-    pub pending: u32,
-    /// Why they stay Pending (the scheduler's reason, in words).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pending_why: Option<String>,
+    /// What becomes of the lost replicas, and what decided it.
+    #[serde(flatten)]
+    pub fate: Fate,
 }
 
 impl Blast {
@@ -298,33 +299,17 @@ impl Blast {
         self.exposures
             .iter()
             .filter_map(|e| {
-                let lost = e.lost(&failed);
-                (lost > 0).then(|| {
-                    let window = e.reschedule_window(&failed);
-                    let replacement = e.replacement(&failed);
-                    let pending = match (&window, &replacement) {
-                        (None, _) => lost,
-                        (Some(_), Some(r)) => r.pending,
-                        (Some(_), None) => 0,
-                    };
-                    let pending_why = match (&window, replacement) {
-                        (None, _) => {
-                            Some("the node lifecycle controller evicts none of them while the failure lasts".into())
-                        }
-                        (Some(_), Some(r)) => r.why,
-                        (Some(_), None) => None,
-                    };
-                    WorkloadLoss {
-                        workload: e.workload.clone(),
-                        cluster: e.cluster.clone(),
-                        lost,
-                        replicas: e.replicas,
-                        rescheduled: window.is_some() && pending == 0,
-                        seconds: window.filter(|_| pending < lost).map(|(_, latest)| latest),
-                        earliest_seconds: window.filter(|_| pending < lost).map(|(earliest, _)| earliest),
-                        pending,
-                        pending_why,
-                    }
+                let fate = e.fate(&failed);
+                (fate.lost > 0).then(|| WorkloadLoss {
+                    workload: e.workload.clone(),
+                    cluster: e.cluster.clone(),
+                    replicas: e.replicas,
+                    available: e.replicas - fate.lost,
+                    budget: e.needed,
+                    rescheduled: fate.recovers(),
+                    seconds: fate.window.map(|(_, latest)| latest),
+                    earliest_seconds: fate.window.map(|(earliest, _)| earliest),
+                    fate,
                 })
             })
             .collect()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use bulkhead_blast::{Impact, Site, analyze, app_infos, fleet_domains, live_exposure};
 use bulkhead_model::Topology;
 use bulkhead_model::spec::FleetFile;
-use bulkhead_workload::{ClusterNodes, Object, Origin, Source};
+use bulkhead_workload::{ClusterNodes, LiveNode, LivePod, Object, Origin, Resources, Source};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -53,16 +53,23 @@ fn impacts(pods: &[usize], budget: &Option<serde_json::Value>, quorum: bool) -> 
     if let Some(p) = &pdb {
         objects.push(Object::new(Source::Json(p), None, Origin::Live { cluster: "prod".into() }));
     }
-    let nodes = ClusterNodes::from_live(
-        cluster,
-        (0..NODES).map(|i| {
+    let live_nodes: Vec<LiveNode> = (0..NODES)
+        .map(|i| {
             let (name, zone) = node(i);
-            (name, BTreeMap::from([("topology.kubernetes.io/zone".to_string(), zone)]), Vec::new())
-        }),
-    );
-    let running: Vec<(String, BTreeMap<String, String>, String)> = pods
+            let labels = BTreeMap::from([("topology.kubernetes.io/zone".to_string(), zone)]);
+            LiveNode { name, labels, taints: Vec::new(), ready: true, allocatable: Resources::default() }
+        })
+        .collect();
+    let nodes = ClusterNodes::from_live(cluster, &live_nodes);
+    let running: Vec<LivePod> = pods
         .iter()
-        .map(|&i| ("api".to_string(), BTreeMap::from([("app".to_string(), "api".to_string())]), node(i).0))
+        .map(|&i| LivePod {
+            namespace: "api".to_string(),
+            labels: BTreeMap::from([("app".to_string(), "api".to_string())]),
+            node: node(i).0,
+            requests: Resources::default(),
+            priority: 0,
+        })
         .collect();
     let refs: Vec<&Object<'_>> = objects.iter().collect();
     let w = objects[0].workload().unwrap();

@@ -65,25 +65,34 @@ pub fn write_simulation(w: &mut dyn Write, sim: &Simulation<'_>) -> io::Result<(
         writeln!(w, "control plane of `{}` loses {} of {} etcd members", cp.cluster, cp.lost, cp.members)?;
     }
     if !sim.workloads.is_empty() {
-        let mut table = Table::new(["workload", "cluster", "lost", "rescheduled"]);
+        let mut table = Table::new(["workload", "cluster", "lost", "available", "rescheduled"]);
         for l in &sim.workloads {
             let when = match (l.earliest_seconds, l.seconds) {
                 (Some(a), Some(b)) if a < b => format!("in ~{} to ~{}", human(a), human(b)),
                 (_, Some(s)) => format!("in ~{}", human(s)),
                 _ => String::new(),
             };
-            let when = match (l.pending, &l.pending_why) {
-                (0, _) => format!("yes, {when}"),
-                (p, why) if p == l.lost => {
-                    format!("no: Pending until the domain returns: {}", why.as_deref().unwrap_or("no room"))
-                }
-                (p, why) => format!(
-                    "{} {when}; {p} Pending until the domain returns: {}",
-                    l.lost - p,
-                    why.as_deref().unwrap_or("no room")
-                ),
-            };
-            table.row([l.workload.clone(), l.cluster.clone(), format!("{}/{}", l.lost, l.replicas), when]);
+            let f = &l.fate;
+            let why = f.why.as_deref().unwrap_or("no room");
+            let mut parts = Vec::new();
+            if f.replaced > 0 {
+                parts.push(if f.recovers() { format!("yes, {when}") } else { format!("{} {when}", f.replaced) });
+            }
+            if f.pending > 0 {
+                parts.push(format!("{} Pending until the domain returns", f.pending));
+            }
+            if f.stranded > 0 {
+                parts.push(format!("{} not replaced until the domain returns", f.stranded));
+            }
+            let when = if f.recovers() { parts.join("; ") } else { format!("no: {}: {why}", parts.join("; ")) };
+            let availability = format!("{}/{} (budget {})", l.available, l.replicas, l.budget);
+            table.row([
+                l.workload.clone(),
+                l.cluster.clone(),
+                format!("{}/{}", f.lost, l.replicas),
+                availability,
+                when,
+            ]);
         }
         writeln!(w)?;
         table.write(w)?;

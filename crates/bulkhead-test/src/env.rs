@@ -184,6 +184,21 @@ impl TestEnv {
         self.testenv(&["zone", "up", &self.cluster(cluster).name, zone]);
     }
 
+    /// Fails single nodes of a cluster (a rack is its nodes): they stop
+    /// heartbeating while the rest of their zone stays up.
+    pub fn nodes_down(&self, cluster: usize, nodes: &[&str]) {
+        let mut args = vec!["node", "down", &self.cluster(cluster).name];
+        args.extend_from_slice(nodes);
+        self.testenv(&args);
+    }
+
+    /// Brings failed nodes back.
+    pub fn nodes_up(&self, cluster: usize, nodes: &[&str]) {
+        let mut args = vec!["node", "up", &self.cluster(cluster).name];
+        args.extend_from_slice(nodes);
+        self.testenv(&args);
+    }
+
     /// Starts whatever of a cluster is not running, and waits until it serves.
     pub fn start(&self, cluster: usize) {
         self.testenv(&["start", &self.cluster(cluster).name]);

@@ -9,6 +9,7 @@ mod budget;
 pub mod live;
 pub mod nodes;
 mod objects;
+pub mod resources;
 pub mod scheduling;
 
 pub use apps::{AppObjects, Variant};
@@ -19,3 +20,4 @@ pub use objects::{
     Kind, Object, Origin, QUORUM_ANNOTATION, Source, Workload, budgets_for, hpa_for, quorum_tolerates, selects,
     selects_map,
 };
+pub use resources::Resources;

@@ -8,9 +8,10 @@ use bulkhead_model::{Diagnostic, Fleet};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::resources::{Resources, pod_requests};
 use crate::{AppObjects, ClusterNodes, Object, Origin, Source, Taint};
 
-/// A running pod: where it is.
+/// A running pod: where it is, and what it holds there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LivePod {
     /// Its namespace.
@@ -19,6 +20,10 @@ pub struct LivePod {
     pub labels: BTreeMap<String, String>,
     /// Its node.
     pub node: String,
+    /// Its requests, which the node's allocatable must hold.
+    pub requests: Resources,
+    /// Its priority (resolved from its PriorityClass by admission).
+    pub priority: i32,
 }
 
 impl LivePod {
@@ -31,6 +36,8 @@ impl LivePod {
             namespace: pod.metadata.namespace.clone().unwrap_or_default(),
             labels: pod.metadata.labels.clone().unwrap_or_default(),
             node,
+            requests: pod.spec.as_ref().map(pod_requests).unwrap_or_default(),
+            priority: pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0),
         })
     }
 }
@@ -46,6 +53,8 @@ pub struct LiveNode {
     pub taints: Vec<Taint>,
     /// Whether it is Ready.
     pub ready: bool,
+    /// What pods may request of it.
+    pub allocatable: Resources,
 }
 
 impl LiveNode {
@@ -68,6 +77,12 @@ impl LiveNode {
                 })
                 .collect(),
             ready,
+            allocatable: node
+                .status
+                .as_ref()
+                .and_then(|s| s.allocatable.as_ref())
+                .map(Resources::from_map)
+                .unwrap_or_default(),
         }
     }
 }
@@ -113,8 +128,7 @@ pub struct LiveFleet {
 impl LiveCluster {
     /// The cluster's nodes, for the scheduling questions.
     pub fn nodes(&self, fleet: &Fleet) -> ClusterNodes {
-        let nodes = self.state.nodes.iter().map(|n| (n.name.clone(), n.labels.clone(), n.taints.clone()));
-        ClusterNodes::from_live(&fleet.file.spec.clusters[self.index], nodes)
+        ClusterNodes::from_live(&fleet.file.spec.clusters[self.index], &self.state.nodes)
     }
 
     /// Running pods as (namespace, labels, node).

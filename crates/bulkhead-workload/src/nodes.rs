@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 use bulkhead_model::Topology;
 use bulkhead_model::spec::{AccessMode, Cluster, DomainLevel, FleetSpec, VolumeTopology};
 
+use crate::live::LiveNode;
+use crate::resources::Resources;
+
 /// The zone label.
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 /// The region label.
@@ -54,6 +57,9 @@ pub struct NodeGroup {
     pub rack: Option<String>,
     /// How many.
     pub count: u32,
+    /// What pods may request of each; known live only (a node pool does
+    /// not say its machines' size).
+    pub allocatable: Option<Resources>,
 }
 
 /// A storage class as the audit needs it.
@@ -122,6 +128,7 @@ impl ClusterNodes {
                         zone: zone.clone(),
                         rack: rack.clone(),
                         count: 0,
+                        allocatable: None,
                     }
                 });
                 entry.count += 1;
@@ -156,13 +163,11 @@ impl ClusterNodes {
     /// The nodes a live cluster has, one group per node, with the storage
     /// classes fleet.yaml declares for it (a live StorageClass does not say
     /// what access modes or topology its volumes have).
-    pub fn from_live(
-        cluster: &Cluster,
-        nodes: impl IntoIterator<Item = (String, BTreeMap<String, String>, Vec<Taint>)>,
-    ) -> Self {
+    pub fn from_live<'n>(cluster: &Cluster, nodes: impl IntoIterator<Item = &'n LiveNode>) -> Self {
         let mut groups = Vec::new();
         let (mut zones, mut racks) = (Vec::new(), Vec::new());
-        for (name, mut labels, taints) in nodes {
+        for node in nodes {
+            let (name, mut labels, taints) = (node.name.clone(), node.labels.clone(), node.taints.clone());
             labels.insert(HOSTNAME_LABEL.into(), name.clone());
             let zone = labels.get(ZONE_LABEL).cloned().unwrap_or_default();
             let rack = labels.get(RACK_LABEL).cloned();
@@ -174,7 +179,15 @@ impl ClusterNodes {
             {
                 racks.push(r.clone());
             }
-            groups.push(NodeGroup { pool: name, labels, taints, zone, rack, count: 1 });
+            groups.push(NodeGroup {
+                pool: name,
+                labels,
+                taints,
+                zone,
+                rack,
+                count: 1,
+                allocatable: Some(node.allocatable),
+            });
         }
         Self::new(cluster, zones, racks, groups)
     }

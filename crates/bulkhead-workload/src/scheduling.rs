@@ -330,6 +330,26 @@ impl ReplacementRule {
     }
 }
 
+impl ReplacementRule {
+    /// The rule as a person names it, for "what decided the outcome".
+    pub fn describe(self, level: SpreadLevel) -> Option<String> {
+        let on = match level {
+            SpreadLevel::Zone => "zone",
+            SpreadLevel::Rack => "rack",
+            SpreadLevel::Node => "node",
+        };
+        match self {
+            Self::Free => None,
+            Self::OnePerDomain => Some(format!("required pod anti-affinity per {on}")),
+            Self::Skew { max_skew, min_domains, honor_taints } => Some(format!(
+                "topology spread per {on} (DoNotSchedule, maxSkew {max_skew}{}, nodeTaintsPolicy {})",
+                min_domains.map(|m| format!(", minDomains {m}")).unwrap_or_default(),
+                if honor_taints { "Honor" } else { "Ignore" }
+            )),
+        }
+    }
+}
+
 /// Where replacements of lost pods can go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replacement {
