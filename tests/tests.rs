@@ -24,3 +24,6 @@ mod output;
 
 // `testenv/testenv` itself: what it removes and what it kills.
 mod testenv;
+
+// `bulkhead export`: clean objects from a real cluster, as a stream and a tree.
+mod export;

@@ -82,6 +82,27 @@ pub enum Command {
     /// policy is broken (default: no single zone may take down a tier-1 app).
     Blast(BlastArgs),
 
+    /// Write every object of a cluster as clean YAML, ready for another cluster.
+    ///
+    /// Discovers every API resource the cluster serves (core, built-in
+    /// groups, custom resources, aggregated APIs), lists each page by page,
+    /// several at once, and strips what belongs to that cluster alone:
+    /// status, uid, resourceVersion, generation, creationTimestamp,
+    /// managedFields, selfLink, the last-applied annotation, owner
+    /// references' uids, a Service's allocated cluster IPs and node ports
+    /// (kept when someone set them), a PV's claimRef uid, a Pod's nodeName.
+    /// What every cluster makes for itself is left out: service-account
+    /// token Secrets, kube-root-ca.crt ConfigMaps, bootstrap RBAC,
+    /// APIServices and flow control, the `kubernetes` Service; and so is
+    /// each cluster's own state: nodes, component statuses, events, leases,
+    /// IP address allocations, CSI nodes, volume attachments. A resource that cannot be
+    /// listed is named and the rest exported, with exit 1; an unreachable
+    /// cluster is exit 3.
+    ///
+    ///   bulkhead export --cluster aws-use1-prod --out backup/ examples/multicloud
+    ///   bulkhead export --kubeconfig ~/.kube/config --namespace shop > shop.yaml
+    Export(ExportArgs),
+
     /// Plan and check the fleet's network ranges.
     ///
     /// `net plan` gives every `auto` range of every cluster a place in the
@@ -103,6 +124,41 @@ pub struct FleetArg {
     /// A fleet directory (holding fleet.yaml), or the path of a fleet file.
     #[arg(value_name = "DIR", env = env_vars::BULKHEAD_FLEET, default_value = ".")]
     pub fleet: PathBuf,
+}
+
+/// `bulkhead export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The fleet, through whose `access` `--cluster` is reached.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The fleet's cluster to export.
+    #[arg(long, required_unless_present = "kubeconfig", conflicts_with = "kubeconfig")]
+    pub cluster: Option<String>,
+
+    /// Export the cluster of a kubeconfig instead (no fleet needed).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// With `--kubeconfig`: its context (default: its current one).
+    #[arg(long, requires = "kubeconfig")]
+    pub context: Option<String>,
+
+    /// Only this namespace (repeat for more); cluster-scoped objects are
+    /// then left out. Default: everything.
+    #[arg(long = "namespace", short = 'n', value_name = "NS")]
+    pub namespaces: Vec<String>,
+
+    /// Where to write: a directory, as a tree
+    /// (`cluster/KIND.GROUP/NAME.yaml`, `namespaces/NS/KIND.GROUP/NAME.yaml`),
+    /// or `-` for one YAML stream on standard output, sorted by that path.
+    #[arg(long, value_name = "DIR|-", default_value = "-")]
+    pub out: PathBuf,
+
+    /// Resources listed at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
 }
 
 /// `bulkhead validate`.

@@ -16,7 +16,8 @@ use bulkhead_report::{DiagnosticsReport, OutputFormat, Verdict};
 use clap::Parser;
 pub use error::{EXIT_BAD_INPUT, EXIT_BUG, EXIT_FINDINGS, EXIT_OK, EXIT_OUTSIDE, Failure};
 use settings::{
-    AuditSettings, BlastSettings, CheckSettings, GlobalSettings, NetCheckSettings, NetPlanSettings, ValidateSettings,
+    AuditSettings, BlastSettings, CheckSettings, ExportSettings, GlobalSettings, NetCheckSettings, NetPlanSettings,
+    ValidateSettings,
 };
 
 /// Parses the command line, runs the command, and maps the outcome to an
@@ -73,6 +74,7 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             (commands::net::check(&s, global, out), s.output)
         }
         Command::Schema => (commands::schema::run(out), OutputFormat::Json),
+        Command::Export(a) => (commands::export::run(&ExportSettings::resolve(a), out), OutputFormat::Human),
     }
 }
 

@@ -255,3 +255,45 @@ pub fn output(o: Output) -> OutputFormat {
         Output::Junit => OutputFormat::Junit,
     }
 }
+
+/// `bulkhead export`, resolved.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    /// The fleet directory or file (with `--cluster`).
+    pub fleet: PathBuf,
+    /// Which cluster, and how to reach it.
+    pub source: ExportSource,
+    /// Only these namespaces; empty: all.
+    pub namespaces: Vec<String>,
+    /// A directory for the tree; `None`: the stream on standard output.
+    pub out: Option<PathBuf>,
+    /// Resources listed at once.
+    pub parallel: usize,
+}
+
+/// The cluster `export` reads.
+#[derive(Debug, Clone)]
+pub enum ExportSource {
+    /// A cluster of the fleet, by name.
+    Fleet(String),
+    /// A kubeconfig and (optionally) its context.
+    Kubeconfig(PathBuf, Option<String>),
+}
+
+impl ExportSettings {
+    /// Resolves the flags.
+    pub fn resolve(args: crate::args::ExportArgs) -> Self {
+        // clap requires one of `--cluster` and `--kubeconfig`.
+        let source = match args.kubeconfig {
+            Some(path) => ExportSource::Kubeconfig(path, args.context),
+            None => ExportSource::Fleet(args.cluster.unwrap_or_default()),
+        };
+        Self {
+            fleet: args.fleet.fleet,
+            source,
+            namespaces: args.namespaces,
+            out: (args.out.as_os_str() != "-").then_some(args.out),
+            parallel: usize::from(args.parallel),
+        }
+    }
+}

@@ -63,13 +63,23 @@ impl Cluster {
 pub async fn connect(root: &Path, cluster: &spec::Cluster) -> Result<Cluster, Error> {
     let name = cluster.name.clone();
     let access = cluster.access.as_ref().ok_or_else(|| Error::NoAccess { cluster: name.clone() })?;
-    let path = root.join(&access.kubeconfig);
+    connect_kubeconfig(&name, &root.join(&access.kubeconfig), access.context.as_deref()).await
+}
+
+/// A client from a kubeconfig file and context (its current one when
+/// `None`), for a cluster the fleet does not name; `name` is for messages.
+///
+/// # Errors
+/// When the kubeconfig is unusable.
+pub async fn connect_kubeconfig(name: &str, path: &Path, context: Option<&str>) -> Result<Cluster, Error> {
+    let name = name.to_string();
+    let path = path.to_path_buf();
     let kubeconfig = Kubeconfig::read_from(&path).map_err(|source| Error::Kubeconfig {
         cluster: name.clone(),
         path: path.clone(),
         source,
     })?;
-    let options = KubeConfigOptions { context: access.context.clone(), ..Default::default() };
+    let options = KubeConfigOptions { context: context.map(str::to_string), ..Default::default() };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|source| Error::Kubeconfig { cluster: name.clone(), path, source })?;

@@ -5,13 +5,16 @@
 //! Every call is bounded by a timeout: a cluster that does not answer is an
 //! [`Error`] naming it, never a hang.
 
+pub mod clean;
 mod connect;
+pub mod discovery;
 mod error;
+pub mod export;
 mod fleet;
 pub mod list;
 pub mod network;
 pub mod workloads;
 
-pub use connect::{Cluster, connect, connect_all};
+pub use connect::{Cluster, connect, connect_all, connect_kubeconfig};
 pub use error::{Error, cause};
 pub use fleet::{CLUSTER_UNREACHABLE, Outcome, per_cluster, read_networks, read_workloads, unreachable};

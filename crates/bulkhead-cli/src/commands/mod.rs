@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod blast;
 pub mod check;
+pub mod export;
 pub mod net;
 mod plain_manifests;
 pub mod schema;
