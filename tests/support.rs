@@ -63,6 +63,11 @@ pub fn testenv_fleet(env: &bulkhead_test::TestEnv, dir: &Path) {
 /// Like [`testenv_fleet`], with an `apps:` section (YAML, indented as
 /// items of `spec.apps`); each app's manifest directory is created empty.
 pub fn testenv_fleet_with_apps(env: &bulkhead_test::TestEnv, dir: &Path, apps: &str) {
+    testenv_fleet_with(env, dir, apps, "");
+}
+
+/// [`testenv_fleet_with_apps`], with more of `spec` (such as a `dr:` section, indented two spaces).
+pub fn testenv_fleet_with(env: &bulkhead_test::TestEnv, dir: &Path, apps: &str, more: &str) {
     let mut providers = String::new();
     let mut clusters = String::new();
     for (i, c) in env.clusters.iter().enumerate() {
@@ -99,5 +104,6 @@ pub fn testenv_fleet_with_apps(env: &bulkhead_test::TestEnv, dir: &Path, apps: &
             std::fs::create_dir_all(dir.join(line)).expect("create the app's manifest directory");
         }
     }
+    fleet.push_str(more);
     std::fs::write(dir.join("fleet.yaml"), fleet).expect("write fleet.yaml");
 }

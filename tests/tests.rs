@@ -27,3 +27,6 @@ mod testenv;
 
 // `bulkhead export`: clean objects from a real cluster, as a stream and a tree.
 mod export;
+
+// `bulkhead backup` and `restore`: a namespace moved between real clusters, restic reading it, S3.
+mod backup;

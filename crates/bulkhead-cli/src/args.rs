@@ -103,6 +103,28 @@ pub enum Command {
     ///   bulkhead export --kubeconfig ~/.kube/config --namespace shop > shop.yaml
     Export(ExportArgs),
 
+    /// Back up cluster resources into the fleet's repository, and look at backups.
+    ///
+    /// Backups are snapshots in restic's repository format (encrypted,
+    /// compressed, deduplicated), in a local directory or S3, readable with
+    /// stock `restic` (`restic ls`, `restic dump`) even without Bulkhead.
+    #[command(subcommand)]
+    Backup(BackupCommand),
+
+    /// Restore a backup into a cluster, in an order that always works.
+    ///
+    /// Definitions first (each waited for until Established), then
+    /// namespaces, service accounts and RBAC, ConfigMaps and Secrets,
+    /// storage, workloads, Services and Ingresses, and the rest (custom
+    /// resources); each phase applied in parallel with server-side apply
+    /// under the field manager `bulkhead`. Every object gets a result
+    /// (created, updated, unchanged, skipped, failed, and why); exit 1 when
+    /// any failed. A restore that was interrupted converges when run again.
+    ///
+    ///   bulkhead restore --from latest --source-cluster aws-use1-prod --to gcp-euw4-dr \
+    ///       --namespace-map shop=shop --storage-class-map gp3=standard-rwo --dry-run
+    Restore(RestoreArgs),
+
     /// Plan and check the fleet's network ranges.
     ///
     /// `net plan` gives every `auto` range of every cluster a place in the
@@ -281,6 +303,188 @@ pub enum FailOnAll {
     Warning,
     /// Fail on anything, notes included.
     Info,
+}
+
+/// `bulkhead backup …`.
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take a backup of a cluster (or of one app on it) now.
+    ///
+    /// Every served resource is listed page by page, several at once, and
+    /// streamed into one snapshot, tagged `fleet=…`, `cluster=…` (and
+    /// `app=…`), with the API server's version and the list of resources in
+    /// its description. What belongs to one cluster only is cleaned away (as
+    /// `bulkhead export` does). Left out unless `--include-noise`: Endpoints,
+    /// EndpointSlices, ControllerRevisions, and Pods, ReplicaSets and Jobs
+    /// that a controller owns (the controllers recreate them). Never backed
+    /// up: nodes, events, leases, IP allocations, CSI nodes, volume
+    /// attachments. Secrets are included: the repository is encrypted.
+    /// A resource that cannot be listed is named and the rest backed up
+    /// (exit 1).
+    Create(BackupCreateArgs),
+
+    /// List the repository's snapshots, newest last.
+    List(BackupListArgs),
+}
+
+/// Which repository, and its password.
+#[derive(Debug, Args)]
+pub struct RepoArg {
+    /// A repository of the fleet's `dr.repositories`, by name (its password
+    /// comes from its `passwordEnv` or `passwordFile`), or a restic URL (a
+    /// path, `local:/path`, `s3:https://host/bucket/prefix`; password from
+    /// RESTIC_PASSWORD_FILE or RESTIC_PASSWORD). Default: the app's policy's
+    /// repository, or the fleet's only one. S3 keys: AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY.
+    #[arg(long, value_name = "NAME|URL")]
+    pub repo: Option<String>,
+}
+
+/// `bulkhead backup create`.
+#[derive(Debug, Args)]
+pub struct BackupCreateArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository.
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// The cluster to back up (every cluster the app runs on, with `--app`).
+    #[arg(long)]
+    pub cluster: Option<String>,
+
+    /// Back up exactly one app: its namespaces, tagged `app=NAME`.
+    #[arg(long)]
+    pub app: Option<String>,
+
+    /// Only this namespace (repeat for more); cluster-scoped objects are then left out.
+    #[arg(long = "namespace", short = 'n', value_name = "NS")]
+    pub namespaces: Vec<String>,
+
+    /// Only this resource (`configmaps`, `deployments.apps`; repeat for more).
+    #[arg(long = "resource", value_name = "RESOURCE")]
+    pub resources: Vec<String>,
+
+    /// Never this resource (repeat for more).
+    #[arg(long = "exclude-resource", value_name = "RESOURCE")]
+    pub exclude_resources: Vec<String>,
+
+    /// Only objects with these labels: `key=value,key`.
+    #[arg(long, short = 'l', value_name = "SELECTOR")]
+    pub selector: Option<String>,
+
+    /// Keep what controllers regenerate (Endpoints, EndpointSlices, owned Pods and ReplicaSets, …).
+    #[arg(long)]
+    pub include_noise: bool,
+
+    /// Resources listed at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
+}
+
+/// `bulkhead backup list`.
+#[derive(Debug, Args)]
+pub struct BackupListArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository.
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// Only snapshots of this cluster.
+    #[arg(long)]
+    pub cluster: Option<String>,
+
+    /// Only snapshots of this app.
+    #[arg(long)]
+    pub app: Option<String>,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
+}
+
+/// `bulkhead restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository.
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// The snapshot: its id (or a unique prefix), or `latest`.
+    #[arg(long, value_name = "SNAPSHOT|latest")]
+    pub from: String,
+
+    /// With `--from latest`: the newest snapshot of this cluster.
+    #[arg(long, value_name = "CLUSTER")]
+    pub source_cluster: Option<String>,
+
+    /// With `--from latest`: the newest snapshot of this app.
+    #[arg(long)]
+    pub app: Option<String>,
+
+    /// The fleet's cluster to restore into.
+    #[arg(long, value_name = "CLUSTER")]
+    pub to: String,
+
+    /// Only objects of this (source) namespace (repeat for more); cluster-scoped objects are then left out.
+    #[arg(long = "namespace", short = 'n', value_name = "NS")]
+    pub namespaces: Vec<String>,
+
+    /// Only objects of this kind (`ConfigMap`; repeat for more).
+    #[arg(long = "kind", value_name = "KIND")]
+    pub kinds: Vec<String>,
+
+    /// Restore namespace OLD as NEW (repeat for more); binding subjects follow.
+    #[arg(long = "namespace-map", value_name = "OLD=NEW")]
+    pub namespace_map: Vec<String>,
+
+    /// Give claims and volumes of storage class OLD the class NEW (repeat for more).
+    #[arg(long = "storage-class-map", value_name = "OLD=NEW")]
+    pub storage_class_map: Vec<String>,
+
+    /// What to do with objects that exist in the target: leave them
+    /// (`skip`), apply the snapshot's fields over them (`update`), or count
+    /// them as failures (`fail`).
+    #[arg(long, value_enum, default_value_t = ExistingArg::Update)]
+    pub existing: ExistingArg,
+
+    /// Change nothing: send every object as a server-side dry run and show
+    /// the plan (create, update with the fields that change, unchanged,
+    /// skipped, would fail and why).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Objects applied at once within a phase.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: u16,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
+}
+
+/// `--existing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExistingArg {
+    /// Leave existing objects as they are.
+    Skip,
+    /// Apply the snapshot's fields over them.
+    Update,
+    /// Count them as failures.
+    Fail,
 }
 
 /// `bulkhead net …`.

@@ -11,7 +11,7 @@ pub mod settings;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use args::{Cli, ColorChoice, Command, NetCommand};
+use args::{BackupCommand, Cli, ColorChoice, Command, NetCommand};
 use bulkhead_report::{DiagnosticsReport, OutputFormat, Verdict};
 use clap::Parser;
 pub use error::{EXIT_BAD_INPUT, EXIT_BUG, EXIT_FINDINGS, EXIT_OK, EXIT_OUTSIDE, Failure};
@@ -74,6 +74,18 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             (commands::net::check(&s, global, out), s.output)
         }
         Command::Schema => (commands::schema::run(out), OutputFormat::Json),
+        Command::Backup(BackupCommand::Create(a)) => {
+            let format = settings::output(a.output);
+            (commands::backup::create(&a, out), format)
+        }
+        Command::Backup(BackupCommand::List(a)) => {
+            let format = settings::output(a.output);
+            (commands::backup::list(&a, out), format)
+        }
+        Command::Restore(a) => {
+            let format = settings::output(a.output);
+            (commands::restore::run(&a, out), format)
+        }
         Command::Export(a) => (commands::export::run(&ExportSettings::resolve(a), out), OutputFormat::Human),
     }
 }

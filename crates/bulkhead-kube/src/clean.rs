@@ -60,6 +60,8 @@ pub enum LeftOut {
     Bootstrap,
     /// The API server's own `kubernetes` Service, its endpoints and range.
     ApiServerService,
+    /// A namespace's `default` ServiceAccount, as the cluster made it.
+    DefaultServiceAccount,
 }
 
 impl LeftOut {
@@ -70,6 +72,7 @@ impl LeftOut {
             Self::RootCa => "kube-root-ca.crt ConfigMaps",
             Self::Bootstrap => "objects the API server creates at start (bootstrap RBAC, APIServices, flow control)",
             Self::ApiServerService => "the API server's own `kubernetes` Service, endpoints and range",
+            Self::DefaultServiceAccount => "`default` ServiceAccounts nobody changed",
         }
     }
 }
@@ -91,6 +94,23 @@ fn made_by_the_cluster(object: &Value, group: &str, kind: &str, name: &str) -> O
         }
         ("networking.k8s.io", "ServiceCIDR") if name == "kubernetes" => return Some(LeftOut::ApiServerService),
         ("scheduling.k8s.io", "PriorityClass") if name.starts_with("system-") => return Some(LeftOut::Bootstrap),
+        // Kept when someone gave it pull secrets, labels or other settings.
+        ("", "ServiceAccount") if name == "default" => {
+            let untouched = object
+                .as_object()
+                .is_some_and(|o| o.keys().all(|k| matches!(k.as_str(), "apiVersion" | "kind" | "metadata")))
+                && object["metadata"].as_object().is_some_and(|m| {
+                    m.keys().all(|k| {
+                        matches!(
+                            k.as_str(),
+                            "name" | "namespace" | "uid" | "resourceVersion" | "creationTimestamp" | "managedFields"
+                        )
+                    })
+                });
+            if untouched {
+                return Some(LeftOut::DefaultServiceAccount);
+            }
+        }
         _ => {}
     }
     let bootstrap = label("kubernetes.io/bootstrapping") == Some("rbac-defaults")
@@ -275,6 +295,11 @@ mod tests {
         let api = json!({"metadata": {"name": "kubernetes", "namespace": "default"}, "spec": {}});
         assert_eq!(clean(api, "", "Service"), Err(LeftOut::ApiServerService));
         assert!(is_cluster_state("", "nodes") && !is_cluster_state("apps", "deployments"));
+        let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "n", "uid": "u"}});
+        assert_eq!(clean(sa, "", "ServiceAccount"), Err(LeftOut::DefaultServiceAccount));
+        let pulls = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "n"},
+                           "imagePullSecrets": [{"name": "registry"}]});
+        assert!(clean(pulls, "", "ServiceAccount").is_ok());
         let pod = json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1", "containers": []}});
         assert_eq!(clean(pod, "", "Pod").unwrap()["spec"].get("nodeName"), None);
     }

@@ -55,6 +55,14 @@ impl Cluster {
     }
 }
 
+/// Makes ring rustls's process-wide crypto provider. Two providers are
+/// compiled in (kube is built for ring; the S3 client of the backup
+/// repository brings aws-lc-rs), and with two rustls refuses to pick one.
+/// Installing it twice is harmless: the first one stays.
+pub fn use_ring() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A client for `cluster`, with its kubeconfig path taken relative to the
 /// fleet directory `root` (or absolute).
 ///
@@ -72,6 +80,7 @@ pub async fn connect(root: &Path, cluster: &spec::Cluster) -> Result<Cluster, Er
 /// # Errors
 /// When the kubeconfig is unusable.
 pub async fn connect_kubeconfig(name: &str, path: &Path, context: Option<&str>) -> Result<Cluster, Error> {
+    use_ring();
     let name = name.to_string();
     let path = path.to_path_buf();
     let kubeconfig = Kubeconfig::read_from(&path).map_err(|source| Error::Kubeconfig {

@@ -170,6 +170,42 @@ where
     }
 }
 
+/// Every object of one resource (in `namespaces`, or all), cleaned, in the
+/// API server's order, and how many were left out and why. For consumers
+/// that need whole resources in turn (a backup writes them in path order).
+///
+/// # Errors
+/// When the resource cannot be listed.
+pub async fn list_clean(
+    cluster: &Cluster,
+    served: &Served,
+    namespaces: &[String],
+) -> Result<(Vec<Value>, std::collections::BTreeMap<LeftOut, usize>), Error> {
+    let scopes: Vec<Option<&str>> =
+        if namespaces.is_empty() { vec![None] } else { namespaces.iter().map(|n| Some(n.as_str())).collect() };
+    let mut objects = Vec::new();
+    let mut left_out = std::collections::BTreeMap::new();
+    for ns in scopes {
+        let api: Api<DynamicObject> = match ns {
+            Some(ns) => Api::namespaced_with(cluster.client.clone(), ns, &served.resource),
+            None => Api::all_with(cluster.client.clone(), &served.resource),
+        };
+        let mut pages = Vec::new();
+        list_pages(cluster, &api, served, |page| {
+            pages.push(page);
+            std::future::ready(Ok(()))
+        })
+        .await?;
+        for object in pages.into_iter().flatten().filter_map(|o| with_type(o, served)) {
+            match clean(object, &served.resource.group, &served.resource.kind) {
+                Ok(o) => objects.push(o),
+                Err(why) => *left_out.entry(why).or_default() += 1,
+            }
+        }
+    }
+    Ok((objects, left_out))
+}
+
 /// The object as JSON with its `apiVersion` and `kind` (list items come without).
 fn with_type(object: DynamicObject, served: &Served) -> Option<Value> {
     let mut value = serde_json::to_value(object).ok()?;

@@ -15,6 +15,6 @@ pub mod list;
 pub mod network;
 pub mod workloads;
 
-pub use connect::{Cluster, connect, connect_all, connect_kubeconfig};
+pub use connect::{Cluster, connect, connect_all, connect_kubeconfig, use_ring};
 pub use error::{Error, cause};
 pub use fleet::{CLUSTER_UNREACHABLE, Outcome, per_cluster, read_networks, read_workloads, unreachable};

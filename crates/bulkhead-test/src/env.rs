@@ -210,6 +210,8 @@ impl TestEnv {
 /// # Panics
 /// When the kubeconfig cannot be read or used.
 pub(crate) async fn client_for(kubeconfig: &Path, context: &str) -> kube::Client {
+    // Two rustls crypto providers are compiled in (see bulkhead-kube's `use_ring`).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let kc = Kubeconfig::read_from(kubeconfig).unwrap_or_else(|e| panic!("cannot read {}: {e}", kubeconfig.display()));
     let options = KubeConfigOptions { context: Some(context.to_string()), ..Default::default() };
     let config = kube::Config::from_custom_kubeconfig(kc, &options)

@@ -43,6 +43,13 @@ impl TestNamespace {
         Self { name, kubeconfig: c.kubeconfig.clone(), context: c.context.clone() }
     }
 
+    /// Takes charge of a namespace something else creates (a restore, say):
+    /// deleted on drop, like one this made.
+    pub fn adopt(env: &TestEnv, cluster: usize, name: &str) -> Self {
+        let c = env.cluster(cluster);
+        Self { name: name.to_string(), kubeconfig: c.kubeconfig.clone(), context: c.context.clone() }
+    }
+
     /// The namespace's name.
     pub fn name(&self) -> &str {
         &self.name

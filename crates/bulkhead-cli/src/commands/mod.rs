@@ -3,11 +3,14 @@
 //! [`Failure`] that says why it could not finish.
 
 pub mod audit;
+pub mod backup;
 pub mod blast;
 pub mod check;
 pub mod export;
 pub mod net;
 mod plain_manifests;
+mod recovery;
+pub mod restore;
 pub mod schema;
 pub mod validate;
 

@@ -1,0 +1,138 @@
+//! What the recovery commands share: the fleet, a cluster of it connected,
+//! and a repository with its password, resolved from flags, fleet.yaml and
+//! the environment (the edge: the libraries below take plain values).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bulkhead_kube::{Cluster, connect};
+use bulkhead_model::Fleet;
+use bulkhead_vault::{Location, PasswordSource};
+
+use crate::error::Failure;
+
+/// The environment, for the libraries that read keys from it.
+pub(crate) fn environment() -> bulkhead_vault::Env {
+    Arc::new(|name: &str| std::env::var(name).ok())
+}
+
+/// Loads a fleet without its manifests, refusing one with errors.
+pub(crate) fn load_fleet(path: &Path) -> Result<Fleet, Failure> {
+    let loaded = bulkhead_model::load(path, bulkhead_model::LoadOptions { manifests: false })?;
+    if loaded.has_errors() {
+        return Err(Failure::Input(format!(
+            "{} has errors; `bulkhead validate {}` lists them",
+            path.display(),
+            path.display()
+        )));
+    }
+    loaded.fleet.ok_or_else(|| Failure::Input(format!("{} holds no fleet", path.display())))
+}
+
+/// Connects to the fleet's cluster `name`.
+pub(crate) async fn connect_named(fleet: &Fleet, name: &str) -> Result<Cluster, Failure> {
+    let clusters = &fleet.file.spec.clusters;
+    let Some(spec) = clusters.iter().find(|c| c.name == name) else {
+        let known: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+        return Err(Failure::Usage(format!(
+            "the fleet has no cluster `{name}`; it has: {}",
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        )));
+    };
+    connect(&fleet.root, spec).await.map_err(|e| match e {
+        bulkhead_kube::Error::NoAccess { .. } | bulkhead_kube::Error::Kubeconfig { .. } => {
+            Failure::Input(e.to_string())
+        }
+        other => Failure::Outside(other.to_string()),
+    })
+}
+
+/// A repository and its password.
+pub(crate) struct Repo {
+    /// Where.
+    pub location: Location,
+    /// The password.
+    pub password: String,
+    /// Its name in the fleet, or its URL.
+    pub name: String,
+}
+
+/// The repository `--repo` names (or the default for `app`), with its password.
+pub(crate) fn repository(fleet: &Fleet, wanted: Option<&str>, app: Option<&str>) -> Result<Repo, Failure> {
+    let dr = &fleet.file.spec.dr;
+    let env = environment();
+    // A URL: restic's own password variables.
+    if let Some(url) = wanted.filter(|w| w.contains(':') || w.contains('/')) {
+        let location = Location::parse(url).map_err(|e| Failure::Usage(e.to_string()))?;
+        let source = match (std::env::var_os("RESTIC_PASSWORD_FILE"), std::env::var_os("RESTIC_PASSWORD")) {
+            (Some(file), _) => PasswordSource::File(file.into()),
+            (None, Some(_)) => PasswordSource::Env("RESTIC_PASSWORD".into()),
+            (None, None) => {
+                return Err(Failure::Usage(format!(
+                    "no password for repository {url}: set RESTIC_PASSWORD_FILE (or RESTIC_PASSWORD)"
+                )));
+            }
+        };
+        let password = source.read(url, &*env).map_err(|e| Failure::Input(e.to_string()))?;
+        return Ok(Repo { location, password, name: url.to_string() });
+    }
+    let by_policy = || {
+        let app = fleet.file.spec.apps.iter().find(|a| Some(a.name.as_str()) == app)?;
+        let wanted = &app.backup.as_ref()?.policy;
+        let policy = dr.policies.iter().find(|p| p.name == *wanted)?;
+        Some(policy.repository.clone())
+    };
+    let name = match wanted.map(str::to_string).or_else(by_policy) {
+        Some(n) => n,
+        None if dr.repositories.len() == 1 => dr.repositories[0].name.clone(),
+        None => {
+            let known: Vec<&str> = dr.repositories.iter().map(|r| r.name.as_str()).collect();
+            return Err(Failure::Usage(if known.is_empty() {
+                "the fleet has no `dr.repositories`: add one, or give --repo URL".to_string()
+            } else {
+                format!("which repository? give --repo: the fleet has {}", known.join(", "))
+            }));
+        }
+    };
+    let Some(spec) = dr.repositories.iter().find(|r| r.name == name) else {
+        let known: Vec<&str> = dr.repositories.iter().map(|r| r.name.as_str()).collect();
+        return Err(Failure::Usage(format!("the fleet has no repository `{name}`; it has: {}", known.join(", "))));
+    };
+    let location = Location::parse(&spec.url).map_err(|e| Failure::Input(e.to_string()))?;
+    // A relative local path is relative to the fleet, as every path in fleet.yaml is.
+    let location = match location {
+        Location::Local(path) if Path::new(&path).is_relative() => {
+            Location::Local(fleet.root.join(path).display().to_string())
+        }
+        other => other,
+    };
+    let source = match (&spec.password_env, &spec.password_file) {
+        (Some(var), _) => PasswordSource::Env(var.clone()),
+        (None, Some(file)) => PasswordSource::File(fleet.root.join(file)),
+        (None, None) => {
+            return Err(Failure::Input(format!(
+                "repository `{name}` names no password: give it `passwordEnv` or `passwordFile`"
+            )));
+        }
+    };
+    let password = source.read(&name, &*env).map_err(|e| Failure::Input(e.to_string()))?;
+    Ok(Repo { location, password, name })
+}
+
+/// A repository failure as the right exit: the storage unreachable is the
+/// outside world; a wrong password or a missing repository is input.
+pub(crate) fn vault_failure(e: &bulkhead_dr::Error) -> Failure {
+    match e {
+        bulkhead_dr::Error::Kube(k) => Failure::Outside(k.to_string()),
+        bulkhead_dr::Error::Input(s) => Failure::Input(s.clone()),
+        bulkhead_dr::Error::Vault(v) => match v {
+            bulkhead_vault::Error::Repository { action, .. } if action == "reach it" => Failure::Outside(v.to_string()),
+            bulkhead_vault::Error::Repository { message, .. }
+                if message.contains("connect") || message.contains("timed out") || message.contains("dispatch") =>
+            {
+                Failure::Outside(v.to_string())
+            }
+            _ => Failure::Input(v.to_string()),
+        },
+    }
+}

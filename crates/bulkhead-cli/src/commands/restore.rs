@@ -1,0 +1,122 @@
+//! `bulkhead restore`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use bulkhead_dr::mapping::{Mapping, parse_pairs};
+use bulkhead_dr::{Action, Existing, RestoreReport, RestoreRequest};
+use bulkhead_report::{OutputFormat, Table, Verdict};
+
+use super::recovery::{connect_named, environment, load_fleet, repository, vault_failure};
+use crate::args::{ExistingArg, RestoreArgs};
+use crate::error::Failure;
+use crate::settings::output;
+
+/// Runs the command.
+///
+/// # Errors
+/// Bad flags or fleet (exit 2), an unreachable cluster or repository (exit 3).
+pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&args.fleet.fleet)?;
+    let repo = repository(&fleet, args.repo.repo.as_deref(), args.app.as_deref())?;
+    let mapping = Mapping {
+        namespaces: parse_pairs(&args.namespace_map, "namespace").map_err(Failure::Usage)?,
+        storage_classes: parse_pairs(&args.storage_class_map, "storage class").map_err(Failure::Usage)?,
+    };
+    let mut latest_tags = Vec::new();
+    if let Some(c) = &args.source_cluster {
+        latest_tags.push(format!("cluster={c}"));
+    }
+    if let Some(a) = &args.app {
+        latest_tags.push(format!("app={a}"));
+    }
+    let request = RestoreRequest {
+        location: repo.location.clone(),
+        password: repo.password.clone(),
+        snapshot: args.from.clone(),
+        latest_tags,
+        namespaces: args.namespaces.clone(),
+        kinds: args.kinds.clone(),
+        mapping,
+        existing: match args.existing {
+            ExistingArg::Skip => Existing::Skip,
+            ExistingArg::Update => Existing::Update,
+            ExistingArg::Fail => Existing::Fail,
+        },
+        dry_run: args.dry_run,
+        parallel: usize::from(args.parallel),
+    };
+    let report = super::block_on(async {
+        let cluster = connect_named(&fleet, &args.to).await?;
+        bulkhead_dr::restore(&cluster, request, environment()).await.map_err(|e| vault_failure(&e))
+    })??;
+    match output(args.output) {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        }
+        _ => write_human(out, &report, &args.to)?,
+    }
+    Ok(if report.failed() > 0 { Verdict::Fail } else { Verdict::Pass })
+}
+
+fn write_human(out: &mut dyn Write, report: &RestoreReport, to: &str) -> Result<(), Failure> {
+    if report.dry_run {
+        writeln!(out, "plan: restore snapshot {} into `{to}` (dry run: nothing changed)", short(&report.snapshot.id))?;
+        for r in &report.results {
+            let id = object_id(r);
+            match r.action {
+                Action::WouldCreate => writeln!(out, "  + {id}")?,
+                Action::WouldUpdate => writeln!(out, "  ~ {id}: {}", r.changes.join(", "))?,
+                Action::Unchanged => writeln!(out, "  = {id}")?,
+                Action::Skipped => writeln!(out, "  - {id}: skipped, {}", r.why.as_deref().unwrap_or(""))?,
+                Action::Failed => writeln!(out, "  ! {id}: would fail: {}", r.why.as_deref().unwrap_or(""))?,
+                Action::Created | Action::Updated => {}
+            }
+        }
+    }
+    // One row per kind: what happened to its objects.
+    let columns = [Action::Created, Action::Updated, Action::Unchanged, Action::Skipped, Action::Failed];
+    let columns: Vec<Action> = if report.dry_run {
+        vec![Action::WouldCreate, Action::WouldUpdate, Action::Unchanged, Action::Skipped, Action::Failed]
+    } else {
+        columns.to_vec()
+    };
+    let mut per_kind: BTreeMap<(bulkhead_dr::order::Phase, String), BTreeMap<Action, usize>> = BTreeMap::new();
+    for r in &report.results {
+        *per_kind.entry((r.phase, r.kind.clone())).or_default().entry(r.action).or_default() += 1;
+    }
+    let mut header = vec!["kind".to_string()];
+    header.extend(columns.iter().map(|a| a.as_str().to_string()));
+    let mut table = Table::new(header);
+    for ((_, kind), counts) in &per_kind {
+        let mut row = vec![kind.clone()];
+        row.extend(columns.iter().map(|a| counts.get(a).copied().unwrap_or(0).to_string()));
+        table.row(row);
+    }
+    writeln!(out)?;
+    table.write(out)?;
+    for r in report.results.iter().filter(|r| r.action == Action::Failed && !report.dry_run) {
+        writeln!(out, "failed: {}: {}", object_id(r), r.why.as_deref().unwrap_or(""))?;
+    }
+    writeln!(
+        out,
+        "{} objects from snapshot {} into `{to}` in {:.1} s: {} failed",
+        report.results.len(),
+        short(&report.snapshot.id),
+        report.seconds,
+        report.failed()
+    )?;
+    Ok(())
+}
+
+fn short(id: &str) -> &str {
+    &id[..8.min(id.len())]
+}
+
+fn object_id(r: &bulkhead_dr::ObjectResult) -> String {
+    match &r.namespace {
+        Some(ns) => format!("{} {ns}/{}", r.kind, r.name),
+        None => format!("{} {}", r.kind, r.name),
+    }
+}

@@ -1,0 +1,180 @@
+//! A backup: every selected object of a cluster, cleaned, streamed from the
+//! API server into one snapshot of the repository. Resources are listed
+//! several at once but written in path order; the repository works on a
+//! thread of its own (rustic_core blocks).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Instant;
+
+use bulkhead_kube::Cluster;
+use bulkhead_kube::discovery::{Served, served_resources};
+use bulkhead_kube::export::{Skipped, list_clean};
+use bulkhead_vault::{File, Location, NewSnapshot, Snapshot, Vault};
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::Error;
+use crate::layout::{path_of, to_yaml};
+use crate::select::Selection;
+
+/// What to back up, and where to.
+#[derive(Debug, Clone)]
+pub struct BackupRequest {
+    /// What to take.
+    pub selection: Selection,
+    /// The snapshot's name, host, label and tags; the description gets the
+    /// API server's version and the resources appended.
+    pub snapshot: NewSnapshot,
+    /// The repository.
+    pub location: Location,
+    /// Its password.
+    pub password: String,
+    /// Resources listed at once.
+    pub parallel: usize,
+}
+
+/// What a backup did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupReport {
+    /// The snapshot written.
+    pub snapshot: Snapshot,
+    /// Objects per resource.
+    pub resources: BTreeMap<String, usize>,
+    /// Objects in all.
+    pub objects: usize,
+    /// Resources that could not be listed (the backup holds the rest).
+    pub skipped: Vec<SkippedResource>,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
+/// A resource a backup could not list.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedResource {
+    /// `deployments.apps`.
+    pub resource: String,
+    /// Why.
+    pub why: String,
+}
+
+impl From<Skipped> for SkippedResource {
+    fn from(s: Skipped) -> Self {
+        Self { resource: s.resource, why: s.why }
+    }
+}
+
+/// Backs up `cluster` into the repository. `env` supplies S3 keys.
+///
+/// # Errors
+/// When the cluster cannot be read at all or the repository fails; a
+/// resource that cannot be listed is reported, not an error.
+pub async fn backup(
+    cluster: &Cluster,
+    request: BackupRequest,
+    env: bulkhead_vault::Env,
+) -> Result<BackupReport, Error> {
+    let started = Instant::now();
+    let selection = &request.selection;
+    let mut resources: Vec<Served> = served_resources(cluster)
+        .await?
+        .into_iter()
+        .filter(|s| !bulkhead_kube::clean::is_cluster_state(&s.resource.group, &s.resource.plural))
+        .filter(|s| selection.wants_resource(&s.resource.group, &s.resource.plural, &s.name(), s.namespaced))
+        .collect();
+    resources.sort_by_key(Served::name);
+    let version = cluster
+        .call("read its version", cluster.client.apiserver_version())
+        .await
+        .map(|v| v.git_version)
+        .unwrap_or_else(|_| "unknown".into());
+    let mut snapshot = request.snapshot.clone();
+    let names: Vec<String> = resources.iter().map(Served::name).collect();
+    snapshot.description = format!(
+        "{}Kubernetes {version}\nresources: {}",
+        if snapshot.description.is_empty() { String::new() } else { format!("{}\n", snapshot.description) },
+        names.join(", ")
+    );
+
+    // The repository's side: open (or create) it, then save what arrives.
+    let (tx, rx) = mpsc::channel::<File>();
+    let outcome: Arc<Mutex<Option<Result<u64, String>>>> = Arc::new(Mutex::new(None));
+    let writer = {
+        let (location, password, outcome) = (request.location.clone(), request.password.clone(), Arc::clone(&outcome));
+        std::thread::spawn(move || -> Result<Snapshot, bulkhead_vault::Error> {
+            let vault = Vault::open(&location, &password, true, &*env)?;
+            let complete = || {
+                outcome.lock().ok().and_then(|o| o.clone()).unwrap_or_else(|| Err("the backup stopped early".into()))
+            };
+            vault.save(&snapshot, rx, &complete)
+        })
+    };
+
+    // The cluster's side: whole resources in path order, fetched ahead.
+    let namespaces = &selection.namespaces;
+    let mut listed = futures::stream::iter(resources.iter())
+        .map(|served| async move {
+            // Cluster-scoped resources (the namespaces, the definitions) are listed whole.
+            let scope: &[String] = if served.namespaced { namespaces } else { &[] };
+            (served, list_clean(cluster, served, scope).await)
+        })
+        .buffered(request.parallel.max(1));
+    let mut counts = BTreeMap::new();
+    let mut skipped = Vec::new();
+    let mut sent = 0u64;
+    let mut failure = None;
+    'resources: while let Some((served, result)) = listed.next().await {
+        let objects = match result {
+            Ok((objects, _)) => objects,
+            Err(e) => {
+                let why = match &e {
+                    bulkhead_kube::Error::Api { source, .. } => bulkhead_kube::cause(source),
+                    other => other.to_string(),
+                };
+                skipped.push(SkippedResource { resource: served.name(), why });
+                continue;
+            }
+        };
+        let folder = served.name();
+        let mut files: Vec<File> = Vec::new();
+        for object in objects {
+            if !selection.wants_object(&served.resource.group, &served.resource.kind, &object) {
+                continue;
+            }
+            match to_yaml(&object) {
+                Ok(yaml) => files.push(File { path: path_of(&folder, &object), content: yaml.into_bytes() }),
+                Err(e) => {
+                    failure = Some(format!("cannot write {folder} as YAML: {e}"));
+                    break 'resources;
+                }
+            }
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        if !files.is_empty() {
+            counts.insert(folder, files.len());
+        }
+        for file in files {
+            if tx.send(file).is_err() {
+                // The repository's side stopped: its error says why.
+                break 'resources;
+            }
+            sent += 1;
+        }
+    }
+    if let Ok(mut o) = outcome.lock() {
+        *o = Some(failure.map_or(Ok(sent), Err));
+    }
+    drop(tx);
+    let saved = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .map_err(|e| Error::Input(format!("the repository's thread failed: {e}")))?
+        .map_err(|_| Error::Input("the repository's thread panicked".into()))??;
+    Ok(BackupReport {
+        snapshot: saved,
+        objects: counts.values().sum(),
+        resources: counts,
+        skipped,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

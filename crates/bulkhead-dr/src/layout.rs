@@ -1,0 +1,86 @@
+//! Where an object sits in a backup snapshot, and back:
+//! `RESOURCE[.GROUP]/NAMESPACE/NAME.yaml` for namespaced objects and
+//! `RESOURCE[.GROUP]/NAME.yaml` for cluster-scoped ones, under
+//! `/<cluster>`. Resource first, so a resource's objects, listed in the API
+//! server's (namespace, name) order, are already in path order. Pure.
+
+use bulkhead_model::SourceFile;
+use bulkhead_model::yaml::{Limits, ScalarSchema, parse_with};
+use serde_json::Value;
+
+/// The path of `object` of resource `folder` (`deployments.apps`), as components.
+pub fn path_of(folder: &str, object: &Value) -> Vec<String> {
+    let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("unnamed");
+    let mut path = vec![folder.to_string()];
+    if let Some(ns) = object.pointer("/metadata/namespace").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+        path.push(ns.to_string());
+    }
+    path.push(format!("{name}.yaml"));
+    path
+}
+
+/// An object as the YAML stored in a snapshot (strings YAML 1.1 would
+/// misread are quoted, so `restic dump` output applies with kubectl as is).
+///
+/// # Errors
+/// When the object cannot be written (it always can: it came from JSON).
+pub fn to_yaml(object: &Value) -> Result<String, String> {
+    serde_saphyr::to_string(object).map_err(|e| e.to_string())
+}
+
+/// Reads a file of a snapshot back into an object.
+///
+/// # Errors
+/// When the file is not one YAML document holding an object with
+/// `apiVersion`, `kind` and `metadata.name`.
+pub fn from_yaml(path: &str, bytes: &[u8]) -> Result<Value, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| format!("{path}: not UTF-8"))?;
+    let file = SourceFile::new(path, text);
+    let docs =
+        parse_with(&file, Limits::default(), ScalarSchema::Kubernetes).map_err(|d| format!("{path}: {}", d.message))?;
+    let [doc] = docs.docs.as_slice() else {
+        return Err(format!("{path}: {} documents, not one", docs.docs.len()));
+    };
+    let object = doc.to_json();
+    let ok = object["apiVersion"].is_string()
+        && object["kind"].is_string()
+        && object.pointer("/metadata/name").is_some_and(Value::is_string);
+    if ok { Ok(object) } else { Err(format!("{path}: not a Kubernetes object")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn paths_put_the_resource_first() {
+        let cm = json!({"metadata": {"name": "c", "namespace": "shop"}});
+        assert_eq!(path_of("configmaps", &cm), ["configmaps", "shop", "c.yaml"]);
+        assert_eq!(path_of("namespaces", &json!({"metadata": {"name": "shop"}})), ["namespaces", "shop.yaml"]);
+    }
+
+    #[test]
+    fn objects_round_trip_through_yaml() {
+        let o = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                       "data": {"a": "yes", "b": "0644", "c": "1_000", "d": "~", "e": "multi\nline"}});
+        assert_eq!(from_yaml("x.yaml", to_yaml(&o).unwrap().as_bytes()).unwrap(), o);
+        assert!(from_yaml("x.yaml", b"a: 1\n").is_err());
+        assert!(from_yaml("x.yaml", b"--- {}\n--- {}\n").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_data_round_trips(values in proptest::collection::btree_map("[a-z]{1,8}", "\\PC{0,20}", 0..6)) {
+            let o = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": values});
+            prop_assert_eq!(from_yaml("x.yaml", to_yaml(&o).unwrap().as_bytes()).unwrap(), o);
+        }
+
+        #[test]
+        fn any_bytes_read_or_say_why(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = from_yaml("x.yaml", &bytes);
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Disaster recovery of cluster resources: [`backup`] streams a cluster's
+//! objects (cleaned by `bulkhead-kube`) into a snapshot of the repository
+//! (`bulkhead-vault`); [`restore`] applies a snapshot to a cluster in an
+//! order that always works, with mappings, a dry run and a result per
+//! object. The pure parts — what is selected, where an object sits in a
+//! snapshot, the restore order, the mappings — are modules of their own.
+
+pub mod backup;
+mod error;
+pub mod layout;
+pub mod mapping;
+pub mod order;
+pub mod restore;
+pub mod select;
+
+pub use backup::{BackupReport, BackupRequest, backup};
+pub use error::Error;
+pub use restore::{Action, Existing, ObjectResult, RestoreReport, RestoreRequest, restore};

@@ -1,0 +1,488 @@
+//! A restore: a snapshot's objects applied to a cluster in phases that
+//! always work (definitions first, each waited for until Established; then
+//! namespaces, identities, configuration, storage, workloads, networking,
+//! the rest), with server-side apply under Bulkhead's field manager,
+//! objects of a phase in parallel. Every object gets a result; a rerun
+//! after an interruption converges to the same state (apply is idempotent).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bulkhead_kube::Cluster;
+use bulkhead_vault::{Location, Snapshot, Vault};
+use futures::StreamExt;
+use kube::Api;
+use kube::api::{DynamicObject, Patch, PatchParams};
+use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Error;
+use crate::layout::from_yaml;
+use crate::mapping::Mapping;
+use crate::order::Phase;
+
+/// Bulkhead's field manager: what it applies, it owns.
+pub const FIELD_MANAGER: &str = "bulkhead";
+
+/// What to do with an object that already exists in the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Existing {
+    /// Leave it as it is.
+    Skip,
+    /// Apply the snapshot's fields over it (the default: reruns converge).
+    #[default]
+    Update,
+    /// Count it as a failure.
+    Fail,
+}
+
+/// What to restore, from where, and how.
+#[derive(Debug, Clone)]
+pub struct RestoreRequest {
+    /// The repository.
+    pub location: Location,
+    /// Its password.
+    pub password: String,
+    /// A snapshot id (or prefix), or `latest`.
+    pub snapshot: String,
+    /// With `latest`: tags the snapshot must have (`cluster=…`, `app=…`).
+    pub latest_tags: Vec<String>,
+    /// Only objects of these source namespaces (cluster-scoped ones are then left out); empty: all.
+    pub namespaces: Vec<String>,
+    /// Only these kinds; empty: all.
+    pub kinds: Vec<String>,
+    /// Renames on the way.
+    pub mapping: Mapping,
+    /// What to do with existing objects.
+    pub existing: Existing,
+    /// Send everything as a server-side dry run and only report.
+    pub dry_run: bool,
+    /// Objects applied at once within a phase.
+    pub parallel: usize,
+}
+
+/// What happened to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Created.
+    Created,
+    /// Existed and was updated.
+    Updated,
+    /// Existed and already held the snapshot's fields.
+    Unchanged,
+    /// Left alone, with the reason.
+    Skipped,
+    /// Failed, with the reason.
+    Failed,
+    /// Dry run: would be created.
+    WouldCreate,
+    /// Dry run: would be updated.
+    WouldUpdate,
+}
+
+impl Action {
+    /// The action's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+            Self::WouldCreate => "would create",
+            Self::WouldUpdate => "would update",
+        }
+    }
+}
+
+/// One object's result.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectResult {
+    /// Its phase.
+    pub phase: Phase,
+    /// `apiVersion`.
+    pub api_version: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace (after mapping), if namespaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// What happened.
+    pub action: Action,
+    /// Why it was skipped or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// For an update (or a dry run's), the fields that change.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+}
+
+impl ObjectResult {
+    fn new(phase: Phase, object: &Value, action: Action, why: Option<String>) -> Self {
+        Self {
+            phase,
+            api_version: object["apiVersion"].as_str().unwrap_or_default().to_string(),
+            kind: object["kind"].as_str().unwrap_or_default().to_string(),
+            namespace: object.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string),
+            name: object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            action,
+            why,
+            changes: Vec::new(),
+        }
+    }
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreReport {
+    /// The snapshot restored.
+    pub snapshot: Snapshot,
+    /// Whether it was a dry run.
+    pub dry_run: bool,
+    /// Every object's result, in the order applied.
+    pub results: Vec<ObjectResult>,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
+impl RestoreReport {
+    /// Whether any object failed.
+    pub fn failed(&self) -> usize {
+        self.results.iter().filter(|r| r.action == Action::Failed).count()
+    }
+}
+
+/// Restores a snapshot into `cluster`. `env` supplies S3 keys.
+///
+/// # Errors
+/// When the repository or the snapshot cannot be read, or the cluster
+/// cannot be reached at all; objects that fail are results, not errors.
+pub async fn restore(
+    cluster: &Cluster,
+    request: RestoreRequest,
+    env: bulkhead_vault::Env,
+) -> Result<RestoreReport, Error> {
+    let started = Instant::now();
+    let (snapshot, files) = read_snapshot(&request, env).await?;
+    let mut results = Vec::new();
+    // Objects by phase, mapped and selected.
+    let mut phases: BTreeMap<Phase, Vec<Value>> = BTreeMap::new();
+    let volumes: Vec<String> = files
+        .iter()
+        .filter_map(|(path, bytes)| from_yaml(path, bytes).ok())
+        .filter(|o| o["kind"] == "PersistentVolume")
+        .filter_map(|o| o.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let mut objects = Vec::new();
+    for (path, bytes) in &files {
+        match from_yaml(path, bytes) {
+            Ok(o) => objects.push(o),
+            Err(why) => {
+                let unnamed = serde_json::json!({"metadata": {"name": path}});
+                results.push(ObjectResult::new(Phase::Rest, &unnamed, Action::Failed, Some(why)));
+            }
+        }
+    }
+    let wanted = |o: &Value| {
+        let (_, kind) = group_kind(o);
+        let ns = o.pointer("/metadata/namespace").and_then(Value::as_str);
+        let wanted_ns = request.namespaces.is_empty() || ns.is_some_and(|n| request.namespaces.iter().any(|w| w == n));
+        let wanted_kind = request.kinds.is_empty() || request.kinds.iter().any(|k| k.eq_ignore_ascii_case(&kind));
+        wanted_ns && wanted_kind
+    };
+    // With namespaces chosen, what they need comes along: the Namespace
+    // objects and the definitions of the custom resources restored.
+    let chosen: Vec<&Value> = objects.iter().filter(|o| wanted(o)).collect();
+    let custom: Vec<(String, String)> = chosen.iter().map(|o| group_kind(o)).collect();
+    let needed = |o: &Value| {
+        if request.namespaces.is_empty() {
+            return false;
+        }
+        match group_kind(o) {
+            (g, k) if g.is_empty() && k == "Namespace" => o
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| request.namespaces.iter().any(|w| w == n)),
+            (g, k) if g == "apiextensions.k8s.io" && k == "CustomResourceDefinition" => {
+                let group = o.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default();
+                let kind = o.pointer("/spec/names/kind").and_then(Value::as_str).unwrap_or_default();
+                custom.iter().any(|(g, k)| g == group && k == kind)
+            }
+            _ => false,
+        }
+    };
+    for object in objects.iter().filter(|o| wanted(o) || needed(o)).cloned() {
+        let (group, kind) = group_kind(&object);
+        let Some(mut object) = request.mapping.apply(object) else { continue };
+        // A claim's binding belongs to the source cluster unless its volume comes along.
+        if kind == "PersistentVolumeClaim"
+            && let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut)
+            && spec.get("volumeName").and_then(Value::as_str).is_some_and(|v| !volumes.iter().any(|p| p == v))
+        {
+            spec.remove("volumeName");
+        }
+        phases.entry(Phase::of(&group, &kind)).or_default().push(object);
+    }
+    let mut discovery = discover(cluster).await?;
+    // A dry run creates nothing: what it would create (namespaces, definitions)
+    // is not there for the objects after it, which are then checked as far
+    // as possible and planned as creates.
+    let mut planned = Planned::default();
+    for (phase, objects) in phases {
+        if phase == Phase::Rest {
+            // Definitions restored earlier are served now.
+            discovery = discover(cluster).await?;
+        }
+        let applied: Vec<ObjectResult> = futures::stream::iter(objects.iter())
+            .map(|o| async {
+                match planned.covers(o) {
+                    Some(why) => ObjectResult::new(phase, o, Action::WouldCreate, Some(why)),
+                    None => apply(cluster, &discovery, phase, o, request.existing, request.dry_run).await,
+                }
+            })
+            .buffered(request.parallel.max(1))
+            .collect()
+            .await;
+        if request.dry_run {
+            planned.record(&objects, &applied);
+        }
+        if phase == Phase::Definitions && !request.dry_run {
+            for (object, result) in objects.iter().zip(&applied) {
+                if matches!(result.action, Action::Created | Action::Updated | Action::Unchanged) {
+                    wait_established(cluster, object).await;
+                }
+            }
+        }
+        results.extend(applied);
+    }
+    Ok(RestoreReport { snapshot, dry_run: request.dry_run, results, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// What a dry run would create that later objects need.
+#[derive(Debug, Default)]
+struct Planned {
+    namespaces: Vec<String>,
+    /// (group, kind) of definitions.
+    kinds: Vec<(String, String)>,
+}
+
+impl Planned {
+    fn record(&mut self, objects: &[Value], results: &[ObjectResult]) {
+        for (o, r) in objects.iter().zip(results).filter(|(_, r)| r.action == Action::WouldCreate) {
+            match group_kind(o) {
+                (g, k) if g.is_empty() && k == "Namespace" => self.namespaces.push(r.name.clone()),
+                (g, k) if g == "apiextensions.k8s.io" && k == "CustomResourceDefinition" => {
+                    let group = o.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default();
+                    let kind = o.pointer("/spec/names/kind").and_then(Value::as_str).unwrap_or_default();
+                    self.kinds.push((group.to_string(), kind.to_string()));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Why `o` can only be planned, not dry-run: what it needs is itself planned.
+    fn covers(&self, o: &Value) -> Option<String> {
+        if self.kinds.contains(&group_kind(o)) {
+            return Some("its definition is created by this restore: checked when it exists".into());
+        }
+        let ns = o.pointer("/metadata/namespace").and_then(Value::as_str)?;
+        self.namespaces
+            .iter()
+            .any(|n| n == ns)
+            .then(|| format!("namespace {ns} is created by this restore: checked when it exists"))
+    }
+}
+
+/// A snapshot and its files, as (path, bytes).
+type SnapshotFiles = (Snapshot, Vec<(String, Vec<u8>)>);
+
+/// The snapshot and its files, read on a thread of their own (the
+/// repository blocks).
+async fn read_snapshot(request: &RestoreRequest, env: bulkhead_vault::Env) -> Result<SnapshotFiles, Error> {
+    let (location, password) = (request.location.clone(), request.password.clone());
+    let (wanted, tags) = (request.snapshot.clone(), request.latest_tags.clone());
+    let read = std::thread::spawn(move || -> Result<SnapshotFiles, Error> {
+        let vault = Vault::open(&location, &password, false, &*env)?;
+        let snapshot = if wanted == "latest" {
+            vault.snapshots()?.into_iter().rev().find(|s| tags.iter().all(|t| s.tags.contains(t))).ok_or_else(|| {
+                Error::Input(format!(
+                    "repository {}: no snapshot{}",
+                    vault.location(),
+                    if tags.is_empty() { String::new() } else { format!(" tagged {}", tags.join(", ")) }
+                ))
+            })?
+        } else {
+            vault.snapshot(&wanted)?
+        };
+        let files = vault.files(&snapshot.id)?;
+        Ok((snapshot, files))
+    });
+    tokio::task::spawn_blocking(move || read.join())
+        .await
+        .map_err(|e| Error::Input(format!("reading the snapshot failed: {e}")))?
+        .map_err(|_| Error::Input("reading the snapshot panicked".into()))?
+}
+
+fn group_kind(object: &Value) -> (String, String) {
+    let group = object["apiVersion"].as_str().and_then(|v| v.rsplit_once('/')).map_or("", |(g, _)| g);
+    (group.to_string(), object["kind"].as_str().unwrap_or_default().to_string())
+}
+
+async fn discover(cluster: &Cluster) -> Result<Discovery, Error> {
+    let client = cluster.client.clone();
+    let discovery = match cluster.call("discover its APIs", Discovery::new(client.clone()).run_aggregated()).await {
+        Ok(d) => d,
+        Err(_) => cluster.call("discover its APIs", Discovery::new(client).run()).await?,
+    };
+    Ok(discovery)
+}
+
+fn resolve(discovery: &Discovery, object: &Value) -> Option<(ApiResource, ApiCapabilities)> {
+    let api_version = object["apiVersion"].as_str()?;
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let gvk = kube::api::GroupVersionKind::gvk(group, version, object["kind"].as_str()?);
+    discovery.resolve_gvk(&gvk)
+}
+
+/// Applies one object (or dry-runs it) and says what happened.
+async fn apply(
+    cluster: &Cluster,
+    discovery: &Discovery,
+    phase: Phase,
+    object: &Value,
+    existing: Existing,
+    dry_run: bool,
+) -> ObjectResult {
+    let result = |action, why: Option<String>| ObjectResult::new(phase, object, action, why);
+    let Some((resource, caps)) = resolve(discovery, object) else {
+        return result(
+            Action::Failed,
+            Some(format!(
+                "the cluster does not serve {} {}",
+                object["apiVersion"].as_str().unwrap_or_default(),
+                object["kind"].as_str().unwrap_or_default()
+            )),
+        );
+    };
+    let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let api: Api<DynamicObject> = match (caps.scope, object.pointer("/metadata/namespace").and_then(Value::as_str)) {
+        (Scope::Namespaced, Some(ns)) => Api::namespaced_with(cluster.client.clone(), ns, &resource),
+        (Scope::Namespaced, None) => {
+            return result(Action::Failed, Some("a namespaced object without a namespace".into()));
+        }
+        (Scope::Cluster, _) => Api::all_with(cluster.client.clone(), &resource),
+    };
+    let before = match cluster.call("read an object", api.get_opt(&name)).await {
+        Ok(b) => b,
+        Err(e) => return result(Action::Failed, Some(reason(&e))),
+    };
+    match (&before, existing) {
+        (Some(_), Existing::Skip) => return result(Action::Skipped, Some("it exists (--existing skip)".into())),
+        (Some(_), Existing::Fail) => return result(Action::Failed, Some("it exists (--existing fail)".into())),
+        _ => {}
+    }
+    let mut params = PatchParams::apply(FIELD_MANAGER).force();
+    params.dry_run = dry_run;
+    let patch: DynamicObject = match serde_json::from_value(object.clone()) {
+        Ok(p) => p,
+        Err(e) => return result(Action::Failed, Some(format!("not an object: {e}"))),
+    };
+    let after = match cluster.call("apply an object", api.patch(&name, &params, &Patch::Apply(&patch))).await {
+        Ok(a) => a,
+        Err(e) => return result(Action::Failed, Some(reason(&e))),
+    };
+    let Some(before) = before else {
+        return result(if dry_run { Action::WouldCreate } else { Action::Created }, None);
+    };
+    let changes = changed_fields(object, &to_value(&before), &to_value(&after));
+    // Judged on the fields the snapshot sets: controllers may touch others
+    // (a claim's annotations) between the read and the apply.
+    let unchanged = changes.is_empty();
+    let action = match (unchanged, dry_run) {
+        (true, _) => Action::Unchanged,
+        (false, true) => Action::WouldUpdate,
+        (false, false) => Action::Updated,
+    };
+    let mut r = result(action, None);
+    r.changes = if action == Action::Unchanged { Vec::new() } else { changes };
+    r
+}
+
+fn to_value(o: &DynamicObject) -> Value {
+    serde_json::to_value(o).unwrap_or(Value::Null)
+}
+
+fn reason(e: &bulkhead_kube::Error) -> String {
+    match e {
+        bulkhead_kube::Error::Api { source, .. } => bulkhead_kube::cause(source),
+        other => other.to_string(),
+    }
+}
+
+/// The fields of `desired` whose value differs between `before` and
+/// `after`, as dotted paths: what an apply changes of what it sets.
+pub fn changed_fields(desired: &Value, before: &Value, after: &Value) -> Vec<String> {
+    fn walk(path: &str, desired: &Value, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<String>) {
+        match desired {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    walk(&p, v, before.and_then(|b| b.get(k)), after.and_then(|a| a.get(k)), out);
+                }
+            }
+            _ => {
+                if before != after {
+                    out.push(path.to_string());
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", desired, Some(before), Some(after), &mut out);
+    out.retain(|p| !p.starts_with("metadata.resourceVersion") && !p.starts_with("metadata.managedFields"));
+    out
+}
+
+/// Waits (up to a minute) until a restored definition is Established, so
+/// the custom resources after it are served.
+async fn wait_established(cluster: &Cluster, crd: &Value) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let Some(name) = crd.pointer("/metadata/name").and_then(Value::as_str) else { return };
+    let api: Api<CustomResourceDefinition> = Api::all(cluster.client.clone());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let established = cluster.call("read a definition", api.get_opt(name)).await.ok().flatten().is_some_and(|c| {
+            c.status
+                .and_then(|s| s.conditions)
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"))
+        });
+        if established {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tracing::warn!(crd = name, "not Established after 60 s; its custom resources may fail");
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn changes_are_the_desired_fields_that_moved() {
+        let desired = json!({"data": {"a": "1", "b": "2"}});
+        let before = json!({"data": {"a": "1", "b": "old", "c": "x"}});
+        let after = json!({"data": {"a": "1", "b": "2", "c": "x"}});
+        assert_eq!(changed_fields(&desired, &before, &after), ["data.b"]);
+        assert!(changed_fields(&desired, &after, &after).is_empty());
+    }
+}

@@ -1,0 +1,104 @@
+//! Files that are not on disk, streamed into a snapshot: rustic_core's
+//! `ReadSource` fed by a channel, so objects go from the API server into
+//! the repository without temporary files.
+//!
+//! The archiver builds trees as the paths come and expects them sorted
+//! component by component; a path out of order (or one the channel could
+//! not deliver) marks the source failed, and the snapshot is not kept.
+
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+
+use rustic_core::jiff::Timestamp;
+use rustic_core::repofile::{Metadata, Node, NodeType};
+use rustic_core::{ErrorKind, ReadSource, ReadSourceEntry, RusticError, RusticResult};
+
+/// A file for a snapshot: its path under the snapshot's base, as
+/// components (`["configmaps", "shop", "settings.yaml"]`), and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// The path's components.
+    pub path: Vec<String>,
+    /// The content.
+    pub content: Vec<u8>,
+}
+
+/// How the stream went, shared with whoever checks it afterwards.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// Files handed to the archiver.
+    pub files: AtomicU64,
+    /// A file came out of order or was unusable.
+    pub failed: AtomicBool,
+}
+
+pub(crate) struct ChannelSource {
+    base: PathBuf,
+    files: Mutex<Option<Receiver<File>>>,
+    tally: Arc<Tally>,
+    time: Timestamp,
+}
+
+impl ChannelSource {
+    pub(crate) fn new(base: PathBuf, files: Receiver<File>, tally: Arc<Tally>) -> Self {
+        Self { base, files: Mutex::new(Some(files)), tally, time: Timestamp::now() }
+    }
+}
+
+impl ReadSource for ChannelSource {
+    type Open = Cursor<Vec<u8>>;
+    type Iter = Entries;
+
+    fn size(&self) -> RusticResult<Option<u64>> {
+        Ok(None)
+    }
+
+    fn entries(&self) -> Entries {
+        let files = self.files.lock().ok().and_then(|mut f| f.take());
+        Entries { files, base: self.base.clone(), last: None, tally: Arc::clone(&self.tally), time: self.time }
+    }
+}
+
+pub(crate) struct Entries {
+    files: Option<Receiver<File>>,
+    base: PathBuf,
+    last: Option<Vec<String>>,
+    tally: Arc<Tally>,
+    time: Timestamp,
+}
+
+impl Iterator for Entries {
+    type Item = RusticResult<ReadSourceEntry<Cursor<Vec<u8>>>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let file = self.files.as_ref()?.recv().ok()?;
+        let in_order = self.last.as_ref().is_none_or(|last| *last < file.path);
+        let usable = !file.path.is_empty()
+            && file.path.iter().all(|c| !c.is_empty() && !c.contains('/') && c != "." && c != "..");
+        if !in_order || !usable {
+            self.tally.failed.store(true, Ordering::SeqCst);
+            self.files = None;
+            return Some(Err(RusticError::new(
+                ErrorKind::Internal,
+                "a file of the backup came out of order or with an unusable path: `{path}`",
+            )
+            .attach_context("path", file.path.join("/"))));
+        }
+        let mut path = self.base.clone();
+        path.extend(&file.path);
+        let name = file.path.last().cloned().unwrap_or_default();
+        let meta = Metadata {
+            mode: Some(0o600),
+            mtime: Some(self.time),
+            size: file.content.len() as u64,
+            ..Metadata::default()
+        };
+        let node = Node::new_node(std::ffi::OsStr::new(&name), NodeType::File, meta);
+        self.last = Some(file.path);
+        self.tally.files.fetch_add(1, Ordering::SeqCst);
+        Some(Ok(ReadSourceEntry { path, node, open: Some(Cursor::new(file.content)) }))
+    }
+}

@@ -1,0 +1,258 @@
+//! An open repository, and what Bulkhead does with it: save a snapshot of
+//! files streamed in, list snapshots, read a snapshot's files back.
+//!
+//! Everything here blocks (rustic_core is synchronous, and its S3 backend
+//! runs a runtime of its own): call it from a plain thread, never from
+//! inside an async runtime.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+
+use rustic_backend::BackendOptions;
+use rustic_core::repofile::SnapshotFile;
+use rustic_core::{
+    BackupOptions, ConfigOptions, Credentials, KeyOptions, LsOptions, OpenStatus, Repository, RepositoryOptions,
+    RusticError, SnapshotOptions,
+};
+
+use crate::source::{ChannelSource, File, Tally};
+use crate::{Error, Location};
+
+/// A repository, opened with its password.
+pub struct Vault {
+    repo: Repository<OpenStatus>,
+    location: String,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault").field("location", &self.location).finish_non_exhaustive()
+    }
+}
+
+/// What a new snapshot is called and tagged with.
+#[derive(Debug, Clone, Default)]
+pub struct NewSnapshot {
+    /// The folder the files sit under in the snapshot (`/aws-use1-prod`).
+    pub base: String,
+    /// The snapshot's host (Bulkhead puts the cluster there).
+    pub hostname: String,
+    /// Its label.
+    pub label: String,
+    /// Its tags (`fleet=…`, `cluster=…`, `app=…`).
+    pub tags: Vec<String>,
+    /// Its description (free text: the API server's version, the resources).
+    pub description: String,
+}
+
+/// A snapshot, as Bulkhead shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Snapshot {
+    /// Its id (hex).
+    pub id: String,
+    /// When it was taken (RFC 3339).
+    pub time: String,
+    /// Seconds since the epoch, for sorting and ages.
+    #[serde(skip)]
+    pub epoch: i64,
+    /// Its host.
+    pub hostname: String,
+    /// Its label.
+    pub label: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its paths.
+    pub paths: Vec<String>,
+    /// Its description.
+    pub description: String,
+    /// Files in it.
+    pub files: u64,
+    /// Bytes of those files.
+    pub bytes: u64,
+    /// New data it added to the repository (after deduplication, before compression).
+    pub added: u64,
+}
+
+impl Snapshot {
+    fn of(s: &SnapshotFile) -> Self {
+        let summary = s.summary.as_ref();
+        Self {
+            id: s.id.to_hex().to_string(),
+            time: s.time.timestamp().to_string(),
+            epoch: s.time.timestamp().as_second(),
+            hostname: s.hostname.clone(),
+            label: s.label.clone(),
+            tags: s.tags.iter().cloned().collect(),
+            paths: s.paths.iter().cloned().collect(),
+            description: s.description.clone().unwrap_or_default(),
+            files: summary.map_or(0, |s| s.total_files_processed),
+            bytes: summary.map_or(0, |s| s.total_bytes_processed),
+            added: summary.map_or(0, |s| s.data_added),
+        }
+    }
+
+    /// The value of a `key=value` tag.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.iter().find_map(|t| t.strip_prefix(key)?.strip_prefix('='))
+    }
+}
+
+impl Vault {
+    /// Opens the repository at `location`; with `create`, initialises it
+    /// first when it does not exist yet. `env` supplies S3 keys.
+    ///
+    /// # Errors
+    /// When the storage cannot be reached, the password is wrong, or the
+    /// repository does not exist (and `create` is off).
+    pub fn open(
+        location: &Location,
+        password: &str,
+        create: bool,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
+        let shown = location.to_string();
+        let fail = |action: &str| {
+            let shown = shown.clone();
+            let action = action.to_string();
+            move |e: Box<RusticError>| Error::Repository { location: shown, action, message: describe(&e) }
+        };
+        let (name, options) = location.backend(env)?;
+        let backends =
+            BackendOptions::default().repository(name).options(options).to_backends().map_err(fail("reach it"))?;
+        // No local cache: a backup job on a fresh machine (CI, a pod) must not depend on one.
+        let repo_options = RepositoryOptions::default().no_cache(true);
+        let repo = Repository::new(&repo_options, &backends).map_err(fail("reach it"))?;
+        let credentials = Credentials::password(password);
+        let exists = repo.config_id().map_err(fail("read its config"))?.is_some();
+        let repo = match (exists, create) {
+            (true, _) => repo.open(&credentials).map_err(fail("open it"))?,
+            (false, true) => {
+                repo.init(&credentials, &KeyOptions::default(), &ConfigOptions::default()).map_err(fail("create it"))?
+            }
+            (false, false) => {
+                return Err(Error::Repository {
+                    location: shown,
+                    action: "open it".into(),
+                    message: "there is no repository there (`bulkhead backup create` makes one)".into(),
+                });
+            }
+        };
+        Ok(Self { repo, location: location.to_string() })
+    }
+
+    /// Where it is, for messages.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn fail(&self, action: &str) -> impl Fn(Box<RusticError>) -> Error + '_ {
+        let action = action.to_string();
+        move |e| Error::Repository { location: self.location.clone(), action: action.clone(), message: describe(&e) }
+    }
+
+    /// Saves the files that arrive on `files`, in order (component by
+    /// component), as one snapshot. The snapshot is kept only if every file
+    /// arrived, in order, and `complete` says the sender finished (its
+    /// source did not fail half-way): a partial backup is never a snapshot.
+    ///
+    /// # Errors
+    /// When the repository fails or the stream was incomplete.
+    pub fn save(
+        self,
+        snapshot: &NewSnapshot,
+        files: Receiver<File>,
+        complete: &dyn Fn() -> Result<u64, String>,
+    ) -> Result<Snapshot, Error> {
+        let mut options = SnapshotOptions::default().label(snapshot.label.clone()).host(snapshot.hostname.clone());
+        options.description = Some(snapshot.description.clone());
+        for tag in &snapshot.tags {
+            options = options.add_tags(tag).map_err(self.fail("tag the snapshot"))?;
+        }
+        let snap = options.to_snapshot().map_err(self.fail("start a snapshot"))?;
+        let tally = Arc::new(Tally::default());
+        let source = ChannelSource::new(PathBuf::from(&snapshot.base), files, Arc::clone(&tally));
+        let location = self.location.clone();
+        let fail = |action: &'static str| {
+            let location = location.clone();
+            move |e: Box<RusticError>| Error::Repository { location, action: action.to_string(), message: describe(&e) }
+        };
+        let repo = self.repo.to_indexed_ids().map_err(fail("read its index"))?;
+        // archive() saves the snapshot itself; what it keeps is checked
+        // below and removed again if the stream was incomplete.
+        let saved = repo
+            .archive(&BackupOptions::default(), &source, snap, &[PathBuf::from(&snapshot.base)])
+            .map_err(fail("save the backup"))?;
+        let sent = complete();
+        let arrived = tally.files.load(Ordering::SeqCst);
+        let problem = match sent {
+            Err(why) => Some(why),
+            Ok(_) if tally.failed.load(Ordering::SeqCst) => Some("a file came out of order".to_string()),
+            Ok(n) if n != arrived => Some(format!("{n} files were sent but {arrived} saved")),
+            Ok(_) => None,
+        };
+        if let Some(why) = problem {
+            repo.delete_snapshots(&[saved.id]).map_err(fail("remove the incomplete snapshot"))?;
+            return Err(Error::Source(why));
+        }
+        Ok(Snapshot::of(&saved))
+    }
+
+    /// Every snapshot, oldest first.
+    ///
+    /// # Errors
+    /// When the repository cannot be read.
+    pub fn snapshots(&self) -> Result<Vec<Snapshot>, Error> {
+        let mut all: Vec<Snapshot> =
+            self.repo.get_all_snapshots().map_err(self.fail("list snapshots"))?.iter().map(Snapshot::of).collect();
+        all.sort_by(|a, b| (a.epoch, &a.id).cmp(&(b.epoch, &b.id)));
+        Ok(all)
+    }
+
+    /// The snapshot `wanted` names: an id or its prefix.
+    ///
+    /// # Errors
+    /// When none or several match, or the repository cannot be read.
+    pub fn snapshot(&self, wanted: &str) -> Result<Snapshot, Error> {
+        let found: Vec<Snapshot> = self.snapshots()?.into_iter().filter(|s| s.id.starts_with(wanted)).collect();
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(Error::NoSnapshot { location: self.location.clone(), wanted: wanted.to_string() }),
+            _ => Err(Error::NoSnapshot {
+                location: self.location.clone(),
+                wanted: format!("{wanted} alone: {} snapshots start with it", found.len()),
+            }),
+        }
+    }
+
+    /// Every file of snapshot `id`, as (path under the snapshot's root, content), in path order.
+    ///
+    /// # Errors
+    /// When the snapshot or a file cannot be read.
+    pub fn files(self, id: &str) -> Result<Vec<(String, Vec<u8>)>, Error> {
+        let location = self.location.clone();
+        let fail = |action: &'static str| {
+            let location = location.clone();
+            move |e: Box<RusticError>| Error::Repository { location, action: action.to_string(), message: describe(&e) }
+        };
+        let repo = self.repo.to_indexed().map_err(fail("read its index"))?;
+        let root = repo.node_from_snapshot_path(id, |_| true).map_err(fail("find the snapshot"))?;
+        let mut out = Vec::new();
+        for item in repo.ls(&root, &LsOptions::default()).map_err(fail("list the snapshot"))? {
+            let (path, node) = item.map_err(fail("list the snapshot"))?;
+            if !node.is_file() {
+                continue;
+            }
+            let mut content = Vec::with_capacity(node.meta.size as usize);
+            repo.dump(&node, &mut content).map_err(fail("read a file"))?;
+            out.push((path.to_string_lossy().into_owned(), content));
+        }
+        Ok(out)
+    }
+}
+
+/// A rustic error in one line, without its internal guidance noise.
+fn describe(e: &RusticError) -> String {
+    e.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).take(3).collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,391 @@
+//! `bulkhead backup` and `bulkhead restore` against real clusters and a
+//! real repository: a namespace with a custom resource, Secrets, a claim of
+//! a zonal class and workloads is backed up from cluster 0 and restored into
+//! cluster 1 under another namespace and storage class; `export` on both
+//! sides proves the objects equal after mapping. Stock restic reads the
+//! repository; S3 (SeaweedFS) holds one too.
+
+use std::process::Output;
+use std::time::Duration;
+
+use bulkhead_test::{TestEnv, TestNamespace, eventually};
+use kube::Api;
+use kube::api::{DynamicObject, PostParams};
+use kube::discovery::ApiResource;
+use serde_json::{Value, json};
+
+use crate::support::{bulkhead, scratch, testenv_fleet_with};
+
+const PASSWORD_ENV: &str = "BULKHEAD_TEST_REPO_PASSWORD";
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn create(client: &kube::Client, ns: Option<&str>, object: Value) {
+    let (group, version) = object["apiVersion"].as_str().unwrap().rsplit_once('/').unwrap_or(("", "v1"));
+    let gvk = kube::api::GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap());
+    let plural = object["kind"].as_str().unwrap().to_ascii_lowercase() + "s";
+    let resource = ApiResource::from_gvk_with_plural(&gvk, &plural);
+    let api: Api<DynamicObject> = match ns {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+        None => Api::all_with(client.clone(), &resource),
+    };
+    let object: DynamicObject = serde_json::from_value(object).unwrap();
+    let mut last = String::new();
+    // A custom resource is served a moment after its definition.
+    for _ in 0..50 {
+        match api.create(&PostParams::default(), &object).await {
+            Ok(_) => return,
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("cannot create {object:?}: {last}");
+}
+
+async fn run(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || bulkhead().args(&args).env(PASSWORD_ENV, PASSWORD).output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+/// The objects `bulkhead export` gives for one namespace, by (kind, name),
+/// with the namespace taken out (it differs by design).
+async fn exported(env: &TestEnv, cluster: usize, ns: &str) -> std::collections::BTreeMap<(String, String), Value> {
+    let c = env.cluster(cluster).clone();
+    let args = vec![
+        "export".to_string(),
+        "--kubeconfig".into(),
+        c.kubeconfig.display().to_string(),
+        "--context".into(),
+        c.context.clone(),
+        "--namespace".into(),
+        ns.to_string(),
+    ];
+    let out = run(args).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let file = bulkhead_model::SourceFile::new("export.yaml", text);
+    let docs = bulkhead_model::yaml::parse_with(
+        &file,
+        bulkhead_model::yaml::Limits::default(),
+        bulkhead_model::yaml::ScalarSchema::Kubernetes,
+    )
+    .unwrap();
+    docs.docs
+        .iter()
+        .map(|d| d.to_json())
+        .map(|mut o| {
+            o["metadata"].as_object_mut().unwrap().remove("namespace");
+            let key = (o["kind"].as_str().unwrap().to_string(), o["metadata"]["name"].as_str().unwrap().to_string());
+            (key, o)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_moves_between_clusters_through_a_backup() {
+    let Some(env) = TestEnv::require(2) else { return };
+    let source = env.client(0).await;
+    let ns = TestNamespace::create(&env, 0, "backup").await;
+    let ns_name = ns.name().to_string();
+    let suffix = ns_name.trim_start_matches("backup-").to_string();
+    // Where it goes: a namespace of the same suffix on cluster 1, deleted afterwards.
+    let target_ns = format!("restored-{suffix}");
+    let _target_guard = TestNamespace::adopt(&env, 1, &target_ns);
+    let group = format!("b{suffix}.bulkhead.dev");
+    create(&source, None, json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("widgets.{group}")},
+        "spec": {"group": group, "scope": "Namespaced",
+                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    }))
+    .await;
+    let n = Some(ns_name.as_str());
+    create(
+        &source,
+        n,
+        json!({"apiVersion": format!("{group}/v1"), "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"size": 3}}),
+    )
+    .await;
+    create(&source, n, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"enabled": "yes", "mode": "0644"}})).await;
+    create(&source, n, json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "stringData": {"password": "hunter2"}})).await;
+    create(&source, n, json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "web"}})).await;
+    create(
+        &source,
+        n,
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "web-view"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "ServiceAccount", "name": "web", "namespace": ns_name}]}),
+    )
+    .await;
+    create(&source, n, json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"storageClassName": "gp3", "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})).await;
+    create(&source, n, json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"serviceAccountName": "web", "containers": [{"name": "web", "image": "registry.example.com/web:1"}]}}}})).await;
+    create(
+        &source,
+        n,
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+    )
+    .await;
+
+    // A fleet with a local repository whose password lives in the environment.
+    let dir = scratch("backup-migrate");
+    let repo = dir.join("repo");
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n",
+        repo.display()
+    );
+    testenv_fleet_with(&env, &dir, "", &dr);
+    let fleet = dir.display().to_string();
+    let (c0, c1) = (env.cluster(0).name.clone(), env.cluster(1).name.clone());
+
+    let out = run(vec![
+        "backup".into(),
+        "create".into(),
+        "--cluster".into(),
+        c0.clone(),
+        "--namespace".into(),
+        ns_name.clone(),
+        "--output".into(),
+        "json".into(),
+        fleet.clone(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let backup = json_of(&out)["backups"][0].clone();
+    let id = backup["snapshot"]["id"].as_str().unwrap().to_string();
+    let resources = &backup["resources"];
+    for r in [
+        "configmaps",
+        "secrets",
+        "deployments.apps",
+        "services",
+        "persistentvolumeclaims",
+        "serviceaccounts",
+        "rolebindings.rbac.authorization.k8s.io",
+        &format!("widgets.{group}"),
+    ] {
+        assert!(resources.get(r).is_some(), "{r} backed up: {backup}");
+    }
+    assert_eq!(resources["namespaces"], 1, "the namespace itself: {backup}");
+    assert!(
+        resources.get("replicasets.apps").is_none() && resources.get("pods").is_none(),
+        "owned objects are noise: {backup}"
+    );
+    assert!(backup["snapshot"]["tags"].as_array().unwrap().contains(&json!(format!("cluster={c0}"))), "{backup}");
+    assert!(backup["snapshot"]["description"].as_str().unwrap().contains("Kubernetes v1.36"), "{backup}");
+
+    let out = run(vec![
+        "backup".into(),
+        "list".into(),
+        "--cluster".into(),
+        c0.clone(),
+        "--output".into(),
+        "json".into(),
+        fleet.clone(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(json_of(&out)["snapshots"].as_array().unwrap().iter().any(|s| s["id"] == id));
+
+    // A dry run changes nothing and plans every object as a create.
+    let restore = |dry: bool, snapshot: &str| {
+        let mut a: Vec<String> = vec![
+            "restore".into(),
+            "--from".into(),
+            snapshot.into(),
+            "--to".into(),
+            c1.clone(),
+            "--namespace".into(),
+            ns_name.clone(),
+            "--namespace-map".into(),
+            format!("{ns_name}={target_ns}"),
+            "--storage-class-map".into(),
+            "gp3=standard".into(),
+            "--output".into(),
+            "json".into(),
+            fleet.clone(),
+        ];
+        if dry {
+            a.push("--dry-run".into());
+        }
+        a
+    };
+    let out = run(restore(true, &id)).await;
+    let plan = json_of(&out);
+    assert!(out.status.success(), "{plan}");
+    let actions: Vec<&str> =
+        plan["results"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert!(!actions.is_empty() && actions.iter().all(|a| *a == "would-create"), "{plan}");
+    let target = env.client(1).await;
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(target.clone(), &target_ns);
+    assert!(cms.get_opt("settings").await.unwrap().is_none(), "a dry run writes nothing");
+
+    // The restore, then again: the second changes nothing.
+    let out = run(restore(false, "latest")).await;
+    let report = json_of(&out);
+    assert!(out.status.success(), "{report}");
+    let phases: Vec<&str> =
+        report["results"].as_array().unwrap().iter().map(|r| r["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases.first(), Some(&"definitions"), "{report}");
+    assert!(phases.windows(2).all(|w| order(w[0]) <= order(w[1])), "phases in order: {phases:?}");
+    assert!(report["results"].as_array().unwrap().iter().all(|r| r["action"] == "created"), "{report}");
+    let out = run(restore(false, &id)).await;
+    let again = json_of(&out);
+    assert!(again["results"].as_array().unwrap().iter().all(|r| r["action"] == "unchanged"), "{again}");
+
+    // Equal after mapping, as export sees both sides.
+    eventually("the restored claim", Duration::from_secs(10), || async {
+        let pvcs: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = Api::namespaced(target.clone(), &target_ns);
+        pvcs.get_opt("data").await.map_err(|e| e.to_string())?.ok_or("not yet".to_string())
+    })
+    .await;
+    let before = exported(&env, 0, &ns_name).await;
+    let after = exported(&env, 1, &target_ns).await;
+    for kind in [
+        "ConfigMap",
+        "Secret",
+        "ServiceAccount",
+        "RoleBinding",
+        "PersistentVolumeClaim",
+        "Deployment",
+        "Service",
+        "Widget",
+    ] {
+        let mine: Vec<_> = before.iter().filter(|((k, _), _)| k == kind).collect();
+        assert!(!mine.is_empty(), "{kind} in the source");
+        for (key, source) in mine {
+            let mut expected = source.clone();
+            match kind {
+                "RoleBinding" => expected["subjects"][0]["namespace"] = json!(target_ns),
+                "PersistentVolumeClaim" => expected["spec"]["storageClassName"] = json!("standard"),
+                _ => {}
+            }
+            assert_eq!(after.get(key), Some(&expected), "{key:?} restored equal after mapping");
+        }
+    }
+
+    // Stock restic (Debian's 0.14) reads what Bulkhead wrote.
+    restic_reads(&repo, &c0, &ns_name);
+    let _ = Api::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>::all(
+        source,
+    )
+    .delete(&format!("widgets.{group}"), &Default::default())
+    .await;
+    let _ = Api::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>::all(
+        target,
+    )
+    .delete(&format!("widgets.{group}"), &Default::default())
+    .await;
+}
+
+fn order(phase: &str) -> usize {
+    ["definitions", "namespaces", "identities", "configuration", "storage", "workloads", "networking", "rest"]
+        .iter()
+        .position(|p| *p == phase)
+        .unwrap_or(99)
+}
+
+fn restic_reads(repo: &std::path::Path, cluster: &str, ns: &str) {
+    let restic = |args: &[&str]| {
+        std::process::Command::new("restic")
+            .args(args)
+            .arg("--repo")
+            .arg(repo)
+            .env("RESTIC_PASSWORD", PASSWORD)
+            .env("RESTIC_CACHE_DIR", repo.with_extension("cache"))
+            .output()
+    };
+    let Ok(check) = restic(&["check", "--read-data"]) else {
+        assert!(std::env::var_os("CI").is_none(), "CI needs restic (.ci/run installs it)");
+        return;
+    };
+    assert!(
+        check.status.success(),
+        "restic check: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let dump = restic(&["dump", "latest", &format!("/{cluster}/configmaps/{ns}/settings.yaml")]).unwrap();
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        dump.status.success() && text.contains("enabled: \"yes\""),
+        "restic dump: {text}{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_goes_to_s3_and_a_wrong_password_is_refused() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let Some(s3) = env.s3.clone() else {
+        assert!(std::env::var_os("CI").is_none(), "CI starts S3");
+        return;
+    };
+    let ns = TestNamespace::create(&env, 0, "backup-s3").await;
+    let client = env.client(0).await;
+    create(
+        &client,
+        Some(ns.name()),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}}),
+    )
+    .await;
+    let dir = scratch("backup-s3");
+    let url = format!("s3:{}/{}/{}", s3.endpoint, s3.bucket, ns.name());
+    let dr = format!("  dr:\n    repositories:\n      - {{name: s3, url: \"{url}\", passwordEnv: {PASSWORD_ENV}}}\n");
+    testenv_fleet_with(&env, &dir, "", &dr);
+    let fleet = dir.display().to_string();
+    let c0 = env.cluster(0).name.clone();
+    let args = vec![
+        "backup".to_string(),
+        "create".into(),
+        "--cluster".into(),
+        c0.clone(),
+        "--namespace".into(),
+        ns.name().to_string(),
+        "--output".into(),
+        "json".into(),
+        fleet.clone(),
+    ];
+    let s3_env = move |cmd: &mut std::process::Command| {
+        cmd.env("AWS_ACCESS_KEY_ID", &s3.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key)
+            .env("AWS_DEFAULT_REGION", &s3.region);
+    };
+    let out = {
+        let (args, s3_env) = (args.clone(), s3_env.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = bulkhead();
+            cmd.args(&args).env(PASSWORD_ENV, PASSWORD);
+            s3_env(&mut cmd);
+            cmd.output().unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["backups"][0]["resources"]["configmaps"], 1);
+    // The same repository with another password: refused, as bad input, saying which repository.
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = bulkhead();
+        cmd.args(["backup", "list", &fleet]).env(PASSWORD_ENV, "not the password");
+        s3_env(&mut cmd);
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("repository") && !stderr.contains("not the password"), "{stderr}");
+}
