@@ -278,6 +278,20 @@ async fn an_app_moves_between_clusters_through_a_backup() {
 
     // Stock restic (Debian's 0.14) reads what Bulkhead wrote.
     restic_reads(&repo, &c0, &ns_name);
+
+    // Bulkhead's own check passes, then finds a pack whose bytes were damaged.
+    let check = vec!["backup".to_string(), "check".into(), "--read-data".into(), fleet.clone()];
+    let out = run(check.clone()).await;
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let pack = walk(&repo.join("data")).into_iter().max_by_key(|p| std::fs::metadata(p).unwrap().len()).unwrap();
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&pack, bytes).unwrap();
+    let out = run(check).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("problems"), "{stdout}");
     let _ = Api::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>::all(
         source,
     )
@@ -288,6 +302,16 @@ async fn an_app_moves_between_clusters_through_a_backup() {
     )
     .delete(&format!("widgets.{group}"), &Default::default())
     .await;
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
 }
 
 fn order(phase: &str) -> usize {

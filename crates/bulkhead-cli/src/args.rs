@@ -325,6 +325,27 @@ pub enum BackupCommand {
 
     /// List the repository's snapshots, newest last.
     List(BackupListArgs),
+
+    /// Check the repository: its index, packs, trees and snapshots, and with
+    /// `--read-data` every pack's content (a corrupted or missing pack is
+    /// found). Exit 1 when it finds a problem.
+    Check(BackupCheckArgs),
+}
+
+/// `bulkhead backup check`.
+#[derive(Debug, Args)]
+pub struct BackupCheckArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository.
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// Read and verify all data too (slower: every pack is downloaded).
+    #[arg(long)]
+    pub read_data: bool,
 }
 
 /// Which repository, and its password.

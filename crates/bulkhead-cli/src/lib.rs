@@ -82,6 +82,7 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             let format = settings::output(a.output);
             (commands::backup::list(&a, out), format)
         }
+        Command::Backup(BackupCommand::Check(a)) => (commands::backup::check(&a, out), OutputFormat::Human),
         Command::Restore(a) => {
             let format = settings::output(a.output);
             (commands::restore::run(&a, out), format)

@@ -13,8 +13,8 @@ use std::sync::mpsc::Receiver;
 use rustic_backend::BackendOptions;
 use rustic_core::repofile::SnapshotFile;
 use rustic_core::{
-    BackupOptions, ConfigOptions, Credentials, KeyOptions, LsOptions, OpenStatus, Repository, RepositoryOptions,
-    RusticError, SnapshotOptions,
+    BackupOptions, CheckOptions, ConfigOptions, Credentials, KeyOptions, LsOptions, OpenStatus, Repository,
+    RepositoryOptions, RusticError, SnapshotOptions,
 };
 
 use crate::source::{ChannelSource, File, Tally};
@@ -197,6 +197,22 @@ impl Vault {
             return Err(Error::Source(why));
         }
         Ok(Snapshot::of(&saved))
+    }
+
+    /// Checks the repository's structure (index, packs, trees, snapshots)
+    /// and, with `read_data`, reads and verifies every pack's content: the
+    /// problems found, in words (none: healthy).
+    ///
+    /// # Errors
+    /// When the repository cannot be read at all.
+    pub fn check(self, read_data: bool) -> Result<Vec<String>, Error> {
+        let location = self.location.clone();
+        let results = self.repo.check(CheckOptions::default().read_data(read_data)).map_err(|e| Error::Repository {
+            location,
+            action: "check it".into(),
+            message: describe(&e),
+        })?;
+        Ok(results.0.iter().map(|(level, problem)| format!("{level:?}: {problem}")).collect())
     }
 
     /// Every snapshot, oldest first.
