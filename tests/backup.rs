@@ -413,3 +413,49 @@ async fn a_backup_goes_to_s3_and_a_wrong_password_is_refused() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("repository") && !stderr.contains("not the password"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_backs_up_each_of_its_apps_where_it_runs() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let ns = TestNamespace::create(&env, 0, "backup-policy").await;
+    let client = env.client(0).await;
+    create(
+        &client,
+        Some(ns.name()),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}}),
+    )
+    .await;
+    let dir = scratch("backup-policy");
+    let c0 = env.cluster(0).name.clone();
+    let apps = format!(
+        "    - name: shop\n      manifests: apps/shop\n      namespace: {}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      backup: {{policy: hourly}}\n",
+        ns.name()
+    );
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: hourly, schedule: \"0 * * * *\", repository: local}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, &apps, &dr);
+    let fleet = dir.display().to_string();
+    let out = run(vec![
+        "backup".into(),
+        "create".into(),
+        "--policy".into(),
+        "hourly".into(),
+        "--output".into(),
+        "json".into(),
+        fleet.clone(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let backups = json_of(&out)["backups"].clone();
+    assert_eq!(backups.as_array().unwrap().len(), 1, "{backups}");
+    let tags = &backups[0]["snapshot"]["tags"];
+    for tag in ["app=shop".to_string(), format!("cluster={c0}"), "policy=hourly".to_string()] {
+        assert!(tags.as_array().unwrap().contains(&json!(tag)), "{tag}: {tags}");
+    }
+    assert_eq!(backups[0]["resources"]["configmaps"], 1, "{backups}");
+    let out = run(vec!["backup".into(), "create".into(), "--policy".into(), "nope".into(), fleet]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no policy `nope`; it has: hourly"));
+}

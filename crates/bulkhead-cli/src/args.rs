@@ -377,8 +377,14 @@ pub struct BackupCreateArgs {
     pub cluster: Option<String>,
 
     /// Back up exactly one app: its namespaces, tagged `app=NAME`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "policy")]
     pub app: Option<String>,
+
+    /// Back up every app whose `backup.policy` is this policy, on every
+    /// cluster it is placed on, into the policy's repository (what a cron
+    /// job runs on the policy's schedule).
+    #[arg(long, conflicts_with = "cluster")]
+    pub policy: Option<String>,
 
     /// Only this namespace (repeat for more); cluster-scoped objects are then left out.
     #[arg(long = "namespace", short = 'n', value_name = "NS")]

@@ -19,65 +19,96 @@ use crate::settings::output;
 pub fn create(args: &BackupCreateArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let fleet = load_fleet(&args.fleet.fleet)?;
     let spec = &fleet.file.spec;
-    let app = match &args.app {
-        Some(name) => Some(spec.apps.iter().find(|a| a.name == *name).ok_or_else(|| {
+    let find_app = |name: &str| {
+        spec.apps.iter().find(|a| a.name == name).ok_or_else(|| {
             let known: Vec<&str> = spec.apps.iter().map(|a| a.name.as_str()).collect();
             Failure::Usage(format!("the fleet has no app `{name}`; it has: {}", known.join(", ")))
-        })?),
-        None => None,
+        })
     };
-    // Which clusters: the one named, or every one the app is placed on.
-    let clusters: Vec<String> = match (&args.cluster, app) {
-        (Some(c), _) => vec![c.clone()],
-        (None, Some(app)) => {
-            spec.clusters.iter().filter(|c| app.placement.clusters.matches(c)).map(|c| c.name.clone()).collect()
+    // What to back up: (cluster, app) pairs.
+    let apps: Vec<&bulkhead_model::spec::App> = match (&args.app, &args.policy) {
+        (Some(name), _) => vec![find_app(name)?],
+        (None, Some(policy)) => {
+            if !spec.dr.policies.iter().any(|p| p.name == *policy) {
+                let known: Vec<&str> = spec.dr.policies.iter().map(|p| p.name.as_str()).collect();
+                return Err(Failure::Usage(format!(
+                    "the fleet has no policy `{policy}`; it has: {}",
+                    known.join(", ")
+                )));
+            }
+            spec.apps.iter().filter(|a| a.backup.as_ref().is_some_and(|b| b.policy == *policy)).collect()
         }
-        (None, None) => return Err(Failure::Usage("say what to back up: --cluster NAME or --app NAME".into())),
+        (None, None) => Vec::new(),
     };
-    let repo = repository(&fleet, args.repo.repo.as_deref(), args.app.as_deref())?;
-    let mut namespaces = args.namespaces.clone();
-    if let Some(app) = app
-        && namespaces.is_empty()
-    {
-        namespaces.extend(app.namespace.iter().cloned());
-        if namespaces.is_empty() {
-            return Err(Failure::Input(format!(
-                "app `{}` has no `namespace` in fleet.yaml: give --namespace for its objects",
-                app.name
-            )));
-        }
-    }
-    let selection = Selection {
-        namespaces,
-        resources: args.resources.clone(),
-        exclude_resources: args.exclude_resources.clone(),
-        labels: args.selector.as_deref().map(parse_labels).transpose().map_err(Failure::Usage)?.unwrap_or_default(),
-        include_noise: args.include_noise,
+    let targets: Vec<(String, Option<&bulkhead_model::spec::App>)> = match (&args.cluster, apps.is_empty()) {
+        (Some(c), true) => vec![(c.clone(), None)],
+        (Some(c), false) => apps.iter().map(|a| (c.clone(), Some(*a))).collect(),
+        (None, false) => apps
+            .iter()
+            .flat_map(|a| {
+                spec.clusters.iter().filter(|c| a.placement.clusters.matches(c)).map(|c| (c.name.clone(), Some(*a)))
+            })
+            .collect(),
+        (None, true) if args.policy.is_some() => Vec::new(),
+        (None, true) => return Err(Failure::Usage("say what to back up: --cluster, --app or --policy".into())),
     };
+    let policy_repo =
+        args.policy.as_ref().and_then(|p| spec.dr.policies.iter().find(|x| x.name == *p)).map(|p| p.repository.clone());
+    let wanted_repo = args.repo.repo.clone().or(policy_repo);
+    let first_app = apps.first().map(|a| a.name.clone());
+    let repo = repository(&fleet, wanted_repo.as_deref(), first_app.as_deref())?;
     let format = output(args.output);
     let fleet_name = fleet.file.metadata.name.clone();
+    let labels = args.selector.as_deref().map(parse_labels).transpose().map_err(Failure::Usage)?.unwrap_or_default();
+    let mut plans = Vec::new();
+    for (cluster, app) in &targets {
+        let mut namespaces = args.namespaces.clone();
+        if let Some(app) = app
+            && namespaces.is_empty()
+        {
+            namespaces.extend(app.namespace.iter().cloned());
+            if namespaces.is_empty() {
+                return Err(Failure::Input(format!(
+                    "app `{}` has no `namespace` in fleet.yaml: give --namespace for its objects",
+                    app.name
+                )));
+            }
+        }
+        let selection = Selection {
+            namespaces,
+            resources: args.resources.clone(),
+            exclude_resources: args.exclude_resources.clone(),
+            labels: labels.clone(),
+            include_noise: args.include_noise,
+        };
+        let mut tags = vec![format!("fleet={fleet_name}"), format!("cluster={cluster}")];
+        if let Some(app) = app {
+            tags.push(format!("app={}", app.name));
+        }
+        if let Some(policy) = &args.policy {
+            tags.push(format!("policy={policy}"));
+        }
+        let request = BackupRequest {
+            selection,
+            snapshot: NewSnapshot {
+                base: format!("/{cluster}"),
+                hostname: cluster.clone(),
+                label: app.map_or_else(|| cluster.clone(), |a| a.name.clone()),
+                tags,
+                description: format!("bulkhead backup of {cluster}"),
+            },
+            location: repo.location.clone(),
+            password: repo.password.clone(),
+            parallel: usize::from(args.parallel),
+        };
+        plans.push((cluster.clone(), request));
+    }
     let reports: Vec<Result<BackupReport, Failure>> = super::block_on(async {
         let mut reports = Vec::new();
-        for cluster_name in &clusters {
+        // One after the other: each backup already lists its cluster in parallel.
+        for (cluster_name, request) in plans {
             let one = async {
-                let cluster = connect_named(&fleet, cluster_name).await?;
-                let mut tags = vec![format!("fleet={fleet_name}"), format!("cluster={cluster_name}")];
-                if let Some(app) = &args.app {
-                    tags.push(format!("app={app}"));
-                }
-                let request = BackupRequest {
-                    selection: selection.clone(),
-                    snapshot: NewSnapshot {
-                        base: format!("/{cluster_name}"),
-                        hostname: cluster_name.clone(),
-                        label: args.app.clone().unwrap_or_else(|| cluster_name.clone()),
-                        tags,
-                        description: format!("bulkhead backup of {cluster_name}"),
-                    },
-                    location: repo.location.clone(),
-                    password: repo.password.clone(),
-                    parallel: usize::from(args.parallel),
-                };
+                let cluster = connect_named(&fleet, &cluster_name).await?;
                 bulkhead_dr::backup(&cluster, request, environment()).await.map_err(|e| vault_failure(&e))
             };
             reports.push(one.await);
@@ -95,12 +126,16 @@ pub fn create(args: &BackupCreateArgs, out: &mut dyn Write) -> Result<Verdict, F
             writeln!(out)?;
         }
         _ => {
+            if done.is_empty() {
+                writeln!(out, "no app uses policy `{}`: nothing to back up", args.policy.as_deref().unwrap_or(""))?;
+            }
             for r in &done {
                 writeln!(
                     out,
-                    "snapshot {} of `{}` in {}: {} objects of {} resources, {} bytes ({} new) in {:.1} s",
+                    "snapshot {} of `{}`{} in {}: {} objects of {} resources, {} bytes ({} new) in {:.1} s",
                     &r.snapshot.id[..8.min(r.snapshot.id.len())],
                     r.snapshot.hostname,
+                    r.snapshot.tag("app").map(|a| format!(" (app {a})")).unwrap_or_default(),
                     repo.name,
                     r.objects,
                     r.resources.len(),
