@@ -459,3 +459,94 @@ async fn a_policy_backs_up_each_of_its_apps_where_it_runs() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no policy `nope`; it has: hourly"));
 }
+
+/// RBAC that forbids most resources: the forbidden ones are named, the
+/// allowed ones backed up, and the exit is 1 (never a quiet partial backup).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resource_rbac_forbids_is_named_and_the_rest_backed_up() {
+    use k8s_openapi::api::authentication::v1::TokenRequest;
+    use k8s_openapi::api::core::v1::ServiceAccount;
+
+    let Some(env) = TestEnv::require(1) else { return };
+    let ns = TestNamespace::create(&env, 0, "backup-rbac").await;
+    let client = env.client(0).await;
+    let n = Some(ns.name());
+    create(
+        &client,
+        n,
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "allowed"}, "data": {"k": "v"}}),
+    )
+    .await;
+    create(
+        &client,
+        n,
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "forbidden"}, "stringData": {"k": "v"}}),
+    )
+    .await;
+    create(&client, n, json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "reader"}})).await;
+    create(
+        &client,
+        n,
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "reader"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}]}),
+    )
+    .await;
+    create(
+        &client,
+        n,
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "reader"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": ns.name()}]}),
+    )
+    .await;
+    let request: TokenRequest =
+        serde_json::from_value(json!({"spec": {"audiences": [], "expirationSeconds": 600}})).unwrap();
+    let token = Api::<ServiceAccount>::namespaced(client.clone(), ns.name())
+        .create_token_request("reader", &PostParams::default(), &request)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .token
+        .unwrap();
+    // A kubeconfig for the service account, beside the admin's.
+    let c = env.cluster(0).clone();
+    let admin = kube::config::Kubeconfig::read_from(&c.kubeconfig).unwrap();
+    let entry = admin.clusters.iter().find(|e| e.name == c.context).or(admin.clusters.first()).unwrap();
+    let cluster = entry.cluster.as_ref().unwrap();
+    let (ca, server) = (cluster.certificate_authority.clone().unwrap(), cluster.server.clone().unwrap());
+    let dir = scratch("backup-rbac");
+    let kubeconfig = dir.join("reader.kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!("apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: '{server}', certificate-authority: '{ca}'}}}}]\ncontexts: [{{name: reader, context: {{cluster: c, user: reader}}}}]\ncurrent-context: reader\nusers: [{{name: reader, user: {{token: '{token}'}}}}]\n"),
+    )
+    .unwrap();
+    let fleet_text = format!(
+        "apiVersion: bulkhead.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: rbac}}\nspec:\n  providers:\n    - {{name: {p}, kind: {k}, regions: [{{name: {r}, zones: [{z}]}}]}}\n  clusters:\n    - name: {name}\n      location: {p}/{r}\n      access: {{kubeconfig: reader.kubeconfig, context: reader}}\n  dr:\n    repositories:\n      - {{name: local, url: ./repo, passwordEnv: {PASSWORD_ENV}}}\n",
+        p = c.provider,
+        k = c.provider_kind,
+        r = c.region,
+        z = c.zones.join(", "),
+        name = c.name,
+    );
+    std::fs::write(dir.join("fleet.yaml"), fleet_text).unwrap();
+    let out = run(vec![
+        "backup".into(),
+        "create".into(),
+        "--cluster".into(),
+        c.name.clone(),
+        "--namespace".into(),
+        ns.name().to_string(),
+        "--output".into(),
+        "json".into(),
+        dir.display().to_string(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let backup = json_of(&out)["backups"][0].clone();
+    assert_eq!(backup["resources"]["configmaps"], 1, "{backup}");
+    let skipped = backup["skipped"].as_array().unwrap();
+    let secrets = skipped.iter().find(|s| s["resource"] == "secrets").unwrap_or_else(|| panic!("{backup}"));
+    assert!(secrets["why"].as_str().unwrap().contains("forbidden"), "{secrets}");
+}
