@@ -74,6 +74,7 @@ pub async fn backup(
     cluster: &Cluster,
     request: BackupRequest,
     env: bulkhead_vault::Env,
+    progress: &(dyn Fn(crate::Progress<'_>) + Sync),
 ) -> Result<BackupReport, Error> {
     let started = Instant::now();
     let selection = &request.selection;
@@ -161,6 +162,7 @@ pub async fn backup(
             }
             sent += 1;
         }
+        progress(crate::Progress::Backup { resource: &served.name(), objects: sent });
     }
     if let Ok(mut o) = outcome.lock() {
         *o = Some(failure.map_or(Ok(sent), Err));

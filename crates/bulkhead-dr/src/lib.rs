@@ -14,5 +14,24 @@ pub mod restore;
 pub mod select;
 
 pub use backup::{BackupReport, BackupRequest, backup};
+
+/// Where a long backup or restore has got to, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A backup wrote a resource: the objects written so far.
+    Backup {
+        /// The resource just written.
+        resource: &'a str,
+        /// Objects written so far.
+        objects: u64,
+    },
+    /// A restore applied an object.
+    Restore {
+        /// Objects done so far.
+        done: usize,
+        /// Objects in all.
+        total: usize,
+    },
+}
 pub use error::Error;
 pub use restore::{Action, Existing, ObjectResult, RestoreReport, RestoreRequest, restore};

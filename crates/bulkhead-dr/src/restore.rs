@@ -167,6 +167,7 @@ pub async fn restore(
     cluster: &Cluster,
     request: RestoreRequest,
     env: bulkhead_vault::Env,
+    progress: &(dyn Fn(crate::Progress<'_>) + Sync),
 ) -> Result<RestoreReport, Error> {
     let started = Instant::now();
     let (snapshot, files) = read_snapshot(&request, env).await?;
@@ -234,6 +235,8 @@ pub async fn restore(
     // is not there for the objects after it, which are then checked as far
     // as possible and planned as creates.
     let mut planned = Planned::default();
+    let total: usize = phases.values().map(Vec::len).sum();
+    let done = std::sync::atomic::AtomicUsize::new(0);
     for (phase, objects) in phases {
         if phase == Phase::Rest {
             // Definitions restored earlier are served now.
@@ -247,6 +250,10 @@ pub async fn restore(
                 }
             })
             .buffered(request.parallel.max(1))
+            .inspect(|_| {
+                let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(crate::Progress::Restore { done, total });
+            })
             .collect()
             .await;
         if request.dry_run {

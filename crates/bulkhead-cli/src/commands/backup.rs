@@ -7,7 +7,7 @@ use bulkhead_dr::{BackupReport, BackupRequest};
 use bulkhead_report::{OutputFormat, Table, Verdict};
 use bulkhead_vault::{NewSnapshot, Snapshot, Vault};
 
-use super::recovery::{connect_named, environment, load_fleet, repository, vault_failure};
+use super::recovery::{ProgressDisplay, connect_named, environment, load_fleet, repository, vault_failure};
 use crate::args::{BackupCheckArgs, BackupCreateArgs, BackupListArgs};
 use crate::error::Failure;
 use crate::settings::output;
@@ -109,7 +109,10 @@ pub fn create(args: &BackupCreateArgs, out: &mut dyn Write) -> Result<Verdict, F
         for (cluster_name, request) in plans {
             let one = async {
                 let cluster = connect_named(&fleet, &cluster_name).await?;
-                bulkhead_dr::backup(&cluster, request, environment()).await.map_err(|e| vault_failure(&e))
+                let display = ProgressDisplay::new(&format!("backing up {cluster_name}"));
+                bulkhead_dr::backup(&cluster, request, environment(), &|p| display.update(p))
+                    .await
+                    .map_err(|e| vault_failure(&e))
             };
             reports.push(one.await);
         }

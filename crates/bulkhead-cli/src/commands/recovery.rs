@@ -136,3 +136,51 @@ pub(crate) fn vault_failure(e: &bulkhead_dr::Error) -> Failure {
         },
     }
 }
+
+/// A progress display on standard error when it is a terminal (nothing on
+/// a pipe or in CI logs), fed by the recovery library's progress reports.
+pub(crate) struct ProgressDisplay {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl ProgressDisplay {
+    /// A display for `what` (`backing up aws-use1-prod`).
+    pub(crate) fn new(what: &str) -> Self {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {prefix}: {pos} objects ({per_sec}) {wide_msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(what.to_string());
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Self { bar }
+    }
+
+    /// Takes one report.
+    pub(crate) fn update(&self, p: bulkhead_dr::Progress<'_>) {
+        let Some(bar) = &self.bar else { return };
+        match p {
+            bulkhead_dr::Progress::Backup { resource, objects } => {
+                bar.set_position(objects);
+                bar.set_message(resource.to_string());
+            }
+            bulkhead_dr::Progress::Restore { done, total } => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                bar.set_message(format!("of {total}"));
+            }
+        }
+    }
+}
+
+impl Drop for ProgressDisplay {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -7,7 +7,7 @@ use bulkhead_dr::mapping::{Mapping, parse_pairs};
 use bulkhead_dr::{Action, Existing, RestoreReport, RestoreRequest};
 use bulkhead_report::{OutputFormat, Table, Verdict};
 
-use super::recovery::{connect_named, environment, load_fleet, repository, vault_failure};
+use super::recovery::{ProgressDisplay, connect_named, environment, load_fleet, repository, vault_failure};
 use crate::args::{ExistingArg, RestoreArgs};
 use crate::error::Failure;
 use crate::settings::output;
@@ -48,7 +48,10 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> Result<Verdict, Failure> 
     };
     let report = super::block_on(async {
         let cluster = connect_named(&fleet, &args.to).await?;
-        bulkhead_dr::restore(&cluster, request, environment()).await.map_err(|e| vault_failure(&e))
+        let display = ProgressDisplay::new(&format!("restoring into {}", args.to));
+        bulkhead_dr::restore(&cluster, request, environment(), &|p| display.update(p))
+            .await
+            .map_err(|e| vault_failure(&e))
     })??;
     match output(args.output) {
         OutputFormat::Json => {
