@@ -24,6 +24,16 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
                 format!("`{}` is not a restic repository URL: {problem}", repo.url),
                 "write a path, `s3:https://host/bucket/prefix`, or another restic backend such as `sftp:host:/path`",
             );
+        } else if let Some((scheme, _)) = repo.url.split_once(':')
+            && RESTIC_SCHEMES.contains(&scheme)
+            && !matches!(scheme, "local" | "s3")
+        {
+            ctx.warning(
+                Code::InvalidValue,
+                &format!("{base}/url"),
+                format!("Bulkhead cannot write `{scheme}:` repositories yet: `bulkhead backup` writes paths, `local:` and `s3:`"),
+                "stock restic can use this repository; for Bulkhead's backups use a local or S3 repository",
+            );
         }
         match (&repo.password_env, &repo.password_file) {
             (Some(_), Some(_)) => ctx.error(
