@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use bulkhead_test::{TestEnv, TestNamespace, eventually};
 use kube::Api;
-use kube::api::{DynamicObject, PostParams};
-use kube::discovery::ApiResource;
+use kube::api::PostParams;
 use serde_json::{Value, json};
 
 use crate::support::{bulkhead, scratch, testenv_fleet_with};
@@ -20,25 +19,7 @@ const PASSWORD_ENV: &str = "BULKHEAD_TEST_REPO_PASSWORD";
 const PASSWORD: &str = "correct horse battery staple";
 
 async fn create(client: &kube::Client, ns: Option<&str>, object: Value) {
-    let (group, version) = object["apiVersion"].as_str().unwrap().rsplit_once('/').unwrap_or(("", "v1"));
-    let gvk = kube::api::GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap());
-    let plural = object["kind"].as_str().unwrap().to_ascii_lowercase() + "s";
-    let resource = ApiResource::from_gvk_with_plural(&gvk, &plural);
-    let api: Api<DynamicObject> = match ns {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    };
-    let object: DynamicObject = serde_json::from_value(object).unwrap();
-    let mut last = String::new();
-    // A custom resource is served a moment after its definition.
-    for _ in 0..50 {
-        match api.create(&PostParams::default(), &object).await {
-            Ok(_) => return,
-            Err(e) => last = e.to_string(),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("cannot create {object:?}: {last}");
+    crate::support::create_object(client, ns, object).await;
 }
 
 async fn run(args: Vec<String>) -> Output {
@@ -68,17 +49,8 @@ async fn exported(env: &TestEnv, cluster: usize, ns: &str) -> std::collections::
     ];
     let out = run(args).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let file = bulkhead_model::SourceFile::new("export.yaml", text);
-    let docs = bulkhead_model::yaml::parse_with(
-        &file,
-        bulkhead_model::yaml::Limits::default(),
-        bulkhead_model::yaml::ScalarSchema::Kubernetes,
-    )
-    .unwrap();
-    docs.docs
-        .iter()
-        .map(|d| d.to_json())
+    crate::support::yaml_documents(&String::from_utf8_lossy(&out.stdout))
+        .into_iter()
         .map(|mut o| {
             o["metadata"].as_object_mut().unwrap().remove("namespace");
             let key = (o["kind"].as_str().unwrap().to_string(), o["metadata"]["name"].as_str().unwrap().to_string());

@@ -12,25 +12,12 @@ use serde_json::{Value, json};
 
 use crate::support::{bulkhead, scratch};
 
-/// Creates `object` (JSON with apiVersion and kind) in `ns`, or cluster-wide.
 async fn create(client: &kube::Client, ns: Option<&str>, object: Value) {
-    let (group, version) = object["apiVersion"].as_str().unwrap().rsplit_once('/').unwrap_or(("", "v1"));
-    let gvk = kube::api::GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap());
-    let resource = ApiResource::from_gvk(&gvk);
-    let api: Api<DynamicObject> = match ns {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    };
-    api.create(&PostParams::default(), &serde_json::from_value(object).unwrap()).await.unwrap();
+    crate::support::create_object(client, ns, object).await;
 }
 
-/// The documents of a YAML stream, read with the Kubernetes (YAML 1.1) rules kubectl uses.
 fn documents(yaml: &str) -> Vec<Value> {
-    use bulkhead_model::yaml::{Limits, ScalarSchema, parse_with};
-    let file = bulkhead_model::SourceFile::new("export.yaml", yaml);
-    let docs = parse_with(&file, Limits::default(), ScalarSchema::Kubernetes)
-        .unwrap_or_else(|e| panic!("not YAML ({e:?}): {yaml}"));
-    docs.docs.iter().map(|d| d.to_json()).collect()
+    crate::support::yaml_documents(yaml)
 }
 
 #[tokio::test(flavor = "multi_thread")]

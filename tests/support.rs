@@ -107,3 +107,38 @@ pub fn testenv_fleet_with(env: &bulkhead_test::TestEnv, dir: &Path, apps: &str, 
     fleet.push_str(more);
     std::fs::write(dir.join("fleet.yaml"), fleet).expect("write fleet.yaml");
 }
+
+/// Creates `object` (JSON with apiVersion and kind) in `ns`, or cluster-wide,
+/// retrying for a few seconds: a custom resource is served a moment after
+/// its definition. The plural is the kind's lower case plus `s`.
+pub async fn create_object(client: &kube::Client, ns: Option<&str>, object: serde_json::Value) {
+    use kube::api::{DynamicObject, PostParams};
+    let (group, version) = object["apiVersion"].as_str().unwrap().rsplit_once('/').unwrap_or(("", "v1"));
+    let gvk = kube::api::GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap());
+    let plural = object["kind"].as_str().unwrap().to_ascii_lowercase() + "s";
+    let resource = kube::discovery::ApiResource::from_gvk_with_plural(&gvk, &plural);
+    let api: kube::Api<DynamicObject> = match ns {
+        Some(ns) => kube::Api::namespaced_with(client.clone(), ns, &resource),
+        None => kube::Api::all_with(client.clone(), &resource),
+    };
+    let object: DynamicObject = serde_json::from_value(object).unwrap();
+    let mut last = String::new();
+    for _ in 0..50 {
+        match api.create(&PostParams::default(), &object).await {
+            Ok(_) => return,
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("cannot create {object:?}: {last}");
+}
+
+/// The documents of a YAML stream as JSON, read with the Kubernetes (YAML
+/// 1.1) rules kubectl uses.
+pub fn yaml_documents(yaml: &str) -> Vec<serde_json::Value> {
+    use bulkhead_model::yaml::{Limits, ScalarSchema, parse_with};
+    let file = bulkhead_model::SourceFile::new("stream.yaml", yaml);
+    let docs = parse_with(&file, Limits::default(), ScalarSchema::Kubernetes)
+        .unwrap_or_else(|e| panic!("not YAML ({e:?}): {yaml}"));
+    docs.docs.iter().map(|d| d.to_json()).collect()
+}

@@ -343,12 +343,7 @@ fn group_kind(object: &Value) -> (String, String) {
 }
 
 async fn discover(cluster: &Cluster) -> Result<Discovery, Error> {
-    let client = cluster.client.clone();
-    let discovery = match cluster.call("discover its APIs", Discovery::new(client.clone()).run_aggregated()).await {
-        Ok(d) => d,
-        Err(_) => cluster.call("discover its APIs", Discovery::new(client).run()).await?,
-    };
-    Ok(discovery)
+    Ok(bulkhead_kube::discovery::discover(cluster).await?)
 }
 
 fn resolve(discovery: &Discovery, object: &Value) -> Option<(ApiResource, ApiCapabilities)> {

@@ -25,20 +25,26 @@ impl Served {
     }
 }
 
+/// What the cluster serves, with aggregated discovery (two requests),
+/// falling back to one request per group on servers without it.
+///
+/// # Errors
+/// When discovery fails (the cluster unreachable, or forbidden).
+pub async fn discover(cluster: &Cluster) -> Result<Discovery, Error> {
+    let client = cluster.client.clone();
+    match cluster.call("discover its APIs", Discovery::new(client.clone()).run_aggregated()).await {
+        Ok(d) => Ok(d),
+        Err(_) => cluster.call("discover its APIs", Discovery::new(client).run()).await,
+    }
+}
+
 /// Every listable resource the cluster serves, in a stable order (core
 /// first, then groups by name, resources by plural).
-///
-/// Uses aggregated discovery (two requests) and falls back to one request
-/// per group on servers without it.
 ///
 /// # Errors
 /// When discovery itself fails (the cluster unreachable, or forbidden).
 pub async fn served_resources(cluster: &Cluster) -> Result<Vec<Served>, Error> {
-    let client = cluster.client.clone();
-    let discovery = match cluster.call("discover its APIs", Discovery::new(client.clone()).run_aggregated()).await {
-        Ok(d) => d,
-        Err(_) => cluster.call("discover its APIs", Discovery::new(client).run()).await?,
-    };
+    let discovery = discover(cluster).await?;
     let mut out: Vec<Served> = Vec::new();
     for group in discovery.groups_alphabetical() {
         for (resource, caps) in group.recommended_resources() {

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use bulkhead_kube::export::{ExportOptions, ExportSummary, export_each};
-use bulkhead_kube::{Cluster, clean, connect, connect_kubeconfig, discovery};
+use bulkhead_kube::{Cluster, clean, connect_kubeconfig, discovery};
 use bulkhead_report::Verdict;
 use serde_json::Value;
 
@@ -58,28 +58,8 @@ async fn connect_to(settings: &ExportSettings) -> Result<Cluster, Failure> {
             connect_kubeconfig(&name, path, context.as_deref()).await.map_err(|e| Failure::Input(e.to_string()))
         }
         ExportSource::Fleet(name) => {
-            let loaded = bulkhead_model::load(&settings.fleet, bulkhead_model::LoadOptions { manifests: false })?;
-            let Some(fleet) = loaded.fleet.as_ref().filter(|_| !loaded.has_errors()) else {
-                return Err(Failure::Input(format!(
-                    "{} has errors; `bulkhead validate {}` lists them",
-                    settings.fleet.display(),
-                    settings.fleet.display()
-                )));
-            };
-            let clusters = &fleet.file.spec.clusters;
-            let Some(spec) = clusters.iter().find(|c| c.name == *name) else {
-                let known: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
-                return Err(Failure::Usage(format!(
-                    "the fleet has no cluster `{name}`; it has: {}",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
-                )));
-            };
-            connect(&fleet.root, spec).await.map_err(|e| match e {
-                bulkhead_kube::Error::NoAccess { .. } | bulkhead_kube::Error::Kubeconfig { .. } => {
-                    Failure::Input(e.to_string())
-                }
-                other => Failure::Outside(other.to_string()),
-            })
+            let fleet = super::recovery::load_fleet(&settings.fleet)?;
+            super::recovery::connect_named(&fleet, name).await
         }
     }
 }
