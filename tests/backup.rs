@@ -522,3 +522,56 @@ async fn a_resource_rbac_forbids_is_named_and_the_rest_backed_up() {
     let secrets = skipped.iter().find(|s| s["resource"] == "secrets").unwrap_or_else(|| panic!("{backup}"));
     assert!(secrets["why"].as_str().unwrap().contains("forbidden"), "{secrets}");
 }
+
+/// `check --live` knows the fleet's backups: an app whose policy never ran
+/// is an error until a backup exists.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_live_reports_an_app_without_a_backup_until_it_has_one() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let ns = TestNamespace::create(&env, 0, "backup-check").await;
+    let dir = scratch("backup-check");
+    let c0 = env.cluster(0).name.clone();
+    let apps = format!(
+        "    - name: shop\n      manifests: apps/shop\n      namespace: {}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      sla: {{tier: 2, rto: 1h, rpo: 1h}}\n      backup: {{policy: hourly}}\n",
+        ns.name()
+    );
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: hourly, schedule: \"0 * * * *\", repository: local, keep: {{hourly: 24}}}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, &apps, &dr);
+    let fleet = dir.display().to_string();
+    let check = vec!["check".to_string(), "--live".into(), "--output".into(), "json".into(), fleet.clone()];
+    let codes = |out: &Output| -> Vec<String> {
+        json_of(out)["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // No repository yet: the backups are unknown.
+    let out = run(check.clone()).await;
+    assert!(codes(&out).contains(&"backup-unknown".to_string()), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(vec![
+        "backup".into(),
+        "create".into(),
+        "--cluster".into(),
+        c0.clone(),
+        "--namespace".into(),
+        ns.name().to_string(),
+        fleet.clone(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A repository, but no snapshot of the app: missing.
+    let out = run(check.clone()).await;
+    assert!(codes(&out).contains(&"backup-missing".to_string()), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(vec!["backup".into(), "create".into(), "--policy".into(), "hourly".into(), fleet.clone()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(check).await;
+    let found = codes(&out);
+    assert!(!found.iter().any(|c| c.starts_with("backup-")), "{found:?}");
+    let stages = json_of(&out)["stages"].clone();
+    assert!(stages.as_array().unwrap().iter().any(|s| s["name"] == "backups"), "{stages}");
+}

@@ -7,9 +7,11 @@
 
 pub mod backup;
 mod error;
+pub mod freshness;
 pub mod layout;
 pub mod mapping;
 pub mod order;
+pub mod repos;
 pub mod restore;
 pub mod select;
 

@@ -1,5 +1,5 @@
 //! The `check` pipeline as a library. [`check`] runs every analysis over a
-//! loaded fleet (validate, net, audit, blast) and returns a [`CheckResult`]:
+//! loaded fleet (validate, net, audit, blast; live, backups too) and returns a [`CheckResult`]:
 //! stages, findings and one [`Verdict`]. The CLI prints it; `bulkhead serve`
 //! will run it on a schedule and serve it. Live state comes in as a
 //! [`LiveState`], read by [`read_live`] (or, in a server, built from a watch
@@ -31,6 +31,10 @@ pub struct LiveState {
     pub networks: Vec<(usize, String, ClusterNetwork)>,
     /// Clusters that could not be read, once each, at their `access`.
     pub unreachable: Vec<Diagnostic>,
+    /// The snapshots of every repository a backup policy uses.
+    pub repositories: Vec<bulkhead_dr::freshness::RepositorySnapshots>,
+    /// When it was read, in seconds since the epoch.
+    pub read_at: i64,
 }
 
 /// Reads every cluster with `access`, all at once.
@@ -45,7 +49,44 @@ pub async fn read_live(fleet: &Fleet) -> LiveState {
     }
     Diagnostic::sort(&mut unreachable);
     let workloads = LiveFleet { unreachable: Vec::new(), ..workloads };
-    LiveState { workloads, networks, unreachable }
+    let repositories = read_repositories(fleet).await;
+    let read_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    LiveState { workloads, networks, unreachable, repositories, read_at }
+}
+
+/// The snapshots of each repository a backup policy uses. The repository
+/// library blocks (and its S3 backend runs a runtime of its own): each is
+/// read on a thread of its own, all at once.
+async fn read_repositories(fleet: &Fleet) -> Vec<bulkhead_dr::freshness::RepositorySnapshots> {
+    let mut names: Vec<String> = fleet.file.spec.dr.policies.iter().map(|p| p.repository.clone()).collect();
+    names.sort();
+    names.dedup();
+    let env = |k: &str| std::env::var(k).ok();
+    type Reading = std::thread::JoinHandle<Result<Vec<bulkhead_vault::Snapshot>, String>>;
+    let threads: Vec<(String, Reading)> = names
+        .into_iter()
+        .map(|name| {
+            let resolved = bulkhead_dr::repos::resolve(fleet, &name, &env);
+            let handle = std::thread::spawn(move || {
+                let r = resolved?;
+                let vault =
+                    bulkhead_vault::Vault::open(&r.location, &r.password, false, &|k: &str| std::env::var(k).ok())
+                        .map_err(|e| e.to_string())?;
+                vault.snapshots().map_err(|e| e.to_string())
+            });
+            (name, handle)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (name, handle) in threads {
+        let snapshots = tokio::task::spawn_blocking(move || handle.join())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|joined| joined.map_err(|_| "reading it panicked".to_string()))
+            .and_then(|r| r);
+        out.push(bulkhead_dr::freshness::RepositorySnapshots { name, snapshots });
+    }
+    out
 }
 
 /// How to judge the fleet.
@@ -140,6 +181,14 @@ pub fn check(loaded: &Loaded, live: Option<&LiveState>, options: CheckOptions) -
             );
             stages.push(Stage::from_findings("blast", &findings, fail_on, detail));
             diagnostics.extend(findings);
+
+            if let Some(live) = live.filter(|l| !l.repositories.is_empty()) {
+                let findings = bulkhead_dr::freshness::backup_findings(fleet, &live.repositories, live.read_at);
+                let read = live.repositories.iter().filter(|r| r.snapshots.is_ok()).count();
+                let detail = format!("{read} of {} repositories read", live.repositories.len());
+                stages.push(Stage::from_findings("backups", &findings, fail_on, detail));
+                diagnostics.extend(findings);
+            }
         }
         None => {
             for stage in ["net", "audit", "blast"] {

@@ -94,29 +94,8 @@ pub(crate) fn repository(fleet: &Fleet, wanted: Option<&str>, app: Option<&str>)
             }));
         }
     };
-    let Some(spec) = dr.repositories.iter().find(|r| r.name == name) else {
-        let known: Vec<&str> = dr.repositories.iter().map(|r| r.name.as_str()).collect();
-        return Err(Failure::Usage(format!("the fleet has no repository `{name}`; it has: {}", known.join(", "))));
-    };
-    let location = Location::parse(&spec.url).map_err(|e| Failure::Input(e.to_string()))?;
-    // A relative local path is relative to the fleet, as every path in fleet.yaml is.
-    let location = match location {
-        Location::Local(path) if Path::new(&path).is_relative() => {
-            Location::Local(fleet.root.join(path).display().to_string())
-        }
-        other => other,
-    };
-    let source = match (&spec.password_env, &spec.password_file) {
-        (Some(var), _) => PasswordSource::Env(var.clone()),
-        (None, Some(file)) => PasswordSource::File(fleet.root.join(file)),
-        (None, None) => {
-            return Err(Failure::Input(format!(
-                "repository `{name}` names no password: give it `passwordEnv` or `passwordFile`"
-            )));
-        }
-    };
-    let password = source.read(&name, &*env).map_err(|e| Failure::Input(e.to_string()))?;
-    Ok(Repo { location, password, name })
+    let resolved = bulkhead_dr::repos::resolve(fleet, &name, &*env).map_err(Failure::Input)?;
+    Ok(Repo { location: resolved.location, password: resolved.password, name })
 }
 
 /// A repository failure as the right exit: the storage unreachable is the
