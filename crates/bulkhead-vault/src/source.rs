@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
-use rustic_core::jiff::Timestamp;
 use rustic_core::repofile::{Metadata, Node, NodeType};
 use rustic_core::{ErrorKind, ReadSource, ReadSourceEntry, RusticError, RusticResult};
 
@@ -39,12 +38,11 @@ pub(crate) struct ChannelSource {
     base: PathBuf,
     files: Mutex<Option<Receiver<File>>>,
     tally: Arc<Tally>,
-    time: Timestamp,
 }
 
 impl ChannelSource {
     pub(crate) fn new(base: PathBuf, files: Receiver<File>, tally: Arc<Tally>) -> Self {
-        Self { base, files: Mutex::new(Some(files)), tally, time: Timestamp::now() }
+        Self { base, files: Mutex::new(Some(files)), tally }
     }
 }
 
@@ -58,7 +56,7 @@ impl ReadSource for ChannelSource {
 
     fn entries(&self) -> Entries {
         let files = self.files.lock().ok().and_then(|mut f| f.take());
-        Entries { files, base: self.base.clone(), last: None, tally: Arc::clone(&self.tally), time: self.time }
+        Entries { files, base: self.base.clone(), last: None, tally: Arc::clone(&self.tally) }
     }
 }
 
@@ -67,7 +65,6 @@ pub(crate) struct Entries {
     base: PathBuf,
     last: Option<Vec<String>>,
     tally: Arc<Tally>,
-    time: Timestamp,
 }
 
 impl Iterator for Entries {
@@ -90,12 +87,10 @@ impl Iterator for Entries {
         let mut path = self.base.clone();
         path.extend(&file.path);
         let name = file.path.last().cloned().unwrap_or_default();
-        let meta = Metadata {
-            mode: Some(0o600),
-            mtime: Some(self.time),
-            size: file.content.len() as u64,
-            ..Metadata::default()
-        };
+        // No times: a file's node (and so its tree) is then the same in
+        // every snapshot that holds the same bytes, and an unchanged cluster
+        // adds no new trees, only a snapshot file.
+        let meta = Metadata { mode: Some(0o600), size: file.content.len() as u64, ..Metadata::default() };
         let node = Node::new_node(std::ffi::OsStr::new(&name), NodeType::File, meta);
         self.last = Some(file.path);
         self.tally.files.fetch_add(1, Ordering::SeqCst);
