@@ -70,15 +70,7 @@ async fn an_app_moves_between_clusters_through_a_backup() {
     let target_ns = format!("restored-{suffix}");
     let _target_guard = TestNamespace::adopt(&env, 1, &target_ns);
     let group = format!("b{suffix}.bulkhead.dev");
-    create(&source, None, json!({
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": format!("widgets.{group}")},
-        "spec": {"group": group, "scope": "Namespaced",
-                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-                 "versions": [{"name": "v1", "served": true, "storage": true,
-                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
-    }))
-    .await;
+    create(&source, None, crate::support::widget_crd(&group)).await;
     let n = Some(ns_name.as_str());
     create(
         &source,

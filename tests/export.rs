@@ -2,12 +2,8 @@
 //! back clean (no server bookkeeping, no allocated addresses, intent kept),
 //! as YAML that reads back the same, as a stream or a tree.
 
-use std::time::Duration;
-
-use bulkhead_test::{TestEnv, TestNamespace, eventually};
+use bulkhead_test::{TestEnv, TestNamespace};
 use kube::Api;
-use kube::api::{DynamicObject, PostParams};
-use kube::discovery::ApiResource;
 use serde_json::{Value, json};
 
 use crate::support::{bulkhead, scratch};
@@ -28,37 +24,10 @@ async fn export_gives_clean_objects_that_read_back_the_same() {
     let suffix = ns.name().trim_start_matches("export-").to_string();
     // A custom resource definition of the test's own, and one of its objects.
     let group = format!("t{suffix}.bulkhead.dev");
-    create(
-        &client,
-        None,
-        json!({
-            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": format!("widgets.{group}")},
-            "spec": {"group": group, "scope": "Namespaced",
-                     "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-                     "versions": [{"name": "v1", "served": true, "storage": true,
-                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
-        }),
-    )
-    .await;
+    create(&client, None, crate::support::widget_crd(&group)).await;
     let widget = json!({"apiVersion": format!("{group}/v1"), "kind": "Widget",
                         "metadata": {"name": "w1"}, "spec": {"size": 3}});
-    eventually("the CRD served", Duration::from_secs(30), || {
-        let (client, widget, ns) = (client.clone(), widget.clone(), ns.name().to_string());
-        async move {
-            let gvk = kube::api::GroupVersionKind::gvk(
-                widget["apiVersion"].as_str().unwrap().split('/').next().unwrap(),
-                "v1",
-                "Widget",
-            );
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(client, &ns, &ApiResource::from_gvk_with_plural(&gvk, "widgets"));
-            api.create(&PostParams::default(), &serde_json::from_value(widget).unwrap())
-                .await
-                .map_err(|e| e.to_string())
-        }
-    })
-    .await;
+    create(&client, Some(ns.name()), widget.clone()).await;
     let ns_name = ns.name();
     create(
         &client,

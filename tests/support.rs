@@ -142,3 +142,16 @@ pub fn yaml_documents(yaml: &str) -> Vec<serde_json::Value> {
         .unwrap_or_else(|e| panic!("not YAML ({e:?}): {yaml}"));
     docs.docs.iter().map(|d| d.to_json()).collect()
 }
+
+/// A namespaced `Widget` custom resource definition in API group `group`,
+/// with no schema to speak of (tests only need one to exist).
+pub fn widget_crd(group: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("widgets.{group}")},
+        "spec": {"group": group, "scope": "Namespaced",
+                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    })
+}

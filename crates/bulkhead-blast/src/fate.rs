@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use bulkhead_model::spec::VolumeTopology;
+use bulkhead_workload::resources::Resources;
 use bulkhead_workload::scheduling::{Replacement, ReplacementRule, SpreadLevel, place_replacements};
 use serde::Serialize;
 
@@ -136,37 +137,27 @@ impl Exposure {
             }
         }
         if let Loss::Live { capacity: Some(capacity), .. } = &self.loss {
-            let room = |with_preemption: bool| -> u64 {
+            // Pods of `each` that fit on the surviving nodes it may use.
+            let room = |each: Resources, with_preemption: bool| -> u64 {
                 alive
                     .iter()
                     .filter_map(|n| capacity.nodes.get(*n))
                     .map(|(free, lower)| {
                         let have = if with_preemption { free.plus(*lower) } else { *free };
-                        have.fits(capacity.request).unwrap_or(u64::MAX)
+                        have.fits(each).unwrap_or(u64::MAX)
                     })
                     .fold(0u64, u64::saturating_add)
             };
-            let (free, preempting) = (room(false), room(true));
+            let (free, preempting) = (room(capacity.request, false), room(capacity.request, true));
             decided_by.push(format!("requests: {} per pod", capacity.request.describe()));
             if u64::from(best.placed) > free && preempting > free {
                 decided_by.push("preemption of lower-priority pods".into());
             }
             if u64::from(best.placed) > preempting {
                 // Name the resource that runs out, as the scheduler does.
-                let only = |cpu: bool| {
-                    let mut each = capacity.request;
-                    if cpu {
-                        each.memory = 0
-                    } else {
-                        each.cpu_milli = 0
-                    }
-                    alive
-                        .iter()
-                        .filter_map(|n| capacity.nodes.get(*n))
-                        .map(|(free, lower)| free.plus(*lower).fits(each).unwrap_or(u64::MAX))
-                        .fold(0u64, u64::saturating_add)
-                };
-                let short: Vec<&str> = [("cpu", only(true)), ("memory", only(false))]
+                let cpu_only = Resources { memory: 0, ..capacity.request };
+                let memory_only = Resources { cpu_milli: 0, ..capacity.request };
+                let short: Vec<&str> = [("cpu", room(cpu_only, true)), ("memory", room(memory_only, true))]
                     .into_iter()
                     .filter(|(_, room)| *room < u64::from(best.placed))
                     .map(|(name, _)| name)
