@@ -15,20 +15,20 @@ use serde_json::{Value, json};
 
 use crate::support::{bulkhead, scratch, testenv_fleet_with};
 
-const PASSWORD_ENV: &str = "BULKHEAD_TEST_REPO_PASSWORD";
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD_ENV: &str = "BULKHEAD_TEST_REPO_PASSWORD";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 async fn create(client: &kube::Client, ns: Option<&str>, object: Value) {
     crate::support::create_object(client, ns, object).await;
 }
 
-async fn run(args: Vec<String>) -> Output {
+pub(crate) async fn run(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || bulkhead().args(&args).env(PASSWORD_ENV, PASSWORD).output().unwrap())
         .await
         .unwrap()
 }
 
-fn json_of(out: &Output) -> Value {
+pub(crate) fn json_of(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
     })

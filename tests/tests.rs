@@ -30,3 +30,6 @@ mod export;
 
 // `bulkhead backup` and `restore`: a namespace moved between real clusters, restic reading it, S3.
 mod backup;
+
+// Backups and restores when servers die under them, and kinds the target does not serve.
+mod recovery_faults;

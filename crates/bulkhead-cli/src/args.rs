@@ -479,6 +479,11 @@ pub struct RestoreArgs {
     pub namespace_map: Vec<String>,
 
     /// Give claims and volumes of storage class OLD the class NEW (repeat for more).
+    ///
+    /// Without it, each class the target lacks is matched from fleet.yaml's
+    /// `storageClasses`: the target's class of the same topology giving the
+    /// same access modes (same provisioner first, then the default). A class
+    /// with no match stops the restore before anything is written.
     #[arg(long = "storage-class-map", value_name = "OLD=NEW")]
     pub storage_class_map: Vec<String>,
 

@@ -105,6 +105,7 @@ pub async fn backup(
         let (location, password, outcome) = (request.location.clone(), request.password.clone(), Arc::clone(&outcome));
         std::thread::spawn(move || -> Result<Snapshot, bulkhead_vault::Error> {
             let vault = Vault::open(&location, &password, true, &*env)?;
+            tracing::debug!(repository = %location, "repository open");
             let complete = || {
                 outcome.lock().ok().and_then(|o| o.clone()).unwrap_or_else(|| Err("the backup stopped early".into()))
             };
@@ -162,6 +163,7 @@ pub async fn backup(
             }
             sent += 1;
         }
+        tracing::debug!(resource = %served.name(), objects = sent, "written");
         progress(crate::Progress::Backup { resource: &served.name(), objects: sent });
     }
     if let Ok(mut o) = outcome.lock() {

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::layout::from_yaml;
+use crate::classes::{FleetClasses, TargetClasses};
 use crate::mapping::Mapping;
 use crate::order::Phase;
 
@@ -54,6 +55,9 @@ pub struct RestoreRequest {
     pub kinds: Vec<String>,
     /// Renames on the way.
     pub mapping: Mapping,
+    /// With no storage-class renames given: the fleet's classes, to derive
+    /// them from (`None`: classes go as they are).
+    pub fleet_classes: Option<FleetClasses>,
     /// What to do with existing objects.
     pub existing: Existing,
     /// Send everything as a server-side dry run and only report.
@@ -145,6 +149,8 @@ pub struct RestoreReport {
     pub snapshot: Snapshot,
     /// Whether it was a dry run.
     pub dry_run: bool,
+    /// The storage classes renamed (given, or derived from the fleet).
+    pub storage_classes: BTreeMap<String, String>,
     /// Every object's result, in the order applied.
     pub results: Vec<ObjectResult>,
     /// Seconds it took.
@@ -218,9 +224,16 @@ pub async fn restore(
             _ => false,
         }
     };
-    for object in objects.iter().filter(|o| wanted(o) || needed(o)).cloned() {
+    let selected: Vec<&Value> = objects.iter().filter(|o| wanted(o) || needed(o)).collect();
+    let mut mapping = request.mapping.clone();
+    if mapping.storage_classes.is_empty()
+        && let Some(fleet) = &request.fleet_classes
+    {
+        mapping.storage_classes = derive_classes(cluster, fleet, snapshot.tag("cluster"), &selected).await?;
+    }
+    for object in selected.into_iter().cloned() {
         let (group, kind) = group_kind(&object);
-        let Some(mut object) = request.mapping.apply(object) else { continue };
+        let Some(mut object) = mapping.apply(object) else { continue };
         // A claim's binding belongs to the source cluster unless its volume comes along.
         if kind == "PersistentVolumeClaim"
             && let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut)
@@ -238,6 +251,7 @@ pub async fn restore(
     let total: usize = phases.values().map(Vec::len).sum();
     let done = std::sync::atomic::AtomicUsize::new(0);
     for (phase, objects) in phases {
+        tracing::debug!(phase = ?phase, objects = objects.len(), "phase");
         if phase == Phase::Rest {
             // Definitions restored earlier are served now.
             discovery = discover(cluster).await?;
@@ -268,7 +282,51 @@ pub async fn restore(
         }
         results.extend(applied);
     }
-    Ok(RestoreReport { snapshot, dry_run: request.dry_run, results, seconds: started.elapsed().as_secs_f64() })
+    Ok(RestoreReport {
+        snapshot,
+        dry_run: request.dry_run,
+        storage_classes: mapping.storage_classes,
+        results,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The storage-class renames the fleet implies for `selected` (see
+/// [`crate::classes`]): an error, before anything is written, for a class
+/// with no match.
+async fn derive_classes(
+    cluster: &Cluster,
+    fleet: &FleetClasses,
+    source: Option<&str>,
+    selected: &[&Value],
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut used: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut target = TargetClasses::default();
+    for o in selected {
+        let (group, kind) = group_kind(o);
+        let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+        match (group.as_str(), kind.as_str()) {
+            ("", "PersistentVolumeClaim" | "PersistentVolume") => {
+                if let Some(class) = o.pointer("/spec/storageClassName").and_then(Value::as_str).filter(|c| !c.is_empty())
+                {
+                    let ns = o.pointer("/metadata/namespace").and_then(Value::as_str);
+                    let id = ns.map_or_else(|| format!("{kind} {name}"), |ns| format!("{kind} {ns}/{name}"));
+                    used.entry(class.to_string()).or_default().push(id);
+                }
+            }
+            ("storage.k8s.io", "StorageClass") => {
+                target.restored.insert(name.to_string());
+            }
+            _ => {}
+        }
+    }
+    if used.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let api: Api<k8s_openapi::api::storage::v1::StorageClass> = Api::all(cluster.client.clone());
+    let live = cluster.call("list storage classes", api.list(&Default::default())).await?;
+    target.live = live.items.into_iter().filter_map(|c| c.metadata.name).collect();
+    crate::classes::derive(&used, fleet, source, &target).map_err(Error::Input)
 }
 
 /// What a dry run would create that later objects need.

@@ -71,6 +71,8 @@ pub struct S3Info {
     pub access_key: String,
     /// Secret access key.
     pub secret_key: String,
+    /// SeaweedFS's process.
+    pub pid: u32,
 }
 
 /// Node label keys.
@@ -128,11 +130,44 @@ impl TestEnv {
         }
     }
 
+    /// An environment of the test's own, with `clusters` clusters and S3
+    /// (`s3`), for a test that breaks servers others use; `testenv down`
+    /// stops it when the guard drops. `None` (the test is skipped) where the
+    /// shared environment is missing: real tests do not run there.
+    ///
+    /// # Panics
+    /// When it cannot be started.
+    pub fn own(name: &str, clusters: usize, s3: bool) -> Option<OwnEnv> {
+        Self::require(0)?;
+        let state = std::env::temp_dir().join(format!("bulkhead-own-{name}-{}", std::process::id()));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testenv/testenv");
+        let clusters = clusters.to_string();
+        let mut args = vec!["up", "--clusters", clusters.as_str()];
+        if !s3 {
+            args.push("--no-s3");
+        }
+        let out = Command::new(&script)
+            .arg("--state")
+            .arg(&state)
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        // The guard exists before the check, so a half-started environment is stopped too.
+        let guard = OwnEnv { env: Self::load_from(&state).ok(), state };
+        assert!(out.status.success(), "testenv up for {name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(guard.env.is_some(), "testenv up for {name} wrote no env.json");
+        Some(guard)
+    }
+
     fn load() -> Result<Self, String> {
         let Some(state) = std::env::var_os(TESTENV_VAR) else {
             return Err(format!("{TESTENV_VAR} is not set"));
         };
-        let path = Path::new(&state).join("env.json");
+        Self::load_from(Path::new(&state))
+    }
+
+    fn load_from(state: &Path) -> Result<Self, String> {
+        let path = state.join("env.json");
         let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{} is not what testenv writes: {e}", path.display()))
     }
@@ -199,9 +234,48 @@ impl TestEnv {
         self.testenv(&args);
     }
 
+    /// Stops S3 at once (SIGKILL), as an outage of the object store. The
+    /// signal is sent from here, not through the script, so it lands within
+    /// a millisecond of the call (tests time it against work in flight).
+    ///
+    /// # Panics
+    /// When the environment has no S3.
+    pub fn s3_down(&self) {
+        let pid = self.s3.as_ref().expect("an environment with S3").pid;
+        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        self.testenv(&["s3", "down"]);
+    }
+
+    /// Starts S3 again over the same data, on the same address.
+    pub fn s3_up(&self) {
+        self.testenv(&["s3", "up"]);
+    }
+
     /// Starts whatever of a cluster is not running, and waits until it serves.
     pub fn start(&self, cluster: usize) {
         self.testenv(&["start", &self.cluster(cluster).name]);
+    }
+}
+
+/// A test's own environment (see [`TestEnv::own`]), stopped when dropped.
+#[derive(Debug)]
+pub struct OwnEnv {
+    env: Option<TestEnv>,
+    state: PathBuf,
+}
+
+impl std::ops::Deref for OwnEnv {
+    type Target = TestEnv;
+
+    fn deref(&self) -> &TestEnv {
+        self.env.as_ref().expect("checked when it started")
+    }
+}
+
+impl Drop for OwnEnv {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testenv/testenv");
+        let _ = Command::new(&script).arg("--state").arg(&self.state).arg("down").output();
     }
 }
 

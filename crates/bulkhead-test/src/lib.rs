@@ -19,6 +19,6 @@ mod env;
 mod namespace;
 mod wait;
 
-pub use env::{ClusterInfo, Labels, S3Info, TESTENV_VAR, TestEnv};
+pub use env::{ClusterInfo, Labels, OwnEnv, S3Info, TESTENV_VAR, TestEnv};
 pub use namespace::TestNamespace;
 pub use wait::eventually;

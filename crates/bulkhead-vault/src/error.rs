@@ -34,6 +34,17 @@ pub enum Error {
         /// The repository library's message.
         message: String,
     },
+    /// The storage under the repository cannot be reached or refused a
+    /// read or write (S3 down, a full disk): the outside world's fault.
+    #[error("repository {location}: cannot {action}: its storage failed: {message}")]
+    Storage {
+        /// Where it is.
+        location: String,
+        /// What Bulkhead was doing.
+        action: String,
+        /// The storage library's message.
+        message: String,
+    },
     /// No snapshot matches.
     #[error("repository {location}: no snapshot {wanted}")]
     NoSnapshot {
@@ -45,4 +56,25 @@ pub enum Error {
     /// The data to save could not be produced (the source failed).
     #[error("the backup's source failed: {0}")]
     Source(String),
+}
+
+/// A rustic error as ours: the storage's failures apart from the
+/// repository's own (a wrong password, damaged data).
+pub(crate) fn from_rustic(location: &str, action: &str, e: &rustic_core::RusticError) -> Error {
+    let message = describe(e);
+    // rustic_core keeps an error's kind private; its Debug form shows it.
+    let storage = format!("{e:?}").contains("kind: Backend");
+    let (location, action) = (location.to_string(), action.to_string());
+    if storage { Error::Storage { location, action, message } } else { Error::Repository { location, action, message } }
+}
+
+/// `from_rustic` as a closure for `map_err`.
+pub(crate) fn rustic(location: &str, action: &str) -> impl Fn(Box<rustic_core::RusticError>) -> Error + use<> {
+    let (location, action) = (location.to_string(), action.to_string());
+    move |e| from_rustic(&location, &action, &e)
+}
+
+/// A rustic error in one line, without its internal guidance noise.
+fn describe(e: &rustic_core::RusticError) -> String {
+    e.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).take(3).collect::<Vec<_>>().join(" ")
 }

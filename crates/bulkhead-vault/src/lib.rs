@@ -7,14 +7,18 @@
 //! as (path, bytes) ([`Vault::files`]). This crate knows nothing of
 //! Kubernetes; `bulkhead-dr` decides what the files are.
 
+mod compare;
 mod error;
 mod location;
+mod maintenance;
 mod password;
 mod source;
 mod vault;
 
+pub use compare::{Change, Difference};
 pub use error::Error;
 pub use location::Location;
+pub use maintenance::{Decision, Keep, Pruned, Retention};
 pub use password::PasswordSource;
 pub use source::File;
 pub use vault::{NewSnapshot, Snapshot, Vault};

@@ -18,12 +18,13 @@ use rustic_core::{
 };
 
 use crate::source::{ChannelSource, File, Tally};
+use crate::error::rustic;
 use crate::{Error, Location};
 
 /// A repository, opened with its password.
 pub struct Vault {
-    repo: Repository<OpenStatus>,
-    location: String,
+    pub(crate) repo: Repository<OpenStatus>,
+    pub(crate) location: String,
 }
 
 impl std::fmt::Debug for Vault {
@@ -76,7 +77,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    fn of(s: &SnapshotFile) -> Self {
+    pub(crate) fn of(s: &SnapshotFile) -> Self {
         let summary = s.summary.as_ref();
         Self {
             id: s.id.to_hex().to_string(),
@@ -113,11 +114,7 @@ impl Vault {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
         let shown = location.to_string();
-        let fail = |action: &str| {
-            let shown = shown.clone();
-            let action = action.to_string();
-            move |e: Box<RusticError>| Error::Repository { location: shown, action, message: describe(&e) }
-        };
+        let fail = |action: &str| rustic(&shown, action);
         let (name, options) = location.backend(env)?;
         let backends =
             BackendOptions::default().repository(name).options(options).to_backends().map_err(fail("reach it"))?;
@@ -147,9 +144,8 @@ impl Vault {
         &self.location
     }
 
-    fn fail(&self, action: &str) -> impl Fn(Box<RusticError>) -> Error + '_ {
-        let action = action.to_string();
-        move |e| Error::Repository { location: self.location.clone(), action: action.clone(), message: describe(&e) }
+    pub(crate) fn fail(&self, action: &str) -> impl Fn(Box<RusticError>) -> Error + use<> {
+        rustic(&self.location, action)
     }
 
     /// Saves the files that arrive on `files`, in order (component by
@@ -174,10 +170,7 @@ impl Vault {
         let tally = Arc::new(Tally::default());
         let source = ChannelSource::new(PathBuf::from(&snapshot.base), files, Arc::clone(&tally));
         let location = self.location.clone();
-        let fail = |action: &'static str| {
-            let location = location.clone();
-            move |e: Box<RusticError>| Error::Repository { location, action: action.to_string(), message: describe(&e) }
-        };
+        let fail = |action: &str| rustic(&location, action);
         let repo = self.repo.to_indexed_ids().map_err(fail("read its index"))?;
         // archive() saves the snapshot itself; what it keeps is checked
         // below and removed again if the stream was incomplete.
@@ -206,12 +199,7 @@ impl Vault {
     /// # Errors
     /// When the repository cannot be read at all.
     pub fn check(self, read_data: bool) -> Result<Vec<String>, Error> {
-        let location = self.location.clone();
-        let results = self.repo.check(CheckOptions::default().read_data(read_data)).map_err(|e| Error::Repository {
-            location,
-            action: "check it".into(),
-            message: describe(&e),
-        })?;
+        let results = self.repo.check(CheckOptions::default().read_data(read_data)).map_err(self.fail("check it"))?;
         Ok(results.0.iter().map(|(level, problem)| format!("{level:?}: {problem}")).collect())
     }
 
@@ -248,10 +236,7 @@ impl Vault {
     /// When the snapshot or a file cannot be read.
     pub fn files(self, id: &str) -> Result<Vec<(String, Vec<u8>)>, Error> {
         let location = self.location.clone();
-        let fail = |action: &'static str| {
-            let location = location.clone();
-            move |e: Box<RusticError>| Error::Repository { location, action: action.to_string(), message: describe(&e) }
-        };
+        let fail = |action: &str| rustic(&location, action);
         let repo = self.repo.to_indexed().map_err(fail("read its index"))?;
         let root = repo.node_from_snapshot_path(id, |_| true).map_err(fail("find the snapshot"))?;
         let mut out = Vec::new();
@@ -266,9 +251,4 @@ impl Vault {
         }
         Ok(out)
     }
-}
-
-/// A rustic error in one line, without its internal guidance noise.
-fn describe(e: &RusticError) -> String {
-    e.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).take(3).collect::<Vec<_>>().join(" ")
 }

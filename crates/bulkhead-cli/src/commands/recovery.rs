@@ -105,12 +105,7 @@ pub(crate) fn vault_failure(e: &bulkhead_dr::Error) -> Failure {
         bulkhead_dr::Error::Kube(k) => Failure::Outside(k.to_string()),
         bulkhead_dr::Error::Input(s) => Failure::Input(s.clone()),
         bulkhead_dr::Error::Vault(v) => match v {
-            bulkhead_vault::Error::Repository { action, .. } if action == "reach it" => Failure::Outside(v.to_string()),
-            bulkhead_vault::Error::Repository { message, .. }
-                if message.contains("connect") || message.contains("timed out") || message.contains("dispatch") =>
-            {
-                Failure::Outside(v.to_string())
-            }
+            bulkhead_vault::Error::Storage { .. } => Failure::Outside(v.to_string()),
             _ => Failure::Input(v.to_string()),
         },
     }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use bulkhead_dr::classes::FleetClasses;
 use bulkhead_dr::mapping::{Mapping, parse_pairs};
 use bulkhead_dr::{Action, Existing, RestoreReport, RestoreRequest};
 use bulkhead_report::{OutputFormat, Table, Verdict};
@@ -37,6 +38,10 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> Result<Verdict, Failure> 
         latest_tags,
         namespaces: args.namespaces.clone(),
         kinds: args.kinds.clone(),
+        fleet_classes: mapping.storage_classes.is_empty().then(|| FleetClasses {
+            by_cluster: fleet.file.spec.clusters.iter().map(|c| (c.name.clone(), c.storage_classes.clone())).collect(),
+            target: args.to.clone(),
+        }),
         mapping,
         existing: match args.existing {
             ExistingArg::Skip => Existing::Skip,
@@ -77,6 +82,9 @@ fn write_human(out: &mut dyn Write, report: &RestoreReport, to: &str) -> Result<
                 Action::Created | Action::Updated => {}
             }
         }
+    }
+    for (old, new) in &report.storage_classes {
+        writeln!(out, "storage class {old} → {new}")?;
     }
     // One row per kind: what happened to its objects.
     let columns = [Action::Created, Action::Updated, Action::Unchanged, Action::Skipped, Action::Failed];
