@@ -123,11 +123,12 @@ async fn s3_dying_mid_backup_writes_no_snapshot_and_leaves_the_repository_consis
     let url = format!("s3:{}/{}/repo", s3.endpoint, s3.bucket);
     let dr = format!("  dr:\n    repositories:\n      - {{name: s3, url: \"{url}\", passwordEnv: {PASSWORD_ENV}}}\n");
     testenv_fleet_with(&env, &dir, "", &dr);
-    let args: Vec<String> = ["backup", "create", "--cluster", &env.cluster(0).name, "--parallel", "1", "--output", "json"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([dir.display().to_string()])
-        .collect();
+    let args: Vec<String> =
+        ["backup", "create", "--cluster", &env.cluster(0).name, "--parallel", "1", "--output", "json"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([dir.display().to_string()])
+            .collect();
     let keys = vec![
         ("AWS_ACCESS_KEY_ID".to_string(), s3.access_key.clone()),
         ("AWS_SECRET_ACCESS_KEY".to_string(), s3.secret_key.clone()),

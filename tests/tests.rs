@@ -33,3 +33,6 @@ mod backup;
 
 // Backups and restores when servers die under them, and kinds the target does not serve.
 mod recovery_faults;
+
+// `bulkhead backup show | diff | forget | prune` on a real repository.
+mod snapshots;

@@ -330,6 +330,173 @@ pub enum BackupCommand {
     /// `--read-data` every pack's content (a corrupted or missing pack is
     /// found). Exit 1 when it finds a problem.
     Check(BackupCheckArgs),
+
+    /// Show one snapshot: its tags, the Kubernetes version it came from, and
+    /// its objects per resource (with `--objects`, every object).
+    Show(BackupShowArgs),
+
+    /// Compare two snapshots: the objects added, removed and changed (and
+    /// which fields changed), by resource. Unchanged objects are never read.
+    ///
+    ///   bulkhead backup diff 1f3a9c2e latest --cluster aws-use1-prod
+    Diff(BackupDiffArgs),
+
+    /// Remove the snapshots the retention rules do not keep.
+    ///
+    /// Snapshots are grouped by cluster and app; each group is kept by its
+    /// app's policy's `keep` in fleet.yaml, or by the `--keep-*` flags given
+    /// (which then apply to every group). Groups with no rules are left
+    /// alone. The data the removed snapshots held stays until `backup prune`.
+    ///
+    ///   bulkhead backup forget --policy hourly --dry-run
+    Forget(BackupForgetArgs),
+
+    /// Remove the data no snapshot uses any more.
+    ///
+    /// Unused packs are marked and deleted by a later prune at least 23 h on
+    /// (a backup running meanwhile may still refer to them); `--now` deletes
+    /// them at once, safe only when nothing else writes the repository.
+    Prune(BackupPruneArgs),
+}
+
+/// `bulkhead backup show`.
+#[derive(Debug, Args)]
+pub struct BackupShowArgs {
+    /// The snapshot: its id (or a prefix of it), or `latest`.
+    #[arg(value_name = "SNAPSHOT")]
+    pub snapshot: String,
+
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository.
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// With `latest`: the newest snapshot of this cluster.
+    #[arg(long)]
+    pub cluster: Option<String>,
+
+    /// With `latest`: the newest snapshot of this app.
+    #[arg(long)]
+    pub app: Option<String>,
+
+    /// List every object, not only the counts per resource.
+    #[arg(long)]
+    pub objects: bool,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
+}
+
+/// `bulkhead backup diff`.
+#[derive(Debug, Args)]
+pub struct BackupDiffArgs {
+    /// The older snapshot: an id (or a prefix of it), or `latest`.
+    #[arg(value_name = "SNAPSHOT_A")]
+    pub first: String,
+
+    /// The newer snapshot: an id (or a prefix of it), or `latest`.
+    #[arg(value_name = "SNAPSHOT_B")]
+    pub second: String,
+
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository.
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// With `latest`: the newest snapshot of this cluster.
+    #[arg(long)]
+    pub cluster: Option<String>,
+
+    /// With `latest`: the newest snapshot of this app.
+    #[arg(long)]
+    pub app: Option<String>,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
+}
+
+/// `bulkhead backup forget`.
+#[derive(Debug, Args)]
+pub struct BackupForgetArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository.
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// Only the snapshots of the apps that use this policy (and its repository).
+    #[arg(long)]
+    pub policy: Option<String>,
+
+    /// Only this cluster's snapshots.
+    #[arg(long)]
+    pub cluster: Option<String>,
+
+    /// Only this app's snapshots.
+    #[arg(long)]
+    pub app: Option<String>,
+
+    /// Keep the newest N of each group (instead of the policies' rules).
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+
+    /// Keep the newest of each of the last N hours that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_hourly: Option<u32>,
+
+    /// Keep the newest of each of the last N days that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+
+    /// Keep the newest of each of the last N weeks that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+
+    /// Keep the newest of each of the last N months that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+
+    /// Say what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
+}
+
+/// `bulkhead backup prune`.
+#[derive(Debug, Args)]
+pub struct BackupPruneArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository.
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// Delete unused packs at once (only when nothing else writes the repository).
+    #[arg(long)]
+    pub now: bool,
+
+    /// Say what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
 }
 
 /// `bulkhead backup check`.

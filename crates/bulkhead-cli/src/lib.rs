@@ -83,6 +83,22 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             (commands::backup::list(&a, out), format)
         }
         Command::Backup(BackupCommand::Check(a)) => (commands::backup::check(&a, out), OutputFormat::Human),
+        Command::Backup(BackupCommand::Show(a)) => {
+            let format = settings::output(a.output);
+            (commands::snapshots::show(&a, out), format)
+        }
+        Command::Backup(BackupCommand::Diff(a)) => {
+            let format = settings::output(a.output);
+            (commands::snapshots::diff(&a, out), format)
+        }
+        Command::Backup(BackupCommand::Forget(a)) => {
+            let format = settings::output(a.output);
+            (commands::retention::forget(&a, out), format)
+        }
+        Command::Backup(BackupCommand::Prune(a)) => {
+            let format = settings::output(a.output);
+            (commands::retention::prune(&a, out), format)
+        }
         Command::Restore(a) => {
             let format = settings::output(a.output);
             (commands::restore::run(&a, out), format)

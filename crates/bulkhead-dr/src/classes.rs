@@ -46,9 +46,8 @@ pub fn derive(
     let mut mapping = BTreeMap::new();
     let mut problems = Vec::new();
     for (class, users) in used {
-        let present = declared.iter().any(|c| c.name == *class)
-            || target.live.contains(class)
-            || target.restored.contains(class);
+        let present =
+            declared.iter().any(|c| c.name == *class) || target.live.contains(class) || target.restored.contains(class);
         if present {
             continue;
         }
@@ -125,7 +124,13 @@ fn modes(m: &[AccessMode]) -> String {
 mod tests {
     use super::*;
 
-    fn class(name: &str, provisioner: &str, modes: &[AccessMode], topology: VolumeTopology, default: bool) -> StorageClass {
+    fn class(
+        name: &str,
+        provisioner: &str,
+        modes: &[AccessMode],
+        topology: VolumeTopology,
+        default: bool,
+    ) -> StorageClass {
         StorageClass {
             name: name.into(),
             provisioner: Some(provisioner.into()),

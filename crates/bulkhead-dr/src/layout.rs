@@ -19,6 +19,32 @@ pub fn path_of(folder: &str, object: &Value) -> Vec<String> {
     path
 }
 
+/// Where a file of a snapshot sits: its resource, namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Place {
+    /// `deployments.apps`.
+    pub resource: String,
+    /// Its namespace; none for cluster-scoped objects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Its name.
+    pub name: String,
+}
+
+/// The place of a snapshot's file from its path (`/<cluster>/RESOURCE/NS/NAME.yaml`,
+/// with or without the leading slash); `None` when the path is not one
+/// Bulkhead writes.
+pub fn place_of(path: &str) -> Option<Place> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (resource, namespace, file) = match parts.as_slice() {
+        [_cluster, resource, file] => (*resource, None, *file),
+        [_cluster, resource, ns, file] => (*resource, Some((*ns).to_string()), *file),
+        _ => return None,
+    };
+    let name = file.strip_suffix(".yaml").filter(|n| !n.is_empty())?;
+    Some(Place { resource: resource.to_string(), namespace, name: name.to_string() })
+}
+
 /// An object as the YAML stored in a snapshot (strings YAML 1.1 would
 /// misread are quoted, so `restic dump` output applies with kubectl as is).
 ///
@@ -60,6 +86,22 @@ mod tests {
         let cm = json!({"metadata": {"name": "c", "namespace": "shop"}});
         assert_eq!(path_of("configmaps", &cm), ["configmaps", "shop", "c.yaml"]);
         assert_eq!(path_of("namespaces", &json!({"metadata": {"name": "shop"}})), ["namespaces", "shop.yaml"]);
+    }
+
+    #[test]
+    fn places_are_read_back_from_paths() {
+        let cm = json!({"metadata": {"name": "c", "namespace": "shop"}});
+        let path = format!("/aws/{}", path_of("configmaps", &cm).join("/"));
+        let place = place_of(&path).unwrap();
+        assert_eq!(
+            (place.resource.as_str(), place.namespace.as_deref(), place.name.as_str()),
+            ("configmaps", Some("shop"), "c")
+        );
+        let ns = place_of("aws/namespaces/shop.yaml").unwrap();
+        assert_eq!((ns.namespace, ns.name.as_str()), (None, "shop"));
+        for odd in ["", "/", "aws/configmaps", "aws/configmaps/shop/c.txt", "a/b/c/d/e.yaml", "aws/configmaps/.yaml"] {
+            assert_eq!(place_of(odd), None, "{odd}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod backup;
 pub mod classes;
+pub mod diff;
 mod error;
 pub mod freshness;
 pub mod layout;

@@ -18,8 +18,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::Error;
-use crate::layout::from_yaml;
 use crate::classes::{FleetClasses, TargetClasses};
+use crate::layout::from_yaml;
 use crate::mapping::Mapping;
 use crate::order::Phase;
 
@@ -307,7 +307,8 @@ async fn derive_classes(
         let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
         match (group.as_str(), kind.as_str()) {
             ("", "PersistentVolumeClaim" | "PersistentVolume") => {
-                if let Some(class) = o.pointer("/spec/storageClassName").and_then(Value::as_str).filter(|c| !c.is_empty())
+                if let Some(class) =
+                    o.pointer("/spec/storageClassName").and_then(Value::as_str).filter(|c| !c.is_empty())
                 {
                     let ns = o.pointer("/metadata/namespace").and_then(Value::as_str);
                     let id = ns.map_or_else(|| format!("{kind} {name}"), |ns| format!("{kind} {ns}/{name}"));
@@ -375,17 +376,7 @@ async fn read_snapshot(request: &RestoreRequest, env: bulkhead_vault::Env) -> Re
     let (wanted, tags) = (request.snapshot.clone(), request.latest_tags.clone());
     let read = std::thread::spawn(move || -> Result<SnapshotFiles, Error> {
         let vault = Vault::open(&location, &password, false, &*env)?;
-        let snapshot = if wanted == "latest" {
-            vault.snapshots()?.into_iter().rev().find(|s| tags.iter().all(|t| s.tags.contains(t))).ok_or_else(|| {
-                Error::Input(format!(
-                    "repository {}: no snapshot{}",
-                    vault.location(),
-                    if tags.is_empty() { String::new() } else { format!(" tagged {}", tags.join(", ")) }
-                ))
-            })?
-        } else {
-            vault.snapshot(&wanted)?
-        };
+        let snapshot = vault.find(&wanted, &tags)?;
         let files = vault.files(&snapshot.id)?;
         Ok((snapshot, files))
     });

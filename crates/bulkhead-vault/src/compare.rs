@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use rustic_core::LsOptions;
 use rustic_core::repofile::Node;
+use rustic_core::{IndexedTree, LsOptions, Repository};
 use serde::Serialize;
 
 use crate::error::rustic;
@@ -45,17 +45,7 @@ impl Vault {
         let location = self.location.clone();
         let fail = |action: &str| rustic(&location, action);
         let repo = self.repo.to_indexed().map_err(fail("read its index"))?;
-        let list = |id: &str| -> Result<BTreeMap<String, Node>, Error> {
-            let root = repo.node_from_snapshot_path(id, |_| true).map_err(fail("find the snapshot"))?;
-            let mut files = BTreeMap::new();
-            for item in repo.ls(&root, &LsOptions::default()).map_err(fail("list the snapshot"))? {
-                let (path, node) = item.map_err(fail("list the snapshot"))?;
-                if node.is_file() {
-                    files.insert(path.to_string_lossy().into_owned(), node);
-                }
-            }
-            Ok(files)
-        };
+        let list = |id: &str| file_nodes(&repo, id, &location);
         let read = |node: &Node| -> Result<Vec<u8>, Error> {
             let mut content = Vec::with_capacity(usize::try_from(node.meta.size).unwrap_or(0));
             repo.dump(node, &mut content).map_err(fail("read a file"))?;
@@ -86,4 +76,22 @@ impl Vault {
         out.sort_by(|x, y| x.path.cmp(&y.path));
         Ok(out)
     }
+}
+
+/// The files of snapshot `id` by path (under its root), without their content.
+pub(crate) fn file_nodes<S: IndexedTree>(
+    repo: &Repository<S>,
+    id: &str,
+    location: &str,
+) -> Result<BTreeMap<String, Node>, Error> {
+    let fail = |action: &str| rustic(location, action);
+    let root = repo.node_from_snapshot_path(id, |_| true).map_err(fail("find the snapshot"))?;
+    let mut files = BTreeMap::new();
+    for item in repo.ls(&root, &LsOptions::default()).map_err(fail("list the snapshot"))? {
+        let (path, node) = item.map_err(fail("list the snapshot"))?;
+        if node.is_file() {
+            files.insert(path.to_string_lossy().into_owned(), node);
+        }
+    }
+    Ok(files)
 }

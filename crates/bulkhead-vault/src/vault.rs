@@ -13,12 +13,13 @@ use std::sync::mpsc::Receiver;
 use rustic_backend::BackendOptions;
 use rustic_core::repofile::SnapshotFile;
 use rustic_core::{
-    BackupOptions, CheckOptions, ConfigOptions, Credentials, KeyOptions, LsOptions, OpenStatus, Repository,
-    RepositoryOptions, RusticError, SnapshotOptions,
+    BackupOptions, CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, Repository, RepositoryOptions,
+    RusticError, SnapshotOptions,
 };
 
-use crate::source::{ChannelSource, File, Tally};
+use crate::compare::file_nodes;
 use crate::error::rustic;
+use crate::source::{ChannelSource, File, Tally};
 use crate::{Error, Location};
 
 /// A repository, opened with its password.
@@ -174,9 +175,14 @@ impl Vault {
         let repo = self.repo.to_indexed_ids().map_err(fail("read its index"))?;
         // archive() saves the snapshot itself; what it keeps is checked
         // below and removed again if the stream was incomplete.
-        let saved = repo
-            .archive(&BackupOptions::default(), &source, snap, &[PathBuf::from(&snapshot.base)])
-            .map_err(fail("save the backup"))?;
+        // No parent: rustic_core would otherwise take a file whose size and
+        // (absent) times match the parent's as unchanged and keep the old
+        // content — an object edited to the same length would be lost.
+        // Every file is read; deduplication still stores only what changed.
+        let mut options = BackupOptions::default();
+        options.parent_opts.force = true;
+        let saved =
+            repo.archive(&options, &source, snap, &[PathBuf::from(&snapshot.base)]).map_err(fail("save the backup"))?;
         let sent = complete();
         let arrived = tally.files.load(Ordering::SeqCst);
         let problem = match sent {
@@ -230,25 +236,46 @@ impl Vault {
         }
     }
 
+    /// The snapshot `wanted` names: `latest` (the newest with every tag of
+    /// `tags`, such as `cluster=…`), or an id or its prefix.
+    ///
+    /// # Errors
+    /// When none or several match, or the repository cannot be read.
+    pub fn find(&self, wanted: &str, tags: &[String]) -> Result<Snapshot, Error> {
+        if wanted != "latest" {
+            return self.snapshot(wanted);
+        }
+        self.snapshots()?.into_iter().rev().find(|s| tags.iter().all(|t| s.tags.contains(t))).ok_or_else(|| {
+            Error::NoSnapshot {
+                location: self.location.clone(),
+                wanted: if tags.is_empty() { "at all".to_string() } else { format!("tagged {}", tags.join(", ")) },
+            }
+        })
+    }
+
     /// Every file of snapshot `id`, as (path under the snapshot's root, content), in path order.
     ///
     /// # Errors
     /// When the snapshot or a file cannot be read.
     pub fn files(self, id: &str) -> Result<Vec<(String, Vec<u8>)>, Error> {
         let location = self.location.clone();
-        let fail = |action: &str| rustic(&location, action);
-        let repo = self.repo.to_indexed().map_err(fail("read its index"))?;
-        let root = repo.node_from_snapshot_path(id, |_| true).map_err(fail("find the snapshot"))?;
+        let repo = self.repo.to_indexed().map_err(rustic(&location, "read its index"))?;
         let mut out = Vec::new();
-        for item in repo.ls(&root, &LsOptions::default()).map_err(fail("list the snapshot"))? {
-            let (path, node) = item.map_err(fail("list the snapshot"))?;
-            if !node.is_file() {
-                continue;
-            }
-            let mut content = Vec::with_capacity(node.meta.size as usize);
-            repo.dump(&node, &mut content).map_err(fail("read a file"))?;
-            out.push((path.to_string_lossy().into_owned(), content));
+        for (path, node) in file_nodes(&repo, id, &location)? {
+            let mut content = Vec::with_capacity(usize::try_from(node.meta.size).unwrap_or(0));
+            repo.dump(&node, &mut content).map_err(rustic(&location, "read a file"))?;
+            out.push((path, content));
         }
         Ok(out)
+    }
+
+    /// The paths of snapshot `id`'s files (under its root), in path order; nothing is read but trees.
+    ///
+    /// # Errors
+    /// When the snapshot cannot be read.
+    pub fn paths(self, id: &str) -> Result<Vec<String>, Error> {
+        let location = self.location.clone();
+        let repo = self.repo.to_indexed_ids().map_err(rustic(&location, "read its index"))?;
+        Ok(file_nodes(&repo, id, &location)?.into_keys().collect())
     }
 }

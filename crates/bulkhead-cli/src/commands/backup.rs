@@ -5,9 +5,9 @@ use std::io::Write;
 use bulkhead_dr::select::{Selection, parse_labels};
 use bulkhead_dr::{BackupReport, BackupRequest};
 use bulkhead_report::{OutputFormat, Table, Verdict};
-use bulkhead_vault::{NewSnapshot, Snapshot, Vault};
+use bulkhead_vault::{NewSnapshot, Snapshot};
 
-use super::recovery::{ProgressDisplay, connect_named, environment, load_fleet, repository, vault_failure};
+use super::recovery::{ProgressDisplay, connect_named, environment, load_fleet, repository, vault_failure, with_vault};
 use crate::args::{BackupCheckArgs, BackupCreateArgs, BackupListArgs};
 use crate::error::Failure;
 use crate::settings::output;
@@ -153,20 +153,6 @@ pub fn create(args: &BackupCreateArgs, out: &mut dyn Write) -> Result<Verdict, F
         }
     }
     Ok(if skipped { Verdict::Fail } else { Verdict::Pass })
-}
-
-/// Opens the repository on a thread of its own (it blocks, and its S3
-/// backend runs a runtime of its own) and runs `work` on it.
-fn with_vault<T: Send + 'static>(
-    repo: &super::recovery::Repo,
-    work: impl FnOnce(Vault) -> Result<T, bulkhead_vault::Error> + Send + 'static,
-) -> Result<T, Failure> {
-    let env = environment();
-    let (location, password) = (repo.location.clone(), repo.password.clone());
-    std::thread::spawn(move || work(Vault::open(&location, &password, false, &*env)?))
-        .join()
-        .map_err(|_| Failure::Bug("the repository's thread panicked".into()))?
-        .map_err(|e| vault_failure(&bulkhead_dr::Error::Vault(e)))
 }
 
 /// Runs `backup check`.

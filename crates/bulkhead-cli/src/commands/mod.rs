@@ -11,7 +11,9 @@ pub mod net;
 mod plain_manifests;
 mod recovery;
 pub mod restore;
+pub mod retention;
 pub mod schema;
+pub mod snapshots;
 pub mod validate;
 
 use std::io::Write;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bulkhead_kube::{Cluster, connect};
 use bulkhead_model::Fleet;
-use bulkhead_vault::{Location, PasswordSource};
+use bulkhead_vault::{Location, PasswordSource, Vault};
 
 use crate::error::Failure;
 
@@ -96,6 +96,32 @@ pub(crate) fn repository(fleet: &Fleet, wanted: Option<&str>, app: Option<&str>)
     };
     let resolved = bulkhead_dr::repos::resolve(fleet, &name, &*env).map_err(Failure::Input)?;
     Ok(Repo { location: resolved.location, password: resolved.password, name })
+}
+
+/// Opens the repository on a thread of its own (it blocks, and its S3
+/// backend runs a runtime of its own) and runs `work` on it.
+pub(crate) fn with_vault<T: Send + 'static>(
+    repo: &Repo,
+    work: impl FnOnce(Vault) -> Result<T, bulkhead_vault::Error> + Send + 'static,
+) -> Result<T, Failure> {
+    let env = environment();
+    let (location, password) = (repo.location.clone(), repo.password.clone());
+    std::thread::spawn(move || work(Vault::open(&location, &password, false, &*env)?))
+        .join()
+        .map_err(|_| Failure::Bug("the repository's thread panicked".into()))?
+        .map_err(|e| vault_failure(&bulkhead_dr::Error::Vault(e)))
+}
+
+/// The tags `latest` must have: the cluster's and the app's, when given.
+pub(crate) fn latest_tags(cluster: Option<&str>, app: Option<&str>) -> Vec<String> {
+    let mut tags = Vec::new();
+    if let Some(c) = cluster {
+        tags.push(format!("cluster={c}"));
+    }
+    if let Some(a) = app {
+        tags.push(format!("app={a}"));
+    }
+    tags
 }
 
 /// A repository failure as the right exit: the storage unreachable is the

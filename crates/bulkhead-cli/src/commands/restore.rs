@@ -8,7 +8,9 @@ use bulkhead_dr::mapping::{Mapping, parse_pairs};
 use bulkhead_dr::{Action, Existing, RestoreReport, RestoreRequest};
 use bulkhead_report::{OutputFormat, Table, Verdict};
 
-use super::recovery::{ProgressDisplay, connect_named, environment, load_fleet, repository, vault_failure};
+use super::recovery::{
+    ProgressDisplay, connect_named, environment, latest_tags, load_fleet, repository, vault_failure,
+};
 use crate::args::{ExistingArg, RestoreArgs};
 use crate::error::Failure;
 use crate::settings::output;
@@ -24,13 +26,7 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> Result<Verdict, Failure> 
         namespaces: parse_pairs(&args.namespace_map, "namespace").map_err(Failure::Usage)?,
         storage_classes: parse_pairs(&args.storage_class_map, "storage class").map_err(Failure::Usage)?,
     };
-    let mut latest_tags = Vec::new();
-    if let Some(c) = &args.source_cluster {
-        latest_tags.push(format!("cluster={c}"));
-    }
-    if let Some(a) = &args.app {
-        latest_tags.push(format!("app={a}"));
-    }
+    let latest_tags = latest_tags(args.source_cluster.as_deref(), args.app.as_deref());
     let request = RestoreRequest {
         location: repo.location.clone(),
         password: repo.password.clone(),
