@@ -566,4 +566,9 @@ async fn check_live_reports_an_app_without_a_backup_until_it_has_one() {
     assert!(!found.iter().any(|c| c.starts_with("backup-")), "{found:?}");
     let stages = json_of(&out)["stages"].clone();
     assert!(stages.as_array().unwrap().iter().any(|s| s["name"] == "backups"), "{stages}");
+    // --repos reads the repositories alone: no cluster is read.
+    let out = run(vec!["check".into(), "--repos".into(), "--output".into(), "json".into(), fleet]).await;
+    let stages = json_of(&out)["stages"].clone();
+    let names: Vec<&str> = stages.as_array().unwrap().iter().filter_map(|s| s["name"].as_str()).collect();
+    assert!(names.contains(&"backups") && !names.contains(&"clusters"), "{stages}");
 }

@@ -212,9 +212,16 @@ pub struct CheckArgs {
 
     /// Run every analysis against the clusters as they run now (through
     /// each cluster's `access`): the ranges they use, the objects they run,
-    /// where the pods are. A cluster that cannot be read exits 3.
+    /// where the pods are. A cluster that cannot be read exits 3. The
+    /// backup repositories are read too (as `--repos`).
     #[arg(long)]
     pub live: bool,
+
+    /// Read the backup repositories the policies use (no cluster needed):
+    /// each app with a backup policy is judged by the age of its newest
+    /// snapshot against its RPO, and an app with none is reported.
+    #[arg(long)]
+    pub repos: bool,
 
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]

@@ -59,6 +59,8 @@ pub struct CheckSettings {
     pub fail_on: Severity,
     /// Run against the live clusters.
     pub live: bool,
+    /// Read the backup repositories (implied by `live`).
+    pub repos: bool,
     /// Output format.
     pub output: OutputFormat,
 }
@@ -66,7 +68,13 @@ pub struct CheckSettings {
 impl CheckSettings {
     /// Resolves the flags.
     pub fn resolve(args: CheckArgs) -> Self {
-        Self { fleet: args.fleet.fleet, fail_on: fail_on(args.fail_on), live: args.live, output: output(args.output) }
+        Self {
+            fleet: args.fleet.fleet,
+            fail_on: fail_on(args.fail_on),
+            live: args.live,
+            repos: args.repos,
+            output: output(args.output),
+        }
     }
 }
 

@@ -31,9 +31,14 @@ pub struct LiveState {
     pub networks: Vec<(usize, String, ClusterNetwork)>,
     /// Clusters that could not be read, once each, at their `access`.
     pub unreachable: Vec<Diagnostic>,
+}
+
+/// What the fleet's backup repositories hold now.
+#[derive(Debug, Clone, Default)]
+pub struct Backups {
     /// The snapshots of every repository a backup policy uses.
     pub repositories: Vec<bulkhead_dr::freshness::RepositorySnapshots>,
-    /// When it was read, in seconds since the epoch.
+    /// When they were read, in seconds since the epoch.
     pub read_at: i64,
 }
 
@@ -49,9 +54,14 @@ pub async fn read_live(fleet: &Fleet) -> LiveState {
     }
     Diagnostic::sort(&mut unreachable);
     let workloads = LiveFleet { unreachable: Vec::new(), ..workloads };
+    LiveState { workloads, networks, unreachable }
+}
+
+/// Reads the snapshots of every repository a backup policy uses.
+pub async fn read_backups(fleet: &Fleet) -> Backups {
     let repositories = read_repositories(fleet).await;
     let read_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    LiveState { workloads, networks, unreachable, repositories, read_at }
+    Backups { repositories, read_at }
 }
 
 /// The snapshots of each repository a backup policy uses. The repository
@@ -116,8 +126,13 @@ pub struct CheckResult {
 }
 
 /// Runs every analysis of `loaded`; with `live`, against the clusters as
-/// they run.
-pub fn check(loaded: &Loaded, live: Option<&LiveState>, options: CheckOptions) -> CheckResult {
+/// they run; with `backups`, judging each app's newest snapshot too.
+pub fn check(
+    loaded: &Loaded,
+    live: Option<&LiveState>,
+    backups: Option<&Backups>,
+    options: CheckOptions,
+) -> CheckResult {
     let fail_on = options.fail_on;
     let covered = match &loaded.fleet {
         Some(f) => {
@@ -182,10 +197,10 @@ pub fn check(loaded: &Loaded, live: Option<&LiveState>, options: CheckOptions) -
             stages.push(Stage::from_findings("blast", &findings, fail_on, detail));
             diagnostics.extend(findings);
 
-            if let Some(live) = live.filter(|l| !l.repositories.is_empty()) {
-                let findings = bulkhead_dr::freshness::backup_findings(fleet, &live.repositories, live.read_at);
-                let read = live.repositories.iter().filter(|r| r.snapshots.is_ok()).count();
-                let detail = format!("{read} of {} repositories read", live.repositories.len());
+            if let Some(b) = backups.filter(|b| !b.repositories.is_empty()) {
+                let findings = bulkhead_dr::freshness::backup_findings(fleet, &b.repositories, b.read_at);
+                let read = b.repositories.iter().filter(|r| r.snapshots.is_ok()).count();
+                let detail = format!("{read} of {} repositories read", b.repositories.len());
                 stages.push(Stage::from_findings("backups", &findings, fail_on, detail));
                 diagnostics.extend(findings);
             }

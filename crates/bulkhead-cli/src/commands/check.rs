@@ -17,12 +17,17 @@ use crate::settings::{CheckSettings, GlobalSettings};
 /// When writing fails or Bulkhead's own schemas are broken.
 pub fn run(settings: &CheckSettings, global: GlobalSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let loaded = load(&settings.fleet, LoadOptions::default())?;
-    let live = match loaded.fleet.as_ref().filter(|_| settings.live && !loaded.has_errors()) {
+    let usable = loaded.fleet.as_ref().filter(|_| !loaded.has_errors());
+    let live = match usable.filter(|_| settings.live) {
         Some(fleet) => Some(super::block_on(bulkhead_engine::read_live(fleet))?),
         None => None,
     };
+    let backups = match usable.filter(|_| settings.live || settings.repos) {
+        Some(fleet) => Some(super::block_on(bulkhead_engine::read_backups(fleet))?),
+        None => None,
+    };
     let options = bulkhead_engine::CheckOptions { fail_on: settings.fail_on };
-    let result = bulkhead_engine::check(&loaded, live.as_ref(), options);
+    let result = bulkhead_engine::check(&loaded, live.as_ref(), backups.as_ref(), options);
     let printer = Printer { fleet: &settings.fleet, format: settings.output, global, suite: "check" };
     let report = CheckReport {
         fleet: result.fleet.clone(),
