@@ -47,3 +47,37 @@ fn down_leaves_a_recorded_pid_that_is_no_longer_its_own() {
     stranger.kill().unwrap();
     let _ = stranger.wait();
 }
+
+/// `testenv fleet DIR` writes a fleet Bulkhead accepts, for whatever runs
+/// (here a recorded environment of one cluster and S3; no server needed).
+#[test]
+fn fleet_writes_a_valid_fleet_for_the_environment() {
+    let state = scratch("testenv-fleet-state");
+    std::fs::write(state.join(".bulkhead-testenv"), "").unwrap();
+    let env = serde_json::json!({
+        "state": state, "bin": state.join("bin"), "kubeconfig": state.join("kubeconfig"),
+        "clusters": [{
+            "name": "aws-use1-prod", "provider": "aws", "providerKind": "aws", "region": "us-east-1",
+            "zones": ["us-east-1a", "us-east-1b"], "racks": [], "podCidr": "10.11.0.0/16",
+            "serviceCidr": "10.12.0.0/20", "kubeconfig": state.join("aws.kubeconfig"), "context": "aws-use1-prod",
+            "nodeMonitorGracePeriod": "10s", "nodes": ["n1", "n2"], "pids": {}
+        }],
+        "s3": {"endpoint": "http://127.0.0.1:9", "bucket": "bulkhead", "region": "us-east-1",
+               "accessKey": "k", "secretKey": "s", "pid": 0, "ports": {}}
+    });
+    std::fs::write(state.join("env.json"), env.to_string()).unwrap();
+    let out_dir = scratch("testenv-fleet-out");
+    let out = testenv(&state, &["fleet", out_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("AWS_ACCESS_KEY_ID=k"), "S3 keys to export");
+    let fleet = std::fs::read_to_string(out_dir.join("fleet.yaml")).unwrap();
+    assert!(fleet.contains("storageClasses:") && fleet.contains("passwordFile: repo-password"), "{fleet}");
+    assert!(std::fs::read_to_string(out_dir.join("repo-password")).unwrap().trim().len() >= 32);
+    let validate = crate::support::bulkhead().args(["validate", out_dir.to_str().unwrap()]).output().unwrap();
+    assert!(
+        validate.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&validate.stdout),
+        String::from_utf8_lossy(&validate.stderr)
+    );
+}
