@@ -313,3 +313,61 @@ async fn a_kind_the_target_does_not_serve_fails_alone_and_by_name() {
     assert!(deployment["why"].as_str().unwrap().contains("does not serve apps/v9 Deployment"), "{report}");
     assert_eq!(by_kind(&report, "ConfigMap")["action"], "created", "{report}");
 }
+
+/// A cluster whose credentials are rejected, or that does not answer, is the
+/// outside world's fault (exit 3), named with why, before the repository is
+/// touched; a repository password that is not there is bad input (exit 2).
+#[tokio::test(flavor = "multi_thread")]
+async fn rejected_credentials_an_unreachable_cluster_and_no_password_stop_a_backup_before_it_writes() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let c0 = env.cluster(0).clone();
+    let cases = [
+        ("rejected", c0.server.clone(), "credentials were rejected (401 Unauthorized)"),
+        ("refused", "https://127.0.0.1:1".to_string(), "connection refused"),
+    ];
+    for (name, server, why) in cases {
+        let dir = scratch(&format!("faults-cluster-{name}"));
+        let kubeconfig = dir.join("bad.kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"{server}\", insecure-skip-tls-verify: true}}\nusers:\n- name: u\n  user: {{token: not-a-token}}\ncontexts:\n- name: {ctx}\n  context: {{cluster: c, user: u}}\ncurrent-context: {ctx}\n",
+                ctx = c0.context
+            ),
+        )
+        .unwrap();
+        let dr = format!(
+            "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n",
+            dir.join("repo").display()
+        );
+        testenv_fleet_with(&env, &dir, "", &dr);
+        let fleet_file = dir.join("fleet.yaml");
+        let text = std::fs::read_to_string(&fleet_file).unwrap();
+        std::fs::write(
+            &fleet_file,
+            text.replace(&c0.kubeconfig.display().to_string(), &kubeconfig.display().to_string()),
+        )
+        .unwrap();
+        let out =
+            run(vec!["backup".into(), "create".into(), "--cluster".into(), c0.name.clone(), dir.display().to_string()])
+                .await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{name}: {stderr}");
+        assert!(stderr.contains(&c0.name) && stderr.contains(why), "{name}: {stderr}");
+        assert!(!dir.join("repo").exists(), "{name}: the repository was not touched");
+    }
+    // No password: the variable is named, nothing is read.
+    let dir = scratch("faults-no-password");
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: BULKHEAD_TEST_UNSET_PASSWORD}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, "", &dr);
+    let out =
+        run(vec!["backup".into(), "create".into(), "--cluster".into(), c0.name.clone(), dir.display().to_string()])
+            .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("BULKHEAD_TEST_UNSET_PASSWORD"), "{stderr}");
+    assert!(!dir.join("repo").exists());
+}
