@@ -145,3 +145,105 @@ async fn snapshots_show_their_changes_and_the_policy_keeps_the_newest() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// What to take and what to put back: namespaces, labels, resources and the
+/// noise on the way in; kinds and the conflict policy on the way out.
+#[tokio::test(flavor = "multi_thread")]
+async fn selections_narrow_backups_and_restores() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let ns = TestNamespace::create(&env, 0, "select").await;
+    let target = TestNamespace::create(&env, 0, "select-to").await;
+    let client = env.client(0).await;
+    let n = Some(ns.name());
+    let labelled = |kind: &str, name: &str, tier: &str| json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "labels": {"tier": tier}}, "data": {}});
+    create_object(&client, n, labelled("ConfigMap", "web-settings", "web")).await;
+    create_object(&client, n, labelled("ConfigMap", "db-settings", "db")).await;
+    create_object(&client, n, labelled("Secret", "web-token", "web")).await;
+    create_object(&client, n, json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"tier": "web"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web", "tier": "web"}}, "spec": {"containers": [{"name": "web", "image": "registry.example.com/web:1"}]}}}})).await;
+    // The Deployment's ReplicaSet, which the noise rules leave out.
+    let replicasets: Api<k8s_openapi::api::apps::v1::ReplicaSet> = Api::namespaced(client.clone(), ns.name());
+    bulkhead_test::eventually("the ReplicaSet", std::time::Duration::from_secs(30), || async {
+        let n = replicasets.list(&Default::default()).await.map_err(|e| e.to_string())?.items.len();
+        if n > 0 { Ok(()) } else { Err("none yet".to_string()) }
+    })
+    .await;
+    let dir = scratch("backup-select");
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, "", &dr);
+    let fleet = dir.display().to_string();
+    let c0 = env.cluster(0).name.clone();
+    let resources = |doc: &Value| doc["backups"][0]["resources"].clone();
+
+    let web =
+        json(&["backup", "create", "--cluster", &c0, "-n", ns.name(), "-l", "tier=web", "--output", "json"], &fleet)
+            .await;
+    assert_eq!(
+        resources(&web),
+        json!({"configmaps": 1, "secrets": 1, "deployments.apps": 1, "namespaces": 1}),
+        "labels narrow; the Namespace comes along; the owned ReplicaSet is noise"
+    );
+    let noisy = json(
+        &[
+            "backup",
+            "create",
+            "--cluster",
+            &c0,
+            "-n",
+            ns.name(),
+            "--exclude-resource",
+            "secrets",
+            "--include-noise",
+            "--output",
+            "json",
+        ],
+        &fleet,
+    )
+    .await;
+    let r = resources(&noisy);
+    assert!(r.get("secrets").is_none() && r["configmaps"] == 2 && r["replicasets.apps"] == 1, "{r}");
+    let only = json(
+        &["backup", "create", "--cluster", &c0, "-n", ns.name(), "--resource", "configmaps", "--output", "json"],
+        &fleet,
+    )
+    .await;
+    assert_eq!(resources(&only), json!({"configmaps": 2}));
+
+    // Restore only the ConfigMaps, into another namespace; then again under each conflict policy.
+    let id = only["backups"][0]["snapshot"]["id"].as_str().unwrap().to_string();
+    let restore = |existing: &str| {
+        vec![
+            "restore".to_string(),
+            "--from".into(),
+            id.clone(),
+            "--to".into(),
+            c0.clone(),
+            "--kind".into(),
+            "ConfigMap".into(),
+            "--namespace-map".into(),
+            format!("{}={}", ns.name(), target.name()),
+            "--existing".into(),
+            existing.into(),
+            "--output".into(),
+            "json".into(),
+            fleet.clone(),
+        ]
+    };
+    let actions = |out: &std::process::Output| -> Vec<String> {
+        json_of(out)["results"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap().to_string()).collect()
+    };
+    let out = run(restore("fail")).await;
+    assert_eq!((out.status.code(), actions(&out)), (Some(0), vec!["created".to_string(); 2]));
+    let out = run(restore("fail")).await;
+    assert_eq!(
+        (out.status.code(), actions(&out)),
+        (Some(1), vec!["failed".to_string(); 2]),
+        "exists, and --existing fail"
+    );
+    let out = run(restore("skip")).await;
+    assert_eq!((out.status.code(), actions(&out)), (Some(0), vec!["skipped".to_string(); 2]));
+}
