@@ -177,6 +177,25 @@ pub async fn restore(
 ) -> Result<RestoreReport, Error> {
     let started = Instant::now();
     let (snapshot, files) = read_snapshot(&request, env).await?;
+    let (mut report, _) = restore_files(cluster, &request, snapshot, &files, progress).await?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Restores `files` of `snapshot` (as [`read_snapshot`] gives them) into
+/// `cluster`; besides the report, the objects as they were sent (selected
+/// and mapped), for whoever verifies the result.
+///
+/// # Errors
+/// As [`restore`].
+pub async fn restore_files(
+    cluster: &Cluster,
+    request: &RestoreRequest,
+    snapshot: Snapshot,
+    files: &[(String, Vec<u8>)],
+    progress: &(dyn Fn(crate::Progress<'_>) + Sync),
+) -> Result<(RestoreReport, Vec<Value>), Error> {
+    let started = Instant::now();
     let mut results = Vec::new();
     // Objects by phase, mapped and selected.
     let mut phases: BTreeMap<Phase, Vec<Value>> = BTreeMap::new();
@@ -187,7 +206,7 @@ pub async fn restore(
         .filter_map(|o| o.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string))
         .collect();
     let mut objects = Vec::new();
-    for (path, bytes) in &files {
+    for (path, bytes) in files {
         match from_yaml(path, bytes) {
             Ok(o) => objects.push(o),
             Err(why) => {
@@ -243,6 +262,7 @@ pub async fn restore(
         }
         phases.entry(Phase::of(&group, &kind)).or_default().push(object);
     }
+    let sent: Vec<Value> = phases.values().flatten().cloned().collect();
     let mut discovery = discover(cluster).await?;
     // A dry run creates nothing: what it would create (namespaces, definitions)
     // is not there for the objects after it, which are then checked as far
@@ -282,13 +302,14 @@ pub async fn restore(
         }
         results.extend(applied);
     }
-    Ok(RestoreReport {
+    let report = RestoreReport {
         snapshot,
         dry_run: request.dry_run,
         storage_classes: mapping.storage_classes,
         results,
         seconds: started.elapsed().as_secs_f64(),
-    })
+    };
+    Ok((report, sent))
 }
 
 /// The storage-class renames the fleet implies for `selected` (see
@@ -367,11 +388,14 @@ impl Planned {
 }
 
 /// A snapshot and its files, as (path, bytes).
-type SnapshotFiles = (Snapshot, Vec<(String, Vec<u8>)>);
+pub type SnapshotFiles = (Snapshot, Vec<(String, Vec<u8>)>);
 
-/// The snapshot and its files, read on a thread of their own (the
-/// repository blocks).
-async fn read_snapshot(request: &RestoreRequest, env: bulkhead_vault::Env) -> Result<SnapshotFiles, Error> {
+/// The snapshot `request` names and its files, read on a thread of their
+/// own (the repository blocks).
+///
+/// # Errors
+/// When the repository or the snapshot cannot be read.
+pub async fn read_snapshot(request: &RestoreRequest, env: bulkhead_vault::Env) -> Result<SnapshotFiles, Error> {
     let (location, password) = (request.location.clone(), request.password.clone());
     let (wanted, tags) = (request.snapshot.clone(), request.latest_tags.clone());
     let read = std::thread::spawn(move || -> Result<SnapshotFiles, Error> {
