@@ -60,11 +60,18 @@ class Api:
             return json.load(resp)
 
     def ensure(self, path: str, body: dict) -> None:
-        try:
-            self.call("POST", path, body)
-        except urllib.error.HTTPError as e:
-            if e.code != 409:  # already there: kept from an earlier run
-                raise
+        # A loaded API server answers 429 or 500 ("etcdserver: request timed
+        # out") now and then; a client retries those, a few times.
+        for attempt in range(5):
+            try:
+                self.call("POST", path, body)
+                return
+            except urllib.error.HTTPError as e:
+                if e.code == 409:  # already there: kept from an earlier run
+                    return
+                if e.code not in (429, 500, 503, 504) or attempt == 4:
+                    raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 def objects(n: int) -> list[tuple[str, dict]]:

@@ -36,3 +36,6 @@ mod recovery_faults;
 
 // `bulkhead backup show | diff | forget | prune` on a real repository.
 mod snapshots;
+
+// `bulkhead drill`: recovery rehearsed between real clusters, verified, timed, recorded.
+mod drill;

@@ -111,6 +111,24 @@ pub enum Command {
     #[command(subcommand)]
     Backup(BackupCommand),
 
+    /// Rehearse recovery: restore an app's newest backup into scratch
+    /// namespaces of another cluster, verify it, measure RTO and RPO.
+    ///
+    /// The drill restores the app's newest snapshot from the `from` cluster
+    /// into `NS-drill-XXXXXX` namespaces of the `to` cluster (storage
+    /// classes mapped from fleet.yaml), waits until its Deployments,
+    /// StatefulSets and DaemonSets are available, compares every object
+    /// with the snapshot field by field, measures the RTO (start to
+    /// verified) and the RPO (the snapshot's age) against the app's `sla`,
+    /// removes the scratch namespaces (after a failure or Ctrl-C too), and
+    /// records the result in the repository. Exit 1 when it fails, with why.
+    ///
+    ///   bulkhead drill run orders-to-gcp examples/multicloud
+    ///   bulkhead drill run --app shop --from aws-use1-prod --to gcp-euw4-dr DIR
+    ///   bulkhead drill history --app shop DIR
+    #[command(subcommand)]
+    Drill(DrillCommand),
+
     /// Restore a backup into a cluster, in an order that always works.
     ///
     /// Definitions first (each waited for until Established), then
@@ -364,6 +382,80 @@ pub enum BackupCommand {
     /// (a backup running meanwhile may still refer to them); `--now` deletes
     /// them at once, safe only when nothing else writes the repository.
     Prune(BackupPruneArgs),
+}
+
+/// `bulkhead drill …`.
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// Run a drill now: a `dr.drills` entry by name, or `--app --from --to`.
+    Run(DrillRunArgs),
+    /// The drills recorded in the repository, oldest first (JSON and JUnit for CI).
+    History(DrillHistoryArgs),
+}
+
+/// `bulkhead drill run`.
+#[derive(Debug, Args)]
+pub struct DrillRunArgs {
+    /// A drill of fleet.yaml's `dr.drills` (none with `--app`: then the one
+    /// positional argument is the fleet).
+    #[arg(value_name = "DRILL")]
+    pub name: Option<String>,
+
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository (default: the app's policy's).
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// The app to recover (instead of a drill name).
+    #[arg(long)]
+    pub app: Option<String>,
+
+    /// The cluster whose newest backup of the app is restored.
+    #[arg(long)]
+    pub from: Option<String>,
+
+    /// The cluster to recover into (with `--app`).
+    #[arg(long)]
+    pub to: Option<String>,
+
+    /// How long the workloads may take to become available.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Leave the scratch namespaces in place (to look into a failure).
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Objects applied at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: u16,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
+}
+
+/// `bulkhead drill history`.
+#[derive(Debug, Args)]
+pub struct DrillHistoryArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository.
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// Only this app's drills.
+    #[arg(long)]
+    pub app: Option<String>,
+
+    /// Output format (`junit`: one test case per drill).
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
 }
 
 /// `bulkhead backup show`.

@@ -8,6 +8,7 @@
 pub mod backup;
 pub mod classes;
 pub mod diff;
+pub mod drill;
 mod error;
 pub mod freshness;
 pub mod layout;

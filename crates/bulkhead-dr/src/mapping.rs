@@ -48,6 +48,10 @@ impl Mapping {
                 if let Some(name) = object.pointer_mut("/metadata/name") {
                     rename(name, &self.namespaces);
                 }
+                // The API server sets this label to the namespace's name; it follows the rename.
+                if let Some(label) = object.pointer_mut("/metadata/labels/kubernetes.io~1metadata.name") {
+                    rename(label, &self.namespaces);
+                }
             }
             ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
                 for subject in object["subjects"].as_array_mut().into_iter().flatten() {
@@ -87,8 +91,11 @@ mod tests {
         };
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}});
         assert_eq!(m.apply(cm).unwrap()["metadata"]["namespace"], "shop-dr");
-        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}});
-        assert_eq!(m.apply(ns).unwrap()["metadata"]["name"], "shop-dr");
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace",
+                        "metadata": {"name": "shop", "labels": {"kubernetes.io/metadata.name": "shop"}}});
+        let ns = m.apply(ns).unwrap();
+        assert_eq!(ns["metadata"]["name"], "shop-dr");
+        assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "shop-dr");
         let rb = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
                         "metadata": {"name": "r", "namespace": "shop"},
                         "subjects": [{"kind": "ServiceAccount", "name": "a", "namespace": "shop"}]});

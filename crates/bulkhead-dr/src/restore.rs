@@ -419,7 +419,7 @@ async fn discover(cluster: &Cluster) -> Result<Discovery, Error> {
     Ok(bulkhead_kube::discovery::discover(cluster).await?)
 }
 
-fn resolve(discovery: &Discovery, object: &Value) -> Option<(ApiResource, ApiCapabilities)> {
+pub(crate) fn resolve(discovery: &Discovery, object: &Value) -> Option<(ApiResource, ApiCapabilities)> {
     let api_version = object["apiVersion"].as_str()?;
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let gvk = kube::api::GroupVersionKind::gvk(group, version, object["kind"].as_str()?);

@@ -236,8 +236,8 @@ impl Vault {
         }
     }
 
-    /// The snapshot `wanted` names: `latest` (the newest with every tag of
-    /// `tags`, such as `cluster=…`), or an id or its prefix.
+    /// The snapshot `wanted` names: `latest` (the newest backup, a snapshot
+    /// tagged `cluster=…`, with every tag of `tags`), or an id or its prefix.
     ///
     /// # Errors
     /// When none or several match, or the repository cannot be read.
@@ -245,11 +245,10 @@ impl Vault {
         if wanted != "latest" {
             return self.snapshot(wanted);
         }
-        self.snapshots()?.into_iter().rev().find(|s| tags.iter().all(|t| s.tags.contains(t))).ok_or_else(|| {
-            Error::NoSnapshot {
-                location: self.location.clone(),
-                wanted: if tags.is_empty() { "at all".to_string() } else { format!("tagged {}", tags.join(", ")) },
-            }
+        let backup = |s: &Snapshot| s.tag("cluster").is_some() && tags.iter().all(|t| s.tags.contains(t));
+        self.snapshots()?.into_iter().rev().find(backup).ok_or_else(|| Error::NoSnapshot {
+            location: self.location.clone(),
+            wanted: if tags.is_empty() { "at all".to_string() } else { format!("tagged {}", tags.join(", ")) },
         })
     }
 

@@ -196,8 +196,10 @@ pub fn list(args: &BackupListArgs, out: &mut dyn Write) -> Result<Verdict, Failu
     let fleet = load_fleet(&args.fleet.fleet)?;
     let repo = repository(&fleet, args.repo.repo.as_deref(), args.app.as_deref())?;
     let snapshots = with_vault(&repo, |v| v.snapshots())?;
+    // Drill records (tagged bulkhead=drill) are `drill history`'s.
     let wanted = |s: &Snapshot| {
-        args.cluster.as_deref().is_none_or(|c| s.tag("cluster") == Some(c))
+        !s.tags.iter().any(|t| t == bulkhead_dr::drill::RECORD_TAG)
+            && args.cluster.as_deref().is_none_or(|c| s.tag("cluster") == Some(c))
             && args.app.as_deref().is_none_or(|a| s.tag("app") == Some(a))
     };
     let shown: Vec<&Snapshot> = snapshots.iter().filter(|s| wanted(s)).collect();

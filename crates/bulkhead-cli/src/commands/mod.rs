@@ -6,6 +6,7 @@ pub mod audit;
 pub mod backup;
 pub mod blast;
 pub mod check;
+pub mod drill;
 pub mod export;
 pub mod net;
 mod plain_manifests;

@@ -1,0 +1,154 @@
+//! `bulkhead drill`: an app backed up on cluster 0 is recovered into
+//! scratch namespaces of cluster 1, verified and timed, and the record
+//! lands in the repository; a drill whose workload never comes up, and
+//! so misses its RTO, fails, saying both.
+
+use std::process::Output;
+
+use bulkhead_test::{TestEnv, TestNamespace};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Api;
+use serde_json::{Value, json};
+
+use crate::backup::{PASSWORD_ENV, json_of, run};
+use crate::support::{create_object, scratch, testenv_fleet_with};
+
+fn words(w: &[&str]) -> Vec<String> {
+    w.iter().map(|s| s.to_string()).collect()
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drill_recovers_verifies_times_and_records_an_app() {
+    let Some(env) = TestEnv::require(2) else { return };
+    let (c0, c1) = (env.cluster(0).name.clone(), env.cluster(1).name.clone());
+    let shop = TestNamespace::create(&env, 0, "drill-shop").await;
+    let stuck = TestNamespace::create(&env, 0, "drill-stuck").await;
+    let client = env.client(0).await;
+    let n = Some(shop.name());
+    create_object(
+        &client,
+        n,
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"mode": "fast"}}),
+    )
+    .await;
+    create_object(&client, n, json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "stringData": {"password": "hunter2"}})).await;
+    create_object(&client, n, json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"storageClassName": "gp3", "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})).await;
+    let deployment = |name: &str, selector: Value| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"nodeSelector": selector, "containers": [{"name": name, "image": "registry.example.com/web:1"}]}}}})
+    };
+    create_object(&client, n, deployment("web", json!({}))).await;
+    create_object(
+        &client,
+        n,
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+    )
+    .await;
+    // An app whose pods can never be placed.
+    create_object(&client, Some(stuck.name()), deployment("stuck", json!({"nowhere": "true"}))).await;
+
+    let dir = scratch("drill");
+    let apps = format!(
+        "    - name: shop\n      manifests: apps/shop\n      namespace: {shop}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      sla: {{tier: 1, rto: 5m, rpo: 1h}}\n      backup: {{policy: hourly}}\n    - name: stuck\n      manifests: apps/stuck\n      namespace: {stuck}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      sla: {{tier: 1, rto: 1s, rpo: 1h}}\n      backup: {{policy: hourly}}\n",
+        shop = shop.name(),
+        stuck = stuck.name()
+    );
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: hourly, schedule: \"0 * * * *\", repository: local}}\n    drills:\n      - {{name: shop-to-{c1}, app: shop, from: {c0}, to: {c1}}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, &apps, &dr);
+    // Storage classes: a zonal RWO class on each side, by other names.
+    let path = dir.join("fleet.yaml");
+    let fleet_text = std::fs::read_to_string(&path).unwrap();
+    let classes = |cluster: &str, class: &str| {
+        (
+            format!("    - name: {cluster}\n"),
+            format!(
+                "    - name: {cluster}\n      storageClasses: [{{name: {class}, accessModes: [ReadWriteOnce], topology: zone, default: true}}]\n"
+            ),
+        )
+    };
+    let (a, b) = classes(&c0, "gp3");
+    let (c, d) = classes(&c1, "standard-rwo");
+    std::fs::write(&path, fleet_text.replacen(&a, &b, 1).replacen(&c, &d, 1)).unwrap();
+    let fleet = dir.display().to_string();
+    let with_fleet = |w: &[&str]| {
+        let mut v = words(w);
+        v.push(fleet.clone());
+        v
+    };
+
+    for app in ["shop", "stuck"] {
+        let out = run(with_fleet(&["backup", "create", "--app", app])).await;
+        assert!(out.status.success(), "{}", text(&out));
+    }
+
+    let out = run(with_fleet(&["drill", "run", &format!("shop-to-{c1}"), "--output", "json"])).await;
+    let doc = json_of(&out);
+    assert!(out.status.success(), "{}", text(&out));
+    let report = &doc["report"];
+    assert_eq!(report["passed"], true, "{report}");
+    assert!(report["rtoSeconds"].as_f64().unwrap() > 0.0 && report["rtoSeconds"].as_f64().unwrap() < 300.0, "{report}");
+    assert!(report["rpoSeconds"].as_f64().unwrap() >= 0.0, "{report}");
+    for kind in ["ConfigMap", "Secret", "PersistentVolumeClaim", "Deployment", "Service", "Namespace"] {
+        assert_eq!(report["objects"][kind], 1, "{kind} verified: {report}");
+    }
+    let verifications: Vec<&str> = report["verifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["passed"] == true)
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert_eq!(verifications, ["restored", "available", "objects"], "{report}");
+    // The scratch namespace is gone (or going).
+    let scratch_ns = report["namespaces"][shop.name()].as_str().unwrap().to_string();
+    let namespaces: Api<Namespace> = Api::all(env.client(1).await);
+    let left = namespaces.get_opt(&scratch_ns).await.unwrap();
+    assert!(left.is_none_or(|n| n.metadata.deletion_timestamp.is_some()), "{scratch_ns} removed");
+
+    let out = run(with_fleet(&[
+        "drill",
+        "run",
+        "--app",
+        "stuck",
+        "--from",
+        &c0,
+        "--to",
+        &c1,
+        "--timeout",
+        "5s",
+        "--output",
+        "json",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = json_of(&out)["report"].clone();
+    let problems = report["problems"].to_string();
+    assert!(problems.contains("Deployment") && problems.contains("0 of 2 replicas available"), "{report}");
+    assert!(problems.contains("RTO missed by"), "a 1 s RTO: {report}");
+
+    let history = json_of(&run(with_fleet(&["drill", "history", "--output", "json"])).await);
+    let verdicts: Vec<(String, bool)> = history["drills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["app"].as_str().unwrap().to_string(), d["passed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(verdicts, [("shop".to_string(), true), ("stuck".to_string(), false)], "{history}");
+    let junit = run(with_fleet(&["drill", "history", "--output", "junit"])).await;
+    let junit = String::from_utf8_lossy(&junit.stdout);
+    assert!(junit.contains(r#"tests="2" failures="1""#) && junit.contains("<failure"), "{junit}");
+    // Records are history, not backups.
+    let listed = json_of(&run(with_fleet(&["backup", "list", "--output", "json"])).await);
+    assert_eq!(listed["snapshots"].as_array().unwrap().len(), 2, "{listed}");
+}
