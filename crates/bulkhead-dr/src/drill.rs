@@ -410,7 +410,12 @@ pub fn record(
         base: "/drills".into(),
         hostname: report.to.clone(),
         label: report.drill.clone(),
-        tags: vec![RECORD_TAG.into(), format!("drill={}", report.drill), format!("drill-app={}", report.app)],
+        tags: vec![
+            RECORD_TAG.into(),
+            format!("drill={}", report.drill),
+            format!("drill-app={}", report.app),
+            format!("verdict={}", if report.passed { "passed" } else { "failed" }),
+        ],
         description: format!(
             "bulkhead drill {}: {} ({} → {})",
             report.drill,

@@ -1,6 +1,8 @@
 //! Whether each app's backups keep up with its RPO: the age of its newest
-//! snapshot against `sla.rpo`, and apps whose policy never produced one.
-//! Pure: the snapshots are read by the caller.
+//! snapshot against `sla.rpo`, and apps whose policy never produced one;
+//! and whether each tier-1 app's recovery was rehearsed lately: its newest
+//! drill record, its age and verdict. Pure: the snapshots are read by the
+//! caller.
 
 use bulkhead_model::{Code, Diagnostic, Fleet};
 use bulkhead_vault::Snapshot;
@@ -11,6 +13,13 @@ pub const BACKUP_STALE: Code = Code::new("backup-stale");
 pub const BACKUP_MISSING: Code = Code::new("backup-missing");
 /// A repository could not be read, so its apps' backups are unknown.
 pub const BACKUP_UNKNOWN: Code = Code::new("backup-unknown");
+
+/// A tier-1 app has no passing drill within `dr.drillMaxAge`.
+pub const DRILL_OVERDUE: Code = Code::new("drill-overdue");
+/// A tier-1 app's newest drill failed.
+pub const DRILL_FAILED: Code = Code::new("drill-failed");
+/// A tier-1 app's newest drill passed (a note: when, so it shows in the report).
+pub const DRILL_PASSED: Code = Code::new("drill-passed");
 
 /// What was read of one repository: its snapshots, or why not.
 #[derive(Debug, Clone)]
@@ -85,6 +94,75 @@ pub fn backup_findings(fleet: &Fleet, repositories: &[RepositorySnapshots], now:
     out
 }
 
+/// Per tier-1 app with a backup policy: a note with its newest drill's age
+/// and verdict, a warning when that drill failed, and a warning when no
+/// drill passed within `dr.drillMaxAge` (default 7 days), at `now`.
+pub fn drill_findings(fleet: &Fleet, repositories: &[RepositorySnapshots], now: i64) -> Vec<Diagnostic> {
+    let spec = &fleet.file.spec;
+    let max_age = spec
+        .dr
+        .drill_max_age
+        .as_deref()
+        .and_then(|a| humantime::parse_duration(a).ok())
+        .unwrap_or(std::time::Duration::from_secs(7 * 24 * 3600));
+    let age = |t: i64| humantime::format_duration(std::time::Duration::from_secs((now - t).max(0) as u64)).to_string();
+    let mut out = Vec::new();
+    for (i, app) in spec.apps.iter().enumerate().filter(|(_, a)| a.sla.tier == 1) {
+        let Some(backup) = &app.backup else { continue };
+        let Some(policy) = spec.dr.policies.iter().find(|p| p.name == backup.policy) else { continue };
+        let Some(Ok(snapshots)) = repositories.iter().find(|r| r.name == policy.repository).map(|r| &r.snapshots) else {
+            continue;
+        };
+        let span = Some(fleet.span(&format!("spec/apps/{i}")));
+        let records: Vec<&Snapshot> = snapshots
+            .iter()
+            .filter(|s| s.tags.iter().any(|t| t == crate::drill::RECORD_TAG) && s.tag("drill-app") == Some(&app.name))
+            .collect();
+        let newest = records.iter().max_by_key(|s| s.epoch);
+        let passed = records.iter().filter(|s| s.tag("verdict") == Some("passed")).map(|s| s.epoch).max();
+        if let Some(last) = newest {
+            let verdict = last.tag("verdict").unwrap_or("unknown");
+            let drill = last.tag("drill").unwrap_or("?");
+            if verdict == "passed" {
+                out.push(Diagnostic::new(
+                    bulkhead_model::Severity::Info,
+                    DRILL_PASSED,
+                    &fleet.path,
+                    span.clone(),
+                    format!("app `{}`: drill `{drill}` passed {} ago", app.name, age(last.epoch)),
+                ));
+            } else {
+                out.push(
+                    Diagnostic::warning(
+                        DRILL_FAILED,
+                        &fleet.path,
+                        span.clone(),
+                        format!("app `{}`: the newest drill, `{drill}`, {verdict} {} ago", app.name, age(last.epoch)),
+                    )
+                    .with_hint(format!("`bulkhead drill history --app {}` says why", app.name)),
+                );
+            }
+        }
+        if passed.is_none_or(|t| now - t > max_age.as_secs() as i64) {
+            let since = passed.map_or_else(|| "never".to_string(), |t| format!("last {} ago", age(t)));
+            out.push(
+                Diagnostic::warning(
+                    DRILL_OVERDUE,
+                    &fleet.path,
+                    span,
+                    format!(
+                        "tier-1 app `{}` has no passing drill within {} ({since})",
+                        app.name,
+                        humantime::format_duration(max_age)
+                    ),
+                )
+                .with_hint(format!("run `bulkhead drill run --app {} --from CLUSTER --to CLUSTER`, or a drill of `dr.drills`", app.name)),
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -119,6 +197,34 @@ mod tests {
         let fleet = loaded.fleet.unwrap();
         let repos = [RepositorySnapshots { name: "r1".into(), snapshots }];
         backup_findings(&fleet, &repos, now).into_iter().map(|d| d.code.as_str().to_string()).collect()
+    }
+
+    fn drill_codes(records: Vec<(i64, &str)>, now: i64) -> Vec<String> {
+        let mut files = MemoryFiles::new();
+        files.insert("fleet.yaml", FLEET);
+        files.insert("apps/shop/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
+        let loaded = load_from(&files, Path::new("fleet.yaml"), LoadOptions { manifests: false }).unwrap();
+        let fleet = loaded.fleet.unwrap();
+        let snapshots = records
+            .into_iter()
+            .map(|(epoch, verdict)| {
+                let mut s = snapshot("x", epoch);
+                s.tags = vec![crate::drill::RECORD_TAG.into(), "drill-app=shop".into(), "drill=d".into(), format!("verdict={verdict}")];
+                s
+            })
+            .collect();
+        let repos = [RepositorySnapshots { name: "r1".into(), snapshots: Ok(snapshots) }];
+        drill_findings(&fleet, &repos, now).into_iter().map(|d| d.code.as_str().to_string()).collect()
+    }
+
+    #[test]
+    fn tier_one_apps_are_judged_by_their_newest_drills() {
+        let day = 24 * 3600;
+        assert_eq!(drill_codes(vec![], 30 * day), ["drill-overdue"]);
+        assert_eq!(drill_codes(vec![(29 * day, "passed")], 30 * day), ["drill-passed"]);
+        assert_eq!(drill_codes(vec![(20 * day, "passed")], 30 * day), ["drill-passed", "drill-overdue"]);
+        assert_eq!(drill_codes(vec![(28 * day, "passed"), (29 * day, "failed")], 30 * day), ["drill-failed"]);
+        assert_eq!(drill_codes(vec![(29 * day, "failed")], 30 * day), ["drill-failed", "drill-overdue"]);
     }
 
     #[test]

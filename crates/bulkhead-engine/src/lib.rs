@@ -198,7 +198,8 @@ pub fn check(
             diagnostics.extend(findings);
 
             if let Some(b) = backups.filter(|b| !b.repositories.is_empty()) {
-                let findings = bulkhead_dr::freshness::backup_findings(fleet, &b.repositories, b.read_at);
+                let mut findings = bulkhead_dr::freshness::backup_findings(fleet, &b.repositories, b.read_at);
+                findings.extend(bulkhead_dr::freshness::drill_findings(fleet, &b.repositories, b.read_at));
                 let read = b.repositories.iter().filter(|r| r.snapshots.is_ok()).count();
                 let detail = format!("{read} of {} repositories read", b.repositories.len());
                 stages.push(Stage::from_findings("backups", &findings, fail_on, detail));

@@ -14,6 +14,10 @@ pub struct DrSpec {
     /// Recovery rehearsals that prove the plan works.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drills: Vec<Drill>,
+    /// How old a tier-1 app's newest passing drill may be before `check`
+    /// reports it, such as `7d` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill_max_age: Option<String>,
 }
 
 /// A backup repository in restic's format, readable with stock `restic`.
