@@ -148,6 +148,18 @@ async fn a_drill_recovers_verifies_times_and_records_an_app() {
     let junit = run(with_fleet(&["drill", "history", "--output", "junit"])).await;
     let junit = String::from_utf8_lossy(&junit.stdout);
     assert!(junit.contains(r#"tests="2" failures="1""#) && junit.contains("<failure"), "{junit}");
+    // check reads the records: shop's drill passed, stuck's failed and none of its passed.
+    let check = json_of(&run(with_fleet(&["check", "--repos", "--output", "json"])).await);
+    let found: Vec<(String, String)> = check["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"].as_str().is_some_and(|c| c.starts_with("drill-")))
+        .map(|d| (d["code"].as_str().unwrap().to_string(), d["message"].as_str().unwrap().to_string()))
+        .collect();
+    let has = |code: &str, app: &str| found.iter().any(|(c, m)| c == code && m.contains(&format!("`{app}`")));
+    assert!(has("drill-passed", "shop") && has("drill-failed", "stuck") && has("drill-overdue", "stuck"), "{found:?}");
+    assert!(!has("drill-overdue", "shop"), "{found:?}");
     // Records are history, not backups.
     let listed = json_of(&run(with_fleet(&["backup", "list", "--output", "json"])).await);
     assert_eq!(listed["snapshots"].as_array().unwrap().len(), 2, "{listed}");
