@@ -164,3 +164,69 @@ async fn a_drill_recovers_verifies_times_and_records_an_app() {
     let listed = json_of(&run(with_fleet(&["backup", "list", "--output", "json"])).await);
     assert_eq!(listed["snapshots"].as_array().unwrap().len(), 2, "{listed}");
 }
+
+/// The other ways a drill fails, each with its reason: an object the target
+/// rejects (a Service whose fixed cluster IP lies outside the target's
+/// Service range), and a backup whose data was damaged.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drill_fails_on_a_rejected_object_and_on_a_damaged_backup() {
+    let Some(env) = TestEnv::require(2) else { return };
+    let (c0, c1) = (env.cluster(0).clone(), env.cluster(1).name.clone());
+    let ns = TestNamespace::create(&env, 0, "drill-reject").await;
+    let client = env.client(0).await;
+    // An address of cluster 0's Service range that cluster 1's does not hold.
+    let base = c0.service_cidr.split('/').next().unwrap().rsplit_once('.').unwrap().0.to_string();
+    let ip = format!("{base}.{}", 200 + (std::process::id() % 50));
+    create_object(
+        &client,
+        Some(ns.name()),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "pinned"},
+        "spec": {"clusterIP": ip, "ports": [{"port": 80}]}}),
+    )
+    .await;
+    create_object(
+        &client,
+        Some(ns.name()),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}}),
+    )
+    .await;
+    let dir = scratch("drill-reject");
+    let apps = format!(
+        "    - name: pinned\n      manifests: apps/pinned\n      namespace: {}\n      placement: {{clusters: {{names: [{}]}}}}\n      sla: {{tier: 2, rto: 5m, rpo: 1h}}\n      backup: {{policy: hourly}}\n",
+        ns.name(),
+        c0.name
+    );
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: hourly, schedule: \"0 * * * *\", repository: local}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, &apps, &dr);
+    let fleet = dir.display().to_string();
+    let with_fleet = |w: &[&str]| {
+        let mut v = words(w);
+        v.push(fleet.clone());
+        v
+    };
+    let out = run(with_fleet(&["backup", "create", "--app", "pinned"])).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let drill = with_fleet(&["drill", "run", "--app", "pinned", "--from", &c0.name, "--to", &c1, "--output", "json"]);
+    let out = run(drill.clone()).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = json_of(&out)["report"].clone();
+    let problems = report["problems"].to_string();
+    assert!(problems.contains("Service") && problems.contains("pinned was not restored"), "{report}");
+    assert!(report["verifications"][0]["passed"] == false, "{report}");
+
+    // Damage every data pack: the drill cannot read its backup, and says so.
+    for pack in crate::backup::walk(&dir.join("repo").join("data")) {
+        let mut bytes = std::fs::read(&pack).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(&pack, bytes).unwrap();
+    }
+    let out = run(drill).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = json_of(&out)["report"].clone();
+    assert!(report["problems"].to_string().contains("the backup could not be read"), "{report}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("could not remove"), "nothing was created to remove");
+}

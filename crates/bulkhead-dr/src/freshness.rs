@@ -110,7 +110,8 @@ pub fn drill_findings(fleet: &Fleet, repositories: &[RepositorySnapshots], now: 
     for (i, app) in spec.apps.iter().enumerate().filter(|(_, a)| a.sla.tier == 1) {
         let Some(backup) = &app.backup else { continue };
         let Some(policy) = spec.dr.policies.iter().find(|p| p.name == backup.policy) else { continue };
-        let Some(Ok(snapshots)) = repositories.iter().find(|r| r.name == policy.repository).map(|r| &r.snapshots) else {
+        let Some(Ok(snapshots)) = repositories.iter().find(|r| r.name == policy.repository).map(|r| &r.snapshots)
+        else {
             continue;
         };
         let span = Some(fleet.span(&format!("spec/apps/{i}")));
@@ -156,7 +157,10 @@ pub fn drill_findings(fleet: &Fleet, repositories: &[RepositorySnapshots], now: 
                         humantime::format_duration(max_age)
                     ),
                 )
-                .with_hint(format!("run `bulkhead drill run --app {} --from CLUSTER --to CLUSTER`, or a drill of `dr.drills`", app.name)),
+                .with_hint(format!(
+                    "run `bulkhead drill run --app {} --from CLUSTER --to CLUSTER`, or a drill of `dr.drills`",
+                    app.name
+                )),
             );
         }
     }
@@ -209,7 +213,12 @@ mod tests {
             .into_iter()
             .map(|(epoch, verdict)| {
                 let mut s = snapshot("x", epoch);
-                s.tags = vec![crate::drill::RECORD_TAG.into(), "drill-app=shop".into(), "drill=d".into(), format!("verdict={verdict}")];
+                s.tags = vec![
+                    crate::drill::RECORD_TAG.into(),
+                    "drill-app=shop".into(),
+                    "drill=d".into(),
+                    format!("verdict={verdict}"),
+                ];
                 s
             })
             .collect();
