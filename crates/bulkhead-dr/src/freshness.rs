@@ -129,7 +129,7 @@ pub fn drill_findings(fleet: &Fleet, repositories: &[RepositorySnapshots], now: 
                     bulkhead_model::Severity::Info,
                     DRILL_PASSED,
                     &fleet.path,
-                    span.clone(),
+                    span,
                     format!("app `{}`: drill `{drill}` passed {} ago", app.name, age(last.epoch)),
                 ));
             } else {
@@ -137,7 +137,7 @@ pub fn drill_findings(fleet: &Fleet, repositories: &[RepositorySnapshots], now: 
                     Diagnostic::warning(
                         DRILL_FAILED,
                         &fleet.path,
-                        span.clone(),
+                        span,
                         format!("app `{}`: the newest drill, `{drill}`, {verdict} {} ago", app.name, age(last.epoch)),
                     )
                     .with_hint(format!("`bulkhead drill history --app {}` says why", app.name)),
