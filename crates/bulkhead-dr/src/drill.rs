@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bulkhead_kube::Cluster;
 use bulkhead_vault::{File, Location, NewSnapshot, Snapshot, Vault};
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
@@ -229,7 +230,7 @@ async fn rehearse(
         detail: if unavailable.is_empty() { "every workload available".into() } else { unavailable.join("; ") },
     });
     report.problems.extend(unavailable);
-    let (objects, differences) = verify_objects(cluster, &sent).await?;
+    let (objects, differences) = verify_objects(cluster, &sent, request.parallel).await?;
     report.verifications.push(Verification {
         name: "objects".into(),
         passed: differences.is_empty(),
@@ -338,40 +339,51 @@ async fn unavailable_in(cluster: &Cluster, ns: &str) -> Vec<String> {
     out
 }
 
-/// Reads every object sent back from the cluster and compares it with the
-/// snapshot's (after mapping), field by field: per kind, how many were
-/// compared; and each missing or differing object, with its fields.
-async fn verify_objects(cluster: &Cluster, sent: &[Value]) -> Result<(BTreeMap<String, usize>, Vec<String>), Error> {
+/// Reads every object sent back from the cluster (`parallel` at once) and
+/// compares it with the snapshot's (after mapping), field by field: per
+/// kind, how many matched; and each missing or differing object, with its fields.
+async fn verify_objects(
+    cluster: &Cluster,
+    sent: &[Value],
+    parallel: usize,
+) -> Result<(BTreeMap<String, usize>, Vec<String>), Error> {
     let discovery = bulkhead_kube::discovery::discover(cluster).await?;
+    let discovery = &discovery;
+    let outcomes: Vec<(String, Option<String>)> = futures::stream::iter(sent)
+        .map(|desired| async move {
+            let kind = desired["kind"].as_str().unwrap_or_default().to_string();
+            let name = desired.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+            let ns = desired.pointer("/metadata/namespace").and_then(Value::as_str);
+            let id = ns.map_or_else(|| format!("{kind} {name}"), |ns| format!("{kind} {ns}/{name}"));
+            let Some((resource, caps)) = crate::restore::resolve(discovery, desired) else {
+                return (kind, Some(format!("{id}: its kind is not served")));
+            };
+            let api: Api<DynamicObject> = match (caps.scope, ns) {
+                (kube::discovery::Scope::Namespaced, Some(ns)) => {
+                    Api::namespaced_with(cluster.client.clone(), ns, &resource)
+                }
+                _ => Api::all_with(cluster.client.clone(), &resource),
+            };
+            let problem = match cluster.call("read a restored object", api.get_opt(name)).await {
+                Ok(Some(live)) => {
+                    let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+                    let differ = changed_fields(desired, desired, &live);
+                    (!differ.is_empty()).then(|| format!("{id} differs from the backup in {}", differ.join(", ")))
+                }
+                Ok(None) => Some(format!("{id} is missing")),
+                Err(e) => Some(format!("{id} could not be read: {e}")),
+            };
+            (kind, problem)
+        })
+        .buffered(parallel.max(1))
+        .collect()
+        .await;
     let mut counts = BTreeMap::new();
     let mut problems = Vec::new();
-    for desired in sent {
-        let kind = desired["kind"].as_str().unwrap_or_default().to_string();
-        let name = desired.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-        let ns = desired.pointer("/metadata/namespace").and_then(Value::as_str);
-        let id = ns.map_or_else(|| format!("{kind} {name}"), |ns| format!("{kind} {ns}/{name}"));
-        let Some((resource, caps)) = crate::restore::resolve(&discovery, desired) else {
-            problems.push(format!("{id}: its kind is not served"));
-            continue;
-        };
-        let api: Api<DynamicObject> = match (caps.scope, ns) {
-            (kube::discovery::Scope::Namespaced, Some(ns)) => {
-                Api::namespaced_with(cluster.client.clone(), ns, &resource)
-            }
-            _ => Api::all_with(cluster.client.clone(), &resource),
-        };
-        match cluster.call("read a restored object", api.get_opt(name)).await {
-            Ok(Some(live)) => {
-                let live = serde_json::to_value(&live).unwrap_or(Value::Null);
-                let differ = changed_fields(desired, desired, &live);
-                if differ.is_empty() {
-                    *counts.entry(kind).or_default() += 1;
-                } else {
-                    problems.push(format!("{id} differs from the backup in {}", differ.join(", ")));
-                }
-            }
-            Ok(None) => problems.push(format!("{id} is missing")),
-            Err(e) => problems.push(format!("{id} could not be read: {e}")),
+    for (kind, problem) in outcomes {
+        match problem {
+            None => *counts.entry(kind).or_default() += 1,
+            Some(p) => problems.push(p),
         }
     }
     Ok((counts, problems))
