@@ -206,7 +206,7 @@ async fn rehearse(
         }
     };
     record_snapshot(report, &snapshot);
-    let (restored, sent) = restore_files(cluster, restore, snapshot, &files, &|_| {}).await?;
+    let (restored, sent) = restore_files(cluster, restore, snapshot, files, &|_| {}).await?;
     let failed: Vec<String> = restored
         .results
         .iter()

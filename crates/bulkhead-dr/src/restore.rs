@@ -177,7 +177,7 @@ pub async fn restore(
 ) -> Result<RestoreReport, Error> {
     let started = Instant::now();
     let (snapshot, files) = read_snapshot(&request, env).await?;
-    let (mut report, _) = restore_files(cluster, &request, snapshot, &files, progress).await?;
+    let (mut report, _) = restore_files(cluster, &request, snapshot, files, progress).await?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -186,28 +186,25 @@ pub async fn restore(
 /// `cluster`; besides the report, the objects as they were sent (selected
 /// and mapped), for whoever verifies the result.
 ///
+/// Each form of an object is dropped as soon as the next is made (bytes,
+/// then parsed, then mapped): a 50,000-object restore holds one copy.
+///
 /// # Errors
 /// As [`restore`].
 pub async fn restore_files(
     cluster: &Cluster,
     request: &RestoreRequest,
     snapshot: Snapshot,
-    files: &[(String, Vec<u8>)],
+    files: Vec<(String, Vec<u8>)>,
     progress: &(dyn Fn(crate::Progress<'_>) + Sync),
 ) -> Result<(RestoreReport, Vec<Value>), Error> {
     let started = Instant::now();
     let mut results = Vec::new();
     // Objects by phase, mapped and selected.
     let mut phases: BTreeMap<Phase, Vec<Value>> = BTreeMap::new();
-    let volumes: Vec<String> = files
-        .iter()
-        .filter_map(|(path, bytes)| from_yaml(path, bytes).ok())
-        .filter(|o| o["kind"] == "PersistentVolume")
-        .filter_map(|o| o.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string))
-        .collect();
-    let mut objects = Vec::new();
+    let mut objects = Vec::with_capacity(files.len());
     for (path, bytes) in files {
-        match from_yaml(path, bytes) {
+        match from_yaml(&path, &bytes) {
             Ok(o) => objects.push(o),
             Err(why) => {
                 let unnamed = serde_json::json!({"metadata": {"name": path}});
@@ -215,6 +212,11 @@ pub async fn restore_files(
             }
         }
     }
+    let volumes: Vec<String> = objects
+        .iter()
+        .filter(|o| o["kind"] == "PersistentVolume")
+        .filter_map(|o| o.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string))
+        .collect();
     let wanted = |o: &Value| {
         let (_, kind) = group_kind(o);
         let ns = o.pointer("/metadata/namespace").and_then(Value::as_str);
@@ -224,8 +226,7 @@ pub async fn restore_files(
     };
     // With namespaces chosen, what they need comes along: the Namespace
     // objects and the definitions of the custom resources restored.
-    let chosen: Vec<&Value> = objects.iter().filter(|o| wanted(o)).collect();
-    let custom: Vec<(String, String)> = chosen.iter().map(|o| group_kind(o)).collect();
+    let custom: Vec<(String, String)> = objects.iter().filter(|o| wanted(o)).map(group_kind).collect();
     let needed = |o: &Value| {
         if request.namespaces.is_empty() {
             return false;
@@ -243,14 +244,15 @@ pub async fn restore_files(
             _ => false,
         }
     };
-    let selected: Vec<&Value> = objects.iter().filter(|o| wanted(o) || needed(o)).collect();
+    objects.retain(|o| wanted(o) || needed(o));
+    let selected = objects;
     let mut mapping = request.mapping.clone();
     if mapping.storage_classes.is_empty()
         && let Some(fleet) = &request.fleet_classes
     {
         mapping.storage_classes = derive_classes(cluster, fleet, snapshot.tag("cluster"), &selected).await?;
     }
-    for object in selected.into_iter().cloned() {
+    for object in selected {
         let (group, kind) = group_kind(&object);
         let Some(mut object) = mapping.apply(object) else { continue };
         // A claim's binding belongs to the source cluster unless its volume comes along.
@@ -262,7 +264,7 @@ pub async fn restore_files(
         }
         phases.entry(Phase::of(&group, &kind)).or_default().push(object);
     }
-    let sent: Vec<Value> = phases.values().flatten().cloned().collect();
+    let mut sent = Vec::new();
     let mut discovery = discover(cluster).await?;
     // A dry run creates nothing: what it would create (namespaces, definitions)
     // is not there for the objects after it, which are then checked as far
@@ -301,6 +303,7 @@ pub async fn restore_files(
             }
         }
         results.extend(applied);
+        sent.extend(objects);
     }
     let report = RestoreReport {
         snapshot,
@@ -319,7 +322,7 @@ async fn derive_classes(
     cluster: &Cluster,
     fleet: &FleetClasses,
     source: Option<&str>,
-    selected: &[&Value],
+    selected: &[Value],
 ) -> Result<BTreeMap<String, String>, Error> {
     let mut used: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut target = TargetClasses::default();
