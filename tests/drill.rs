@@ -56,8 +56,15 @@ async fn a_drill_recovers_verifies_times_and_records_an_app() {
     create_object(&client, Some(stuck.name()), deployment("stuck", json!({"nowhere": "true"}))).await;
 
     let dir = scratch("drill");
+    // The app's own checks: kwok's pods serve nothing, so the HTTP check
+    // asks a local server (which answers only for a drill's namespace), and
+    // the Job check's pods are completed by kwok; stuck's checks cannot pass.
+    let port = serve_checks().await;
+    std::fs::create_dir_all(dir.join("checks")).unwrap();
+    std::fs::write(dir.join("checks/smoke.yaml"), check_job("smoke", "{}")).unwrap();
+    std::fs::write(dir.join("checks/never.yaml"), check_job("never", "{nowhere: \"true\"}")).unwrap();
     let apps = format!(
-        "    - name: shop\n      manifests: apps/shop\n      namespace: {shop}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      sla: {{tier: 1, rto: 5m, rpo: 1h}}\n      backup: {{policy: hourly}}\n    - name: stuck\n      manifests: apps/stuck\n      namespace: {stuck}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      sla: {{tier: 1, rto: 1s, rpo: 1h}}\n      backup: {{policy: hourly}}\n",
+        "    - name: shop\n      manifests: apps/shop\n      namespace: {shop}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      sla: {{tier: 1, rto: 5m, rpo: 1h}}\n      backup: {{policy: hourly}}\n      checks:\n        - {{name: answers, http: {{url: \"http://127.0.0.1:{port}/{{namespace}}/healthz\", bodyContains: ok}}, timeout: 20s}}\n        - {{name: smoke, job: checks/smoke.yaml, timeout: 60s}}\n    - name: stuck\n      manifests: apps/stuck\n      namespace: {stuck}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      sla: {{tier: 1, rto: 1s, rpo: 1h}}\n      backup: {{policy: hourly}}\n      checks:\n        - {{name: answers, http: {{url: \"http://127.0.0.1:{port}/down\"}}, timeout: 3s}}\n        - {{name: smoke, job: checks/never.yaml, timeout: 3s}}\n",
         shop = shop.name(),
         stuck = stuck.name()
     );
@@ -109,7 +116,9 @@ async fn a_drill_recovers_verifies_times_and_records_an_app() {
         .filter(|v| v["passed"] == true)
         .filter_map(|v| v["name"].as_str())
         .collect();
-    assert_eq!(verifications, ["restored", "available", "objects"], "{report}");
+    assert_eq!(verifications, ["restored", "available", "check answers", "check smoke", "objects"], "{report}");
+    let details = report["verifications"].to_string();
+    assert!(details.contains("answered 200") && details.contains("completed after"), "{report}");
     // The scratch namespace is gone (or going).
     let scratch_ns = report["namespaces"][shop.name()].as_str().unwrap().to_string();
     let namespaces: Api<Namespace> = Api::all(env.client(1).await);
@@ -136,6 +145,10 @@ async fn a_drill_recovers_verifies_times_and_records_an_app() {
     let problems = report["problems"].to_string();
     assert!(problems.contains("Deployment") && problems.contains("0 of 2 replicas available"), "{report}");
     assert!(problems.contains("RTO missed by"), "a 1 s RTO: {report}");
+    assert!(problems.contains("check answers failed") && problems.contains("answered 503"), "{report}");
+    assert!(problems.contains("down for maintenance"), "the body is quoted: {report}");
+    assert!(problems.contains("check smoke failed") && problems.contains("did not complete"), "{report}");
+    assert!(problems.contains("node affinity/selector"), "why its pod waits: {report}");
 
     let history = json_of(&run(with_fleet(&["drill", "history", "--output", "json"])).await);
     let verdicts: Vec<(String, bool)> = history["drills"]
@@ -163,6 +176,47 @@ async fn a_drill_recovers_verifies_times_and_records_an_app() {
     // Records are history, not backups.
     let listed = json_of(&run(with_fleet(&["backup", "list", "--output", "json"])).await);
     assert_eq!(listed["snapshots"].as_array().unwrap().len(), 2, "{listed}");
+}
+
+/// A check's Job: one pod, which kwok completes when it can be placed.
+fn check_job(name: &str, node_selector: &str) -> String {
+    format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: {name}}}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      nodeSelector: {node_selector}\n      containers: [{{name: smoke, image: registry.example.com/smoke:1}}]\n"
+    )
+}
+
+/// A loopback HTTP server for the drills' HTTP checks: `/NS/healthz`
+/// answers 200 `ok` when NS is a drill's scratch namespace (so the URL's
+/// `{namespace}` was filled in), anything else 503.
+async fn serve_checks() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_string();
+                let path = line.split_whitespace().nth(1).unwrap_or_default().to_string();
+                let ours = path.strip_suffix("/healthz").is_some_and(|ns| ns.contains("-drill-"));
+                let (status, body) =
+                    if ours { ("200 OK", "ok") } else { ("503 Service Unavailable", "down for maintenance") };
+                let response = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    port
 }
 
 /// The other ways a drill fails, each with its reason: an object the target
@@ -229,4 +283,70 @@ async fn a_drill_fails_on_a_rejected_object_and_on_a_damaged_backup() {
     let report = json_of(&out)["report"].clone();
     assert!(report["problems"].to_string().contains("the backup could not be read"), "{report}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("could not remove"), "nothing was created to remove");
+}
+
+/// A backup older than the app's RPO fails the drill by how much it missed,
+/// though everything else passes. The old backup is written by stock restic
+/// (`--time` in the past) rather than waited for.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drill_fails_on_a_backup_older_than_the_rpo() {
+    let Some(env) = TestEnv::require(2) else { return };
+    let (c0, c1) = (env.cluster(0).name.clone(), env.cluster(1).name.clone());
+    let dir = scratch("drill-rpo");
+    let tree = dir.join("tree");
+    let ns = format!("late-{}", std::process::id());
+    for (folder, file, yaml) in [
+        ("namespaces", String::new(), format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")),
+        (
+            "configmaps",
+            ns.clone(),
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {ns}\ndata:\n  mode: fast\n"
+            ),
+        ),
+    ] {
+        let at = tree.join(folder).join(file);
+        std::fs::create_dir_all(&at).unwrap();
+        let name = if folder == "namespaces" { format!("{ns}.yaml") } else { "settings.yaml".into() };
+        std::fs::write(at.join(name), yaml).unwrap();
+    }
+    let repo = dir.join("repo");
+    let restic = |args: &[&str]| {
+        std::process::Command::new("restic")
+            .args(args)
+            .arg("--repo")
+            .arg(&repo)
+            .arg("--no-cache")
+            .current_dir(&tree)
+            .env("RESTIC_PASSWORD", crate::backup::PASSWORD)
+            .output()
+    };
+    let Ok(init) = restic(&["init"]) else {
+        assert!(std::env::var_os("CI").is_none(), "CI needs restic (.ci/run installs it)");
+        return;
+    };
+    assert!(init.status.success(), "{}", text(&init));
+    let (cluster_tag, app_tag) = (format!("cluster={c0}"), "app=late".to_string());
+    let saved = restic(&["backup", "--time", "2026-01-01 00:00:00", "--tag", &cluster_tag, "--tag", &app_tag, "."]);
+    let saved = saved.unwrap();
+    assert!(saved.status.success(), "{}", text(&saved));
+    let apps = format!(
+        "    - name: late\n      manifests: apps/late\n      namespace: {ns}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      sla: {{tier: 1, rto: 5m, rpo: 1m}}\n      backup: {{policy: minutely}}\n"
+    );
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: minutely, schedule: \"* * * * *\", repository: local}}\n",
+        repo.display()
+    );
+    testenv_fleet_with(&env, &dir, &apps, &dr);
+    let mut args = words(&["drill", "run", "--app", "late", "--from", &c0, "--to", &c1, "--output", "json"]);
+    args.push(dir.display().to_string());
+    let out = run(args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = json_of(&out)["report"].clone();
+    assert!(report["verifications"].as_array().unwrap().iter().all(|v| v["passed"] == true), "{report}");
+    let problems: Vec<&str> = report["problems"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(problems.len(), 1, "{report}");
+    assert!(problems[0].starts_with("RPO (the newest backup's age) missed by"), "{report}");
+    assert!(problems[0].contains("against a target of 60 s"), "{report}");
+    assert!(report["rpoSeconds"].as_f64().unwrap() > 86_400.0, "{report}");
 }

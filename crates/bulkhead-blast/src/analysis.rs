@@ -76,6 +76,13 @@ pub enum Recovery {
     Restore {
         /// Data lost, at most: the backup schedule's longest gap.
         rpo_seconds: u64,
+        /// How long it takes, as the newest passing drill measured; unknown
+        /// (so unbounded) without one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seconds: Option<u64>,
+        /// That drill.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        drill: Option<String>,
     },
     /// Nothing can move it: it returns when the failed domain does.
     WaitForDomain,
@@ -89,7 +96,8 @@ impl Recovery {
         match self {
             Self::None => Some(0),
             Self::Reschedule { seconds } | Self::Failover { seconds } => Some(*seconds),
-            Self::Restore { .. } | Self::WaitForDomain | Self::Manual => None,
+            Self::Restore { seconds, .. } => *seconds,
+            Self::WaitForDomain | Self::Manual => None,
         }
     }
 
@@ -99,7 +107,15 @@ impl Recovery {
             Self::None => "none needed".into(),
             Self::Reschedule { seconds } => format!("rescheduled in place in ~{}", human(*seconds)),
             Self::Failover { seconds } => format!("DNS fails over in ~{}", human(*seconds)),
-            Self::Restore { rpo_seconds } => format!("restore from backup, losing up to {}", human(*rpo_seconds)),
+            Self::Restore { rpo_seconds, seconds: Some(seconds), drill } => format!(
+                "restore from backup in ~{} (as drill `{}` measured), losing up to {}",
+                human(*seconds),
+                drill.as_deref().unwrap_or("?"),
+                human(*rpo_seconds)
+            ),
+            Self::Restore { rpo_seconds, seconds: None, .. } => {
+                format!("restore from backup, losing up to {}", human(*rpo_seconds))
+            }
             Self::WaitForDomain => "waits until the failed domain returns".into(),
             Self::Manual => "no copy survives: rebuild by hand".into(),
         }
@@ -143,7 +159,24 @@ pub struct Backup {
     /// The zones of that region: losing them all loses the repository too.
     #[serde(skip)]
     pub location_zones: Vec<String>,
+    /// How long a restore took when last rehearsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<MeasuredRestore>,
 }
+
+/// A restore's duration as a passing drill measured it (`bulkhead drill`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MeasuredRestore {
+    /// The drill's RTO, in seconds.
+    pub seconds: u64,
+    /// The drill.
+    pub drill: String,
+    /// When it ran (seconds since the epoch).
+    pub at: i64,
+}
+
+/// Each app's newest passing drill, by app name.
+pub type MeasuredRestores = BTreeMap<String, MeasuredRestore>;
 
 /// What one failure does to one app.
 #[derive(Debug, Clone, Serialize)]
@@ -189,8 +222,8 @@ pub struct ControlPlaneLoss {
     pub managed: bool,
 }
 
-/// Apps as fleet.yaml declares them.
-pub fn app_infos(spec: &FleetSpec) -> Vec<AppInfo> {
+/// Apps as fleet.yaml declares them, with the restore times drills measured.
+pub fn app_infos(spec: &FleetSpec, measured: &MeasuredRestores) -> Vec<AppInfo> {
     let duration =
         |s: &Option<String>| s.as_deref().and_then(|t| humantime::parse_duration(t).ok()).map(|d| d.as_secs());
     let index = bulkhead_model::spec::ClusterIndex::new(&spec.clusters);
@@ -212,6 +245,7 @@ pub fn app_infos(spec: &FleetSpec) -> Vec<AppInfo> {
                     repository: repo.name.clone(),
                     location: location.map(|(p, r)| (p.to_string(), r.to_string())),
                     location_zones,
+                    measured: measured.get(&a.name).cloned(),
                 })
             });
             AppInfo {
@@ -421,7 +455,9 @@ fn app_cell(
     } else if pinned && backup_survives {
         let rpo = info.backup.as_ref().map_or(0, |b| b.interval_seconds);
         why.push_str("; its volumes cannot leave the failed domain");
-        (worst, Recovery::Restore { rpo_seconds: rpo })
+        let measured = info.backup.as_ref().and_then(|b| b.measured.as_ref());
+        let (seconds, drill) = (measured.map(|m| m.seconds), measured.map(|m| m.drill.clone()));
+        (worst, Recovery::Restore { rpo_seconds: rpo, seconds, drill })
     } else if pinned {
         why.push_str("; its volumes cannot leave the failed domain and no backup outside it exists");
         (worst, Recovery::WaitForDomain)

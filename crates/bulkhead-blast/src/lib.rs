@@ -17,7 +17,8 @@ mod inputs;
 mod report;
 
 pub use analysis::{
-    AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, Impact, Outcome, Recovery, app_infos, human,
+    AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, Impact, MeasuredRestore, MeasuredRestores, Outcome,
+    Recovery, app_infos, human,
 };
 pub use domains::{Domain, Site, fleet_domains};
 pub use exposure::{

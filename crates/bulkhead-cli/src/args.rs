@@ -300,6 +300,13 @@ pub struct BlastArgs {
     #[arg(long)]
     pub live: bool,
 
+    /// Read the drill records in the backup repositories: "restore from
+    /// backup" then takes as long as the app's newest passing drill
+    /// measured (`bulkhead drill`), instead of an unknown time that misses
+    /// every RTO.
+    #[arg(long)]
+    pub repos: bool,
+
     /// Predict one failure only, such as `zone=us-east-1a`,
     /// `region=aws/us-east-1` or `cluster=aws-use1-prod` (a game day).
     #[arg(long, value_name = "LEVEL=NAME")]

@@ -126,6 +126,8 @@ pub struct BlastSettings {
     pub depth: u8,
     /// Use running pods.
     pub live: bool,
+    /// Read the drill records of the backup repositories.
+    pub repos: bool,
     /// One failure to predict: level and name.
     pub simulate: Option<(bulkhead_model::spec::DomainLevel, String)>,
     /// Policies that fail the run.
@@ -168,6 +170,7 @@ impl BlastSettings {
             fleet: args.fleet.fleet,
             depth: args.depth,
             live: args.live,
+            repos: args.repos,
             simulate,
             fail_on,
             html: args.html,

@@ -21,12 +21,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Error;
+use crate::checks::{AppCheck, run_checks};
 use crate::classes::FleetClasses;
 use crate::mapping::Mapping;
 use crate::restore::{Action, Existing, RestoreRequest, changed_fields, read_snapshot, restore_files};
 
 /// The tag that marks a drill's record among the repository's snapshots.
 pub const RECORD_TAG: &str = "bulkhead=drill";
+
+/// The record's tag holding the measured RTO in whole seconds (rounded up),
+/// so the blast radius reads it from the snapshot list alone.
+pub const RTO_TAG: &str = "rto-seconds";
 
 /// What to rehearse.
 #[derive(Debug, Clone)]
@@ -53,6 +58,9 @@ pub struct DrillRequest {
     pub rpo: Option<Duration>,
     /// How long workloads may take to become available.
     pub timeout: Duration,
+    /// The app's own checks, run in the scratch namespace of its first
+    /// namespace once its workloads are available.
+    pub checks: Vec<AppCheck>,
     /// Objects applied at once.
     pub parallel: usize,
     /// Leave the scratch namespaces (to look at a failure).
@@ -230,6 +238,14 @@ async fn rehearse(
         detail: if unavailable.is_empty() { "every workload available".into() } else { unavailable.join("; ") },
     });
     report.problems.extend(unavailable);
+    if let Some(home) = request.namespaces.first().and_then(|n| report.namespaces.get(n)).cloned() {
+        for check in run_checks(cluster, &request.checks, &home).await {
+            if !check.passed {
+                report.problems.push(format!("{} failed: {}", check.name, check.detail));
+            }
+            report.verifications.push(check);
+        }
+    }
     let (objects, differences) = verify_objects(cluster, &sent, request.parallel).await?;
     report.verifications.push(Verification {
         name: "objects".into(),
@@ -430,6 +446,7 @@ pub fn record(
             format!("drill={}", report.drill),
             format!("drill-app={}", report.app),
             format!("verdict={}", if report.passed { "passed" } else { "failed" }),
+            format!("{RTO_TAG}={}", report.rto_seconds.ceil()),
         ],
         description: format!(
             "bulkhead drill {}: {} ({} → {})",

@@ -6,6 +6,7 @@
 //! snapshot, the restore order, the mappings — are modules of their own.
 
 pub mod backup;
+pub mod checks;
 pub mod classes;
 pub mod diff;
 pub mod drill;

@@ -497,7 +497,8 @@ fn to_value(o: &DynamicObject) -> Value {
     serde_json::to_value(o).unwrap_or(Value::Null)
 }
 
-fn reason(e: &bulkhead_kube::Error) -> String {
+/// Why a call failed, as the API server put it.
+pub(crate) fn reason(e: &bulkhead_kube::Error) -> String {
     match e {
         bulkhead_kube::Error::Api { source, .. } => bulkhead_kube::cause(source),
         other => other.to_string(),

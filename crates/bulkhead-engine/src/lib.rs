@@ -57,6 +57,37 @@ pub async fn read_live(fleet: &Fleet) -> LiveState {
     LiveState { workloads, networks, unreachable }
 }
 
+/// Each app's newest passing drill and the RTO it measured, from the drill
+/// records among `backups`: what "restore from backup" takes in the blast
+/// radius.
+pub fn measured_restores(backups: &Backups) -> bulkhead_blast::MeasuredRestores {
+    use bulkhead_dr::drill::{RECORD_TAG, RTO_TAG};
+    let mut out = bulkhead_blast::MeasuredRestores::new();
+    let records = backups
+        .repositories
+        .iter()
+        .filter_map(|r| r.snapshots.as_ref().ok())
+        .flatten()
+        .filter(|s| s.tags.iter().any(|t| t == RECORD_TAG) && s.tag("verdict") == Some("passed"));
+    for s in records {
+        let (Some(app), Some(seconds)) = (s.tag("drill-app"), s.tag(RTO_TAG).and_then(|t| t.parse::<f64>().ok()))
+        else {
+            continue;
+        };
+        if out.get(app).is_some_and(|m: &bulkhead_blast::MeasuredRestore| m.at >= s.epoch) {
+            continue;
+        }
+        let measured = bulkhead_blast::MeasuredRestore {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // whole seconds, from a tag we wrote
+            seconds: seconds.max(0.0).ceil() as u64,
+            drill: s.tag("drill").unwrap_or("?").to_string(),
+            at: s.epoch,
+        };
+        out.insert(app.to_string(), measured);
+    }
+    out
+}
+
 /// Reads the snapshots of every repository a backup policy uses.
 pub async fn read_backups(fleet: &Fleet) -> Backups {
     let repositories = read_repositories(fleet).await;
@@ -184,9 +215,10 @@ pub fn check(
             stages.push(Stage::from_findings("audit", &findings, fail_on, detail));
             diagnostics.extend(findings);
 
+            let measured = backups.map(measured_restores).unwrap_or_default();
             let blast = match live {
-                Some(l) => bulkhead_blast::analyze_live(fleet, &l.workloads, 1),
-                None => bulkhead_blast::analyze_static(fleet, 1),
+                Some(l) => bulkhead_blast::analyze_live(fleet, &l.workloads, 1, &measured),
+                None => bulkhead_blast::analyze_static(fleet, 1, &measured),
             };
             let findings = bulkhead_blast::diagnostics(&blast, fleet, &[DEFAULT_BLAST_POLICY]);
             let detail = format!(

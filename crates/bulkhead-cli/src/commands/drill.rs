@@ -1,9 +1,12 @@
 //! `bulkhead drill run | history`: rehearsing recovery, and what it showed.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
+use bulkhead_dr::checks::{AppCheck, How};
 use bulkhead_dr::drill::{DrillReport, DrillRequest};
+use bulkhead_model::spec::App;
 use bulkhead_report::{OutputFormat, Table, Verdict};
 
 use super::recovery::{Repo, connect_named, environment, load_fleet, repository, vault_failure};
@@ -76,6 +79,7 @@ pub fn run(args: &DrillRunArgs, out: &mut dyn Write) -> Result<Verdict, Failure>
         rto: duration("sla.rto", &app.sla.rto)?,
         rpo: duration("sla.rpo", &app.sla.rpo)?,
         timeout: args.timeout,
+        checks: app_checks(&fleet.root, app)?,
         parallel: usize::from(args.parallel),
         keep: args.keep,
     };
@@ -110,6 +114,53 @@ pub fn run(args: &DrillRunArgs, out: &mut dyn Write) -> Result<Verdict, Failure>
         return Err(vault_failure(&e));
     }
     Ok(if report.passed { Verdict::Pass } else { Verdict::Fail })
+}
+
+/// The app's checks with their files read: a Job manifest that cannot be
+/// read or is not a Job stops the drill before it starts (exit 2).
+fn app_checks(root: &Path, app: &App) -> Result<Vec<AppCheck>, Failure> {
+    let mut out = Vec::new();
+    for check in &app.checks {
+        let what = format!("app `{}`'s check `{}`", app.name, check.name);
+        let timeout = match &check.timeout {
+            Some(t) => {
+                humantime::parse_duration(t).map_err(|e| Failure::Input(format!("{what}: timeout `{t}`: {e}")))?
+            }
+            None => DEFAULT_CHECK_TIMEOUT,
+        };
+        let how = match (&check.http, &check.job) {
+            (Some(http), None) => {
+                How::Http { url: http.url.clone(), status: http.status, body_contains: http.body_contains.clone() }
+            }
+            (None, Some(path)) => {
+                How::Job(job_manifest(&root.join(path)).map_err(|e| Failure::Input(format!("{what}: {e}")))?)
+            }
+            _ => {
+                return Err(Failure::Input(format!(
+                    "{what} must have one of `http` and `job` (bulkhead validate says more)"
+                )));
+            }
+        };
+        out.push(AppCheck { name: check.name.clone(), how, timeout });
+    }
+    Ok(out)
+}
+
+/// How long a check may take when the fleet does not say.
+const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A check's Job manifest: one `batch/v1` Job.
+fn job_manifest(path: &Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let job: serde_json::Value =
+        serde_saphyr::from_str(&text).map_err(|e| format!("{} is not YAML: {e}", path.display()))?;
+    if job["apiVersion"] != "batch/v1" || job["kind"] != "Job" {
+        return Err(format!("{} is not a batch/v1 Job", path.display()));
+    }
+    if job.pointer("/metadata/name").and_then(serde_json::Value::as_str).is_none() {
+        return Err(format!("{}: the Job has no metadata.name", path.display()));
+    }
+    Ok(job)
 }
 
 fn seconds(s: Option<f64>) -> String {

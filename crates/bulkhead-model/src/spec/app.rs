@@ -28,6 +28,44 @@ pub struct App {
     /// Which backup policy protects the app's data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<AppBackup>,
+    /// The app's own proof that it works: drills run each check once the
+    /// restored workloads are available, and fail when one does not pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<AppCheck>,
+}
+
+/// One check of an app: exactly one of `http` and `job`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AppCheck {
+    /// A name unique within the app, such as `storefront-answers`.
+    pub name: String,
+    /// An HTTP GET that must answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpCheck>,
+    /// A Job manifest, relative to the fleet directory, that the drill runs
+    /// in the app's restored namespace; the check passes when the Job completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// How long the check may take, retries included, such as `30s` (the default: `1m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+}
+
+/// An HTTP GET the machine running Bulkhead can make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpCheck {
+    /// The URL, `http://` or `https://`. `{namespace}` in it becomes the
+    /// namespace the drill restored the app into (an ingress host or path
+    /// that names it, for example).
+    pub url: String,
+    /// The status that passes; any 2xx when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Text the response body must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
 }
 
 /// Manifests for a subset of clusters.

@@ -77,6 +77,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
     }
 
     for (ai, app) in fleet.spec.apps.iter().enumerate() {
+        app_checks(ctx, &format!("spec/apps/{ai}/checks"), app);
         let base = format!("spec/apps/{ai}/sla");
         if let Some(rto) = &app.sla.rto {
             duration(ctx, &format!("{base}/rto"), rto);
@@ -121,6 +122,47 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
                     humantime::format_duration(every)
                 ),
             );
+        }
+    }
+}
+
+/// An app's own checks: one way each, a timeout that parses, a URL a
+/// drill can fetch.
+fn app_checks(ctx: &mut Ctx<'_>, base: &str, app: &crate::spec::App) {
+    for (ci, check) in app.checks.iter().enumerate() {
+        let path = format!("{base}/{ci}");
+        if let Some(t) = &check.timeout {
+            duration(ctx, &format!("{path}/timeout"), t);
+        }
+        match (&check.http, &check.job) {
+            (Some(_), Some(_)) | (None, None) => ctx.error(
+                Code::InvalidValue,
+                &path,
+                format!("check `{}` of app `{}` must say one way to check: `http` or `job`", check.name, app.name),
+                "keep `http: {url: ...}` or `job: PATH-TO-JOB.yaml`, not both or neither",
+            ),
+            (Some(http), None) => {
+                let scheme = http.url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+                if !matches!(scheme.as_deref(), Some("http" | "https")) {
+                    ctx.error(
+                        Code::InvalidValue,
+                        &format!("{path}/http/url"),
+                        format!("`{}` is not an http:// or https:// URL", http.url),
+                        "write the URL the drill fetches, such as `https://shop.example.com/healthz`",
+                    );
+                }
+                if let Some(status) = http.status
+                    && !(100..=599).contains(&status)
+                {
+                    ctx.error(
+                        Code::InvalidValue,
+                        &format!("{path}/http/status"),
+                        format!("{status} is not an HTTP status"),
+                        "write a status from 100 to 599, such as 200, or leave it out to accept any 2xx",
+                    );
+                }
+            }
+            (None, Some(_)) => {}
         }
     }
 }

@@ -50,6 +50,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
     unique(ctx, "repository", spec.dr.repositories.iter().map(|r| r.name.as_str()), "spec/dr/repositories");
     unique(ctx, "policy", spec.dr.policies.iter().map(|p| p.name.as_str()), "spec/dr/policies");
     unique(ctx, "drill", spec.dr.drills.iter().map(|d| d.name.as_str()), "spec/dr/drills");
+    for (ai, app) in spec.apps.iter().enumerate() {
+        unique(ctx, "check", app.checks.iter().map(|c| c.name.as_str()), &format!("spec/apps/{ai}/checks"));
+    }
     unique(ctx, "wave", spec.rollout.waves.iter().map(|w| w.name.as_str()), "spec/rollout/waves");
     unique(ctx, "external range", spec.network.external.iter().map(|e| e.name.as_str()), "spec/network/external");
 
