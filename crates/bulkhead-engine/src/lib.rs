@@ -277,3 +277,61 @@ fn net_stage(fleet: &Fleet, live: Option<&LiveState>) -> (Vec<Diagnostic>, Strin
     findings.extend(bulkhead_net::check(fleet, &inputs));
     (findings, format!("{ranges} ranges{live_note}, {planned} clusters planned"), true)
 }
+
+#[cfg(test)]
+mod tests {
+    use bulkhead_dr::freshness::RepositorySnapshots;
+    use bulkhead_vault::Snapshot;
+
+    use super::*;
+
+    fn record(app: &str, verdict: &str, rto: &str, epoch: i64) -> Snapshot {
+        Snapshot {
+            id: format!("{app}{epoch}"),
+            time: String::new(),
+            epoch,
+            hostname: "target".into(),
+            label: String::new(),
+            tags: vec![
+                bulkhead_dr::drill::RECORD_TAG.into(),
+                format!("drill={app}-drill-{epoch}"),
+                format!("drill-app={app}"),
+                format!("verdict={verdict}"),
+                format!("rto-seconds={rto}"),
+            ],
+            paths: Vec::new(),
+            description: String::new(),
+            files: 1,
+            bytes: 1,
+            added: 1,
+        }
+    }
+
+    /// The newest *passing* drill counts; failed ones and backups do not.
+    #[test]
+    fn measured_restores_take_each_apps_newest_passing_drill() {
+        let mut backup = record("shop", "passed", "1", 50);
+        backup.tags = vec!["app=shop".into(), "cluster=prod".into()];
+        let backups = Backups {
+            repositories: vec![
+                RepositorySnapshots {
+                    name: "a".into(),
+                    snapshots: Ok(vec![
+                        record("shop", "passed", "120", 100),
+                        record("shop", "failed", "9", 300),
+                        backup,
+                    ]),
+                },
+                RepositorySnapshots { name: "b".into(), snapshots: Ok(vec![record("shop", "passed", "200", 200)]) },
+                RepositorySnapshots { name: "c".into(), snapshots: Err("unreachable".into()) },
+            ],
+            read_at: 400,
+        };
+        let measured = measured_restores(&backups);
+        assert_eq!(measured.len(), 1);
+        assert_eq!(
+            measured["shop"],
+            bulkhead_blast::MeasuredRestore { seconds: 200, drill: "shop-drill-200".into(), at: 200 }
+        );
+    }
+}

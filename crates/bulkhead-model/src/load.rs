@@ -315,25 +315,39 @@ impl Loader<'_> {
                 duplicates(&objects, app.namespace.as_deref(), &mut self.out);
                 result.overlays.push(objects);
             }
+            for (ci, check) in app.checks.iter().enumerate() {
+                if let Some(job) = &check.job {
+                    let span = at(&["spec", "apps", &ai_text, "checks", &ci.to_string(), "job"]);
+                    self.check_job(fleet_file, job, span);
+                }
+            }
             apps.push(result);
         }
         Ok(apps)
     }
 
+    /// A check's Job manifest: a file inside the fleet (drills read it).
+    fn check_job(&mut self, fleet_file: &Path, path: &str, span: Option<crate::Span>) {
+        let relative = PathBuf::from(path);
+        let problem = if escapes(&relative) {
+            Some(format!("`{path}` leaves the fleet directory"))
+        } else if !self.source.exists(&relative) || self.source.is_dir(&relative) {
+            Some(format!("the check's Job manifest `{path}` does not exist"))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            self.out.push(
+                Diagnostic::error(Code::InvalidPath, fleet_file, span, problem)
+                    .with_hint("write the path of a batch/v1 Job manifest, relative to fleet.yaml"),
+            );
+        }
+    }
+
     /// Resolves a manifest directory, which must stay inside the fleet.
     fn manifest_dir(&mut self, fleet_file: &Path, dir: &str, span: Option<crate::Span>) -> Option<PathBuf> {
         let relative = PathBuf::from(dir);
-        let escapes = relative.is_absolute()
-            || relative
-                .components()
-                .try_fold(0i32, |depth, c| match c {
-                    Component::ParentDir if depth == 0 => None,
-                    Component::ParentDir => Some(depth - 1),
-                    Component::Normal(_) => Some(depth + 1),
-                    _ => Some(depth),
-                })
-                .is_none();
-        if escapes {
+        if escapes(&relative) {
             self.out.push(
                 Diagnostic::error(Code::InvalidPath, fleet_file, span, format!("`{dir}` leaves the fleet directory"))
                     .with_hint("manifests live inside the fleet's repository; write a path relative to fleet.yaml"),
@@ -370,6 +384,20 @@ impl Loader<'_> {
         self.counts.objects += objects.len();
         Ok(objects)
     }
+}
+
+/// Whether a path written in fleet.yaml leaves the fleet directory.
+fn escapes(relative: &Path) -> bool {
+    relative.is_absolute()
+        || relative
+            .components()
+            .try_fold(0i32, |depth, c| match c {
+                Component::ParentDir if depth == 0 => None,
+                Component::ParentDir => Some(depth - 1),
+                Component::Normal(_) => Some(depth + 1),
+                _ => Some(depth),
+            })
+            .is_none()
 }
 
 /// YAML and JSON files under `dir` (relative to `root`), sorted, skipping
