@@ -39,3 +39,6 @@ mod snapshots;
 
 // `bulkhead drill`: recovery rehearsed between real clusters, verified, timed, recorded.
 mod drill;
+
+// `bulkhead etcd`: snapshots of the test environment's real etcd.
+mod etcd;

@@ -129,6 +129,20 @@ pub enum Command {
     #[command(subcommand)]
     Drill(DrillCommand),
 
+    /// Back up a self-managed control plane's etcd.
+    ///
+    /// `etcd snapshot` takes a full snapshot through etcd's maintenance API
+    /// (the fleet's `controlPlane.etcd.access`: endpoints, and for TLS the
+    /// CA and the API servers' client certificate), checks the SHA-256 etcd
+    /// appends to it, and stores it in the fleet's repository (tagged
+    /// `bulkhead=etcd`, `cluster=…`, `etcd-revision=…`; stock restic reads
+    /// it) or writes it as a file `etcdutl snapshot restore` accepts.
+    ///
+    ///   bulkhead etcd snapshot --cluster metal-ams1-prod examples/multicloud
+    ///   bulkhead etcd snapshot --cluster metal-ams1-prod --out etcd.db DIR
+    #[command(subcommand)]
+    Etcd(EtcdCommand),
+
     /// Restore a backup into a cluster, in an order that always works.
     ///
     /// Definitions first (each waited for until Established), then
@@ -389,6 +403,41 @@ pub enum BackupCommand {
     /// (a backup running meanwhile may still refer to them); `--now` deletes
     /// them at once, safe only when nothing else writes the repository.
     Prune(BackupPruneArgs),
+}
+
+/// `bulkhead etcd …`.
+#[derive(Debug, Subcommand)]
+pub enum EtcdCommand {
+    /// Take a full snapshot of a cluster's etcd now, verified, into the
+    /// repository (or `--out FILE`).
+    Snapshot(EtcdSnapshotArgs),
+}
+
+/// `bulkhead etcd snapshot`.
+#[derive(Debug, Args)]
+pub struct EtcdSnapshotArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository (default: the fleet's only one). With `--out` and no
+    /// `--repo`, nothing is stored in a repository.
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// The cluster whose etcd is snapshotted (`controlPlane.etcd.access`
+    /// says how to reach it).
+    #[arg(long)]
+    pub cluster: String,
+
+    /// Also keep the snapshot as this file (etcd's own format with its
+    /// SHA-256 trailer, as `etcdctl snapshot save` writes it).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
 }
 
 /// `bulkhead drill …`.

@@ -11,7 +11,7 @@ pub mod settings;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use args::{BackupCommand, Cli, ColorChoice, Command, DrillCommand, NetCommand};
+use args::{BackupCommand, Cli, ColorChoice, Command, DrillCommand, EtcdCommand, NetCommand};
 use bulkhead_report::{DiagnosticsReport, OutputFormat, Verdict};
 use clap::Parser;
 pub use error::{EXIT_BAD_INPUT, EXIT_BUG, EXIT_FINDINGS, EXIT_OK, EXIT_OUTSIDE, Failure};
@@ -102,6 +102,10 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
         Command::Drill(DrillCommand::Run(a)) => {
             let format = settings::output(a.output);
             (commands::drill::run(&a, out), format)
+        }
+        Command::Etcd(EtcdCommand::Snapshot(a)) => {
+            let format = settings::output(a.output);
+            (commands::etcd::snapshot(&a, out), format)
         }
         Command::Drill(DrillCommand::History(a)) => {
             let format = settings::output(a.output);

@@ -145,7 +145,7 @@ pub async fn backup(
                 continue;
             }
             match to_yaml(&object) {
-                Ok(yaml) => files.push(File { path: path_of(&folder, &object), content: yaml.into_bytes() }),
+                Ok(yaml) => files.push(File::bytes(path_of(&folder, &object), yaml.into_bytes())),
                 Err(e) => {
                     failure = Some(format!("cannot write {folder} as YAML: {e}"));
                     break 'resources;

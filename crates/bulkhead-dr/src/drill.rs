@@ -434,7 +434,7 @@ pub fn record(
     let vault = Vault::open(location, password, true, &**env)?;
     let content = serde_json::to_vec_pretty(report).map_err(|e| Error::Input(format!("the drill's report: {e}")))?;
     let (tx, rx) = mpsc::channel();
-    tx.send(File { path: vec![report.app.clone(), format!("{}.json", report.started)], content })
+    tx.send(File::bytes(vec![report.app.clone(), format!("{}.json", report.started)], content))
         .map_err(|_| Error::Input("the record could not be queued".into()))?;
     drop(tx);
     let snapshot = NewSnapshot {

@@ -457,7 +457,7 @@ async fn apply(
         }
         (Scope::Cluster, _) => Api::all_with(cluster.client.clone(), &resource),
     };
-    let before = match cluster.call("read an object", api.get_opt(&name)).await {
+    let before = match retrying(|| cluster.call("read an object", api.get_opt(&name))).await {
         Ok(b) => b,
         Err(e) => return result(Action::Failed, Some(reason(&e))),
     };
@@ -472,7 +472,8 @@ async fn apply(
         Ok(p) => p,
         Err(e) => return result(Action::Failed, Some(format!("not an object: {e}"))),
     };
-    let after = match cluster.call("apply an object", api.patch(&name, &params, &Patch::Apply(&patch))).await {
+    let patch = Patch::Apply(&patch);
+    let after = match retrying(|| cluster.call("apply an object", api.patch(&name, &params, &patch))).await {
         Ok(a) => a,
         Err(e) => return result(Action::Failed, Some(reason(&e))),
     };
@@ -491,6 +492,50 @@ async fn apply(
     let mut r = result(action, None);
     r.changes = if action == Action::Unchanged { Vec::new() } else { changes };
     r
+}
+
+/// The pauses between tries of a call the API server turned away.
+const RETRY_PAUSES: [Duration; 5] = [
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
+
+/// Runs `call`, again after a pause when it failed for load: a loaded API
+/// server answers 429 (priority and fairness) or 5xx, or does not answer in
+/// time, and a read or a server-side apply may simply be made again. A
+/// 50,000-object restore on a busy server lost objects to this before.
+async fn retrying<T, F, Fut>(mut call: F) -> Result<T, bulkhead_kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, bulkhead_kube::Error>>,
+{
+    let mut pauses = RETRY_PAUSES.iter();
+    loop {
+        match call().await {
+            Err(e) if transient(&e) => match pauses.next() {
+                Some(pause) => {
+                    tracing::debug!(error = %e, "retrying after {pause:?}");
+                    tokio::time::sleep(*pause).await;
+                }
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+}
+
+/// Whether a failed call may succeed when made again unchanged.
+fn transient(e: &bulkhead_kube::Error) -> bool {
+    match e {
+        bulkhead_kube::Error::Timeout { .. } => true,
+        bulkhead_kube::Error::Api { source: kube::Error::Api(status), .. } => {
+            matches!(status.code, 429 | 500 | 502 | 503 | 504)
+        }
+        _ => false,
+    }
 }
 
 fn to_value(o: &DynamicObject) -> Value {
@@ -555,6 +600,60 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn api_error(code: u16) -> bulkhead_kube::Error {
+        let status: kube::core::Status =
+            serde_json::from_value(serde_json::json!({"code": code, "message": "m", "reason": "r"})).unwrap();
+        bulkhead_kube::Error::Api {
+            cluster: "c".into(),
+            server: "s".into(),
+            what: "apply an object".into(),
+            source: kube::Error::Api(Box::new(status)),
+        }
+    }
+
+    #[test]
+    fn load_is_transient_refusals_are_not() {
+        for code in [429, 500, 503, 504] {
+            assert!(transient(&api_error(code)), "{code}");
+        }
+        for code in [400, 403, 404, 409, 422] {
+            assert!(!transient(&api_error(code)), "{code}");
+        }
+        let timeout =
+            bulkhead_kube::Error::Timeout { cluster: "c".into(), server: "s".into(), what: "w".into(), seconds: 30 };
+        assert!(transient(&timeout));
+    }
+
+    /// A call turned away twice for load succeeds on the third try; one
+    /// refused for a reason is not tried again; load that never ends
+    /// fails after the last pause.
+    #[tokio::test(start_paused = true)]
+    async fn calls_turned_away_for_load_are_made_again() {
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let result = retrying(|| async {
+            let n = tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n < 2 { Err(api_error(429)) } else { Ok(n) }
+        })
+        .await;
+        assert_eq!(result.unwrap(), 2);
+        tries.store(0, std::sync::atomic::Ordering::SeqCst);
+        let refused = retrying(|| async {
+            tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err::<(), _>(api_error(422))
+        })
+        .await;
+        assert!(refused.is_err());
+        assert_eq!(tries.load(std::sync::atomic::Ordering::SeqCst), 1);
+        tries.store(0, std::sync::atomic::Ordering::SeqCst);
+        let overloaded = retrying(|| async {
+            tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err::<(), _>(api_error(503))
+        })
+        .await;
+        assert!(overloaded.is_err());
+        assert_eq!(tries.load(std::sync::atomic::Ordering::SeqCst), 1 + RETRY_PAUSES.len() as u32);
+    }
 
     #[test]
     fn changes_are_the_desired_fields_that_moved() {

@@ -15,6 +15,8 @@ pub const TESTENV_VAR: &str = "BULKHEAD_TESTENV";
 pub struct TestEnv {
     /// The state folder.
     pub state: PathBuf,
+    /// The folder of the pinned servers and tools (`etcdutl`, `etcdctl`, …).
+    pub bin: PathBuf,
     /// The clusters, in the order `testenv up` started them.
     pub clusters: Vec<ClusterInfo>,
     /// The S3 gateway, when started with `--s3`.
@@ -55,6 +57,15 @@ pub struct ClusterInfo {
     pub nodes: Vec<String>,
     /// kube-controller-manager's `--node-monitor-grace-period`, such as `10s`.
     pub node_monitor_grace_period: String,
+    /// Each server's port on 127.0.0.1 (`etcd`, `apiserver`, …).
+    pub ports: std::collections::BTreeMap<String, u16>,
+}
+
+impl ClusterInfo {
+    /// etcd's client URL (plain HTTP on loopback, as kwokctl starts it).
+    pub fn etcd_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.get("etcd").copied().unwrap_or_default())
+    }
 }
 
 /// The S3 gateway.

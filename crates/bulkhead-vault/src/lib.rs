@@ -20,8 +20,8 @@ pub use error::Error;
 pub use location::Location;
 pub use maintenance::{Decision, Keep, Pruned, Retention};
 pub use password::PasswordSource;
-pub use source::File;
-pub use vault::{NewSnapshot, Snapshot, Vault};
+pub use source::{Content, File};
+pub use vault::{KIND_TAG, NewSnapshot, Snapshot, Vault};
 
 /// Reads the environment (S3 keys and the like); a function, so callers and
 /// tests decide what the libraries see.

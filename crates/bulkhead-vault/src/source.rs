@@ -6,7 +6,7 @@
 //! component by component; a path out of order (or one the channel could
 //! not deliver) marks the source failed, and the snapshot is not kept.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
@@ -22,7 +22,24 @@ pub struct File {
     /// The path's components.
     pub path: Vec<String>,
     /// The content.
-    pub content: Vec<u8>,
+    pub content: Content,
+}
+
+/// A file's content: small files come in memory, large ones (an etcd
+/// snapshot of gigabytes) are read from disk as the archiver goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// The bytes themselves.
+    Bytes(Vec<u8>),
+    /// A file on disk, read when its turn comes.
+    Disk(PathBuf),
+}
+
+impl File {
+    /// A file whose bytes are in memory.
+    pub fn bytes(path: Vec<String>, content: Vec<u8>) -> Self {
+        Self { path, content: Content::Bytes(content) }
+    }
 }
 
 /// How the stream went, shared with whoever checks it afterwards.
@@ -46,8 +63,11 @@ impl ChannelSource {
     }
 }
 
+/// What the archiver reads a file from.
+pub(crate) type Reader = Box<dyn Read + Send>;
+
 impl ReadSource for ChannelSource {
-    type Open = Cursor<Vec<u8>>;
+    type Open = Reader;
     type Iter = Entries;
 
     fn size(&self) -> RusticResult<Option<u64>> {
@@ -68,7 +88,7 @@ pub(crate) struct Entries {
 }
 
 impl Iterator for Entries {
-    type Item = RusticResult<ReadSourceEntry<Cursor<Vec<u8>>>>;
+    type Item = RusticResult<ReadSourceEntry<Reader>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let file = self.files.as_ref()?.recv().ok()?;
@@ -90,10 +110,23 @@ impl Iterator for Entries {
         // No times: a file's node (and so its tree) is then the same in
         // every snapshot that holds the same bytes, and an unchanged cluster
         // adds no new trees, only a snapshot file.
-        let meta = Metadata { mode: Some(0o600), size: file.content.len() as u64, ..Metadata::default() };
+        let (size, open): (u64, Reader) = match file.content {
+            Content::Bytes(bytes) => (bytes.len() as u64, Box::new(Cursor::new(bytes))),
+            Content::Disk(disk) => match std::fs::File::open(&disk).and_then(|f| Ok((f.metadata()?.len(), f))) {
+                Ok((size, f)) => (size, Box::new(f)),
+                Err(e) => {
+                    self.tally.failed.store(true, Ordering::SeqCst);
+                    self.files = None;
+                    return Some(Err(RusticError::new(ErrorKind::InputOutput, "cannot read `{file}`: {error}")
+                        .attach_context("file", disk.display().to_string())
+                        .attach_context("error", e.to_string())));
+                }
+            },
+        };
+        let meta = Metadata { mode: Some(0o600), size, ..Metadata::default() };
         let node = Node::new_node(std::ffi::OsStr::new(&name), NodeType::File, meta);
         self.last = Some(file.path);
         self.tally.files.fetch_add(1, Ordering::SeqCst);
-        Some(Ok(ReadSourceEntry { path, node, open: Some(Cursor::new(file.content)) }))
+        Some(Ok(ReadSourceEntry { path, node, open: Some(open) }))
     }
 }

@@ -99,7 +99,18 @@ impl Snapshot {
     pub fn tag(&self, key: &str) -> Option<&str> {
         self.tags.iter().find_map(|t| t.strip_prefix(key)?.strip_prefix('='))
     }
+
+    /// Whether this is a backup of cluster resources. Snapshots of other
+    /// kinds carry `bulkhead=KIND` (`drill` records, `etcd` snapshots) and
+    /// are left to their own commands: `backup list`, `restore --from
+    /// latest` and `backup forget` pass them by.
+    pub fn is_resource_backup(&self) -> bool {
+        self.tag(KIND_TAG).is_none()
+    }
 }
+
+/// The tag key naming a snapshot's kind when it is not a resource backup.
+pub const KIND_TAG: &str = "bulkhead";
 
 impl Vault {
     /// Opens the repository at `location`; with `create`, initialises it
@@ -245,7 +256,9 @@ impl Vault {
         if wanted != "latest" {
             return self.snapshot(wanted);
         }
-        let backup = |s: &Snapshot| s.tag("cluster").is_some() && tags.iter().all(|t| s.tags.contains(t));
+        let backup = |s: &Snapshot| {
+            s.is_resource_backup() && s.tag("cluster").is_some() && tags.iter().all(|t| s.tags.contains(t))
+        };
         self.snapshots()?.into_iter().rev().find(backup).ok_or_else(|| Error::NoSnapshot {
             location: self.location.clone(),
             wanted: if tags.is_empty() { "at all".to_string() } else { format!("tagged {}", tags.join(", ")) },

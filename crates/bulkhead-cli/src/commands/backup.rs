@@ -196,9 +196,9 @@ pub fn list(args: &BackupListArgs, out: &mut dyn Write) -> Result<Verdict, Failu
     let fleet = load_fleet(&args.fleet.fleet)?;
     let repo = repository(&fleet, args.repo.repo.as_deref(), args.app.as_deref())?;
     let snapshots = with_vault(&repo, |v| v.snapshots())?;
-    // Drill records (tagged bulkhead=drill) are `drill history`'s.
+    // Drill records and etcd snapshots (tagged bulkhead=…) have commands of their own.
     let wanted = |s: &Snapshot| {
-        !s.tags.iter().any(|t| t == bulkhead_dr::drill::RECORD_TAG)
+        s.is_resource_backup()
             && args.cluster.as_deref().is_none_or(|c| s.tag("cluster") == Some(c))
             && args.app.as_deref().is_none_or(|a| s.tag("app") == Some(a))
     };

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod blast;
 pub mod check;
 pub mod drill;
+pub mod etcd;
 pub mod export;
 pub mod net;
 mod plain_manifests;

@@ -144,13 +144,22 @@ pub(crate) struct ProgressDisplay {
 }
 
 impl ProgressDisplay {
-    /// A display for `what` (`backing up aws-use1-prod`).
+    /// A display for `what` (`backing up aws-use1-prod`), counting objects.
     pub(crate) fn new(what: &str) -> Self {
+        Self::with_template(what, "{spinner} {prefix}: {pos} objects ({per_sec}) {wide_msg}")
+    }
+
+    /// A display for `what`, counting bytes (see [`Self::bytes`]).
+    pub(crate) fn for_bytes(what: &str) -> Self {
+        Self::with_template(what, "{spinner} {prefix}: {bytes} of {total_bytes} ({bytes_per_sec})")
+    }
+
+    fn with_template(what: &str, template: &str) -> Self {
         use std::io::IsTerminal;
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {prefix}: {pos} objects ({per_sec}) {wide_msg}")
+                indicatif::ProgressStyle::with_template(template)
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
             );
             bar.set_prefix(what.to_string());
@@ -158,6 +167,14 @@ impl ProgressDisplay {
             bar
         });
         Self { bar }
+    }
+
+    /// Bytes done of `total`.
+    pub(crate) fn bytes(&self, done: u64, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
     }
 
     /// Takes one report.

@@ -63,8 +63,9 @@ pub fn forget(args: &BackupForgetArgs, out: &mut dyn Write) -> Result<Verdict, F
     // Groups: one per (cluster, app), as the snapshots' tags say.
     let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for s in &snapshots {
-        // Drill records are history, not backups: no keep rule removes them.
-        let in_scope = !s.tags.iter().any(|t| t == bulkhead_dr::drill::RECORD_TAG)
+        // Drill records are history and etcd snapshots have rules of their
+        // own: no resource backup's keep rule removes them.
+        let in_scope = s.is_resource_backup()
             && cluster.as_deref().is_none_or(|c| s.tag("cluster") == Some(c))
             && app.as_deref().is_none_or(|a| s.tag("app") == Some(a))
             && uses_policy(s);

@@ -116,12 +116,33 @@ pub struct EtcdSpec {
     /// over the cluster's zones round-robin.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub zones: Vec<String>,
+    /// How Bulkhead reaches etcd to snapshot it (`bulkhead etcd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<EtcdAccess>,
 }
 
 impl Default for EtcdSpec {
     fn default() -> Self {
-        Self { members: 3, zones: Vec::new() }
+        Self { members: 3, zones: Vec::new(), access: None }
     }
+}
+
+/// etcd's client endpoints and the client certificate the API servers use.
+/// Paths are relative to the fleet directory or absolute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EtcdAccess {
+    /// Client URLs, such as `https://10.0.0.11:2379`; tried in order.
+    pub endpoints: Vec<String>,
+    /// The CA that signed etcd's serving certificate (`--trusted-ca-file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// A client certificate etcd accepts (`--cert-file` of the API server's etcd flags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<String>,
+    /// Its key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
 }
 
 /// A storage class and what its volumes can do.

@@ -18,7 +18,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use app::{App, AppBackup, AppCheck, HttpCheck, Overlay, Placement, Sla, Spread, Traffic, TrafficPolicy};
-pub use cluster::{AccessMode, Cluster, ClusterAccess, ControlPlane, EtcdSpec, NodePool, StorageClass, VolumeTopology};
+pub use cluster::{
+    AccessMode, Cluster, ClusterAccess, ControlPlane, EtcdAccess, EtcdSpec, NodePool, StorageClass, VolumeTopology,
+};
 pub use dr::{BackupPolicy, DrSpec, Drill, Keep, Repository};
 pub use network::{ClusterNetwork, ExternalRange, NetworkSpec, RangeSpec};
 pub use provider::{Provider, ProviderKind, Region};

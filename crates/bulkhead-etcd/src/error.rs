@@ -1,0 +1,46 @@
+use std::path::PathBuf;
+
+/// What can go wrong talking to etcd or reading what it sent.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The fleet's access settings cannot be used.
+    #[error("{0}")]
+    Access(String),
+    /// A certificate or key file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// etcd could not be reached, or refused the call.
+    #[error("etcd at {endpoints}: {action} failed: {source}")]
+    Etcd {
+        /// The endpoints tried.
+        endpoints: String,
+        /// What was being done.
+        action: &'static str,
+        /// etcd's client's error.
+        source: etcd_client::Error,
+    },
+    /// What etcd sent is not a whole, intact snapshot.
+    #[error("the snapshot is damaged: {0}")]
+    Damaged(String),
+    /// Writing the snapshot file failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether etcd itself could not be reached (exit 3 at the CLI), as
+    /// opposed to bad settings or a damaged stream.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Etcd { .. })
+    }
+}
