@@ -311,16 +311,7 @@ async fn a_drill_fails_on_a_backup_older_than_the_rpo() {
         std::fs::write(at.join(name), yaml).unwrap();
     }
     let repo = dir.join("repo");
-    let restic = |args: &[&str]| {
-        std::process::Command::new("restic")
-            .args(args)
-            .arg("--repo")
-            .arg(&repo)
-            .arg("--no-cache")
-            .current_dir(&tree)
-            .env("RESTIC_PASSWORD", crate::backup::PASSWORD)
-            .output()
-    };
+    let restic = |args: &[&str]| crate::support::restic(&repo, &tree, args);
     let Ok(init) = restic(&["init"]) else {
         assert!(std::env::var_os("CI").is_none(), "CI needs restic (.ci/run installs it)");
         return;

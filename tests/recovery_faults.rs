@@ -253,16 +253,7 @@ async fn a_kind_the_target_does_not_serve_fails_alone_and_by_name() {
     )
     .unwrap();
     let repo = dir.join("repo");
-    let restic = |args: &[&str]| {
-        std::process::Command::new("restic")
-            .args(args)
-            .arg("--repo")
-            .arg(&repo)
-            .arg("--no-cache")
-            .current_dir(&tree)
-            .env("RESTIC_PASSWORD", PASSWORD)
-            .output()
-    };
+    let restic = |args: &[&str]| crate::support::restic(&repo, &tree, args);
     let Ok(init) = restic(&["init"]) else {
         assert!(std::env::var_os("CI").is_none(), "CI needs restic (.ci/run installs it)");
         return;

@@ -32,6 +32,19 @@ pub fn broken_fleets() -> Vec<String> {
     names
 }
 
+/// Stock restic on the local repository `repo`, run in `cwd` with the
+/// test repositories' password; an error when restic is not installed.
+pub fn restic(repo: &Path, cwd: &Path, args: &[&str]) -> std::io::Result<std::process::Output> {
+    Command::new("restic")
+        .args(args)
+        .arg("--repo")
+        .arg(repo)
+        .arg("--no-cache")
+        .current_dir(cwd)
+        .env("RESTIC_PASSWORD", crate::backup::PASSWORD)
+        .output()
+}
+
 /// A scratch directory under the target folder, emptied first.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
