@@ -11,3 +11,7 @@ mod error;
 pub mod snapshot;
 
 pub use error::Error;
+
+/// The tag of an etcd snapshot among the repository's snapshots (beside
+/// `cluster=…` and `etcd-revision=…`): not a resource backup.
+pub const SNAPSHOT_TAG: &str = "bulkhead=etcd";

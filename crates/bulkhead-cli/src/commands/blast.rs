@@ -20,24 +20,17 @@ pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write
     let printer = Printer { fleet: &settings.fleet, format: settings.output, global, suite: "blast" };
     let Some(loaded) = super::load_valid(printer, true, out)? else { return Ok(Verdict::Invalid) };
     let fleet = loaded.fleet.as_ref().expect("load_valid returns a fleet");
-    let mut unreadable = Vec::new();
     let measured = if settings.repos {
         let backups = super::block_on(bulkhead_engine::read_backups(fleet))?;
         for r in &backups.repositories {
             if let Err(e) = &r.snapshots {
-                unreadable.push(format!(
-                    "repository `{}` could not be read ({e}): its apps' restores are not measured",
-                    r.name
-                ));
+                tracing::warn!("repository `{}` could not be read ({e}): its apps' restores are not measured", r.name);
             }
         }
         bulkhead_engine::measured_restores(&backups)
     } else {
         bulkhead_blast::MeasuredRestores::new()
     };
-    for line in &unreadable {
-        tracing::warn!("{line}");
-    }
     let (blast, unreachable) = if settings.live {
         let live = super::block_on(bulkhead_kube::read_workloads(fleet))?;
         (bulkhead_blast::analyze_live(fleet, &live, settings.depth, &measured), live.unreachable)

@@ -7,15 +7,12 @@ use std::sync::mpsc;
 use bulkhead_etcd::access::Target;
 use bulkhead_etcd::snapshot::Taken;
 use bulkhead_report::{OutputFormat, Verdict};
-use bulkhead_vault::{Content, File, NewSnapshot, Vault};
+use bulkhead_vault::{Content, File, NewSnapshot};
 
-use super::recovery::{ProgressDisplay, environment, load_fleet, repository, vault_failure};
+use super::recovery::{ProgressDisplay, load_fleet, on_vault, repository};
 use crate::args::EtcdSnapshotArgs;
 use crate::error::Failure;
 use crate::settings::output;
-
-/// The tag of an etcd snapshot among the repository's snapshots.
-pub const ETCD_TAG: &str = "bulkhead=etcd";
 
 /// Runs `etcd snapshot`.
 ///
@@ -110,14 +107,12 @@ fn store_snapshot(
     taken: &Taken,
     path: PathBuf,
 ) -> Result<bulkhead_vault::Snapshot, Failure> {
-    let env = environment();
-    let (location, password) = (repo.location.clone(), repo.password.clone());
     let snapshot = NewSnapshot {
         base: "/etcd".into(),
         hostname: cluster.to_string(),
         label: "etcd".into(),
         tags: vec![
-            ETCD_TAG.into(),
+            bulkhead_etcd::SNAPSHOT_TAG.into(),
             format!("fleet={fleet}"),
             format!("cluster={cluster}"),
             format!("etcd-revision={}", taken.revision),
@@ -128,15 +123,11 @@ fn store_snapshot(
         ),
     };
     let file = File { path: vec![cluster.to_string(), "snapshot.db".into()], content: Content::Disk(path) };
-    std::thread::spawn(move || -> Result<bulkhead_vault::Snapshot, bulkhead_vault::Error> {
-        let vault = Vault::open(&location, &password, true, &*env)?;
+    on_vault(repo, true, move |vault| {
         let (tx, rx) = mpsc::channel();
         // The receiver lives until save returns: the send cannot fail.
         let _ = tx.send(file);
         drop(tx);
         vault.save(&snapshot, rx, &|| Ok(1))
     })
-    .join()
-    .map_err(|_| Failure::Bug("the repository's thread panicked".into()))?
-    .map_err(|e| vault_failure(&bulkhead_dr::Error::Vault(e)))
 }

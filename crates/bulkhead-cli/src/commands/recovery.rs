@@ -104,9 +104,19 @@ pub(crate) fn with_vault<T: Send + 'static>(
     repo: &Repo,
     work: impl FnOnce(Vault) -> Result<T, bulkhead_vault::Error> + Send + 'static,
 ) -> Result<T, Failure> {
+    on_vault(repo, false, work)
+}
+
+/// [`with_vault`], creating the repository first when `create` and it does
+/// not exist yet.
+pub(crate) fn on_vault<T: Send + 'static>(
+    repo: &Repo,
+    create: bool,
+    work: impl FnOnce(Vault) -> Result<T, bulkhead_vault::Error> + Send + 'static,
+) -> Result<T, Failure> {
     let env = environment();
     let (location, password) = (repo.location.clone(), repo.password.clone());
-    std::thread::spawn(move || work(Vault::open(&location, &password, false, &*env)?))
+    std::thread::spawn(move || work(Vault::open(&location, &password, create, &*env)?))
         .join()
         .map_err(|_| Failure::Bug("the repository's thread panicked".into()))?
         .map_err(|e| vault_failure(&bulkhead_dr::Error::Vault(e)))
