@@ -5,10 +5,21 @@
 //! counts, and written as a file `etcdutl snapshot restore` accepts; the
 //! CLI stores that file in the fleet's repository. [`access`] turns the
 //! fleet's `controlPlane.etcd.access` into a connection.
+//!
+//! Snapshots are read offline, without etcd: [`bbolt`] walks the database
+//! file, [`mvcc`] decodes etcd's revisions, [`file`] gives the objects at a
+//! revision, [`registry`] maps keys to resources and names, and [`value`]
+//! turns the API server's stored values back into JSON.
 
 pub mod access;
+pub mod bbolt;
 mod error;
+pub mod file;
+pub mod mvcc;
+pub mod registry;
 pub mod snapshot;
+pub mod value;
+pub mod wire;
 
 pub use error::Error;
 
