@@ -107,6 +107,11 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             let format = settings::output(a.output);
             (commands::etcd::snapshot(&a, out), format)
         }
+        Command::Etcd(EtcdCommand::Inspect(a)) => {
+            let format = settings::output(a.output);
+            (commands::etcd::inspect::run(&a, out), format)
+        }
+        Command::Etcd(EtcdCommand::Extract(a)) => (commands::etcd::extract::run(&a, out), OutputFormat::Human),
         Command::Drill(DrillCommand::History(a)) => {
             let format = settings::output(a.output);
             (commands::drill::history(&a, out), format)

@@ -186,9 +186,84 @@ fn message_json(message: &DynamicMessage) -> Value {
     }
     let mut object = Map::new();
     for (field, value) in message.fields() {
-        object.insert(json_name(&descriptor, field.name()), field_json(value));
+        if is_unset(field.name(), value) {
+            continue;
+        }
+        let json = field_json(value);
+        if !json.is_null() {
+            object.insert(json_name(&descriptor, field.name()), json);
+        }
     }
     Value::Object(object)
+}
+
+/// Numbers whose zero means something (Go pointers, or fields without
+/// `omitempty`): kept when zero.
+const ZERO_MEANS_SOMETHING: &[&str] = &[
+    "replicas",
+    "terminationGracePeriodSeconds",
+    "revisionHistoryLimit",
+    "progressDeadlineSeconds",
+    "backoffLimit",
+    "backoffLimitPerIndex",
+    "maxFailedIndexes",
+    "parallelism",
+    "completions",
+    "activeDeadlineSeconds",
+    "ttlSecondsAfterFinished",
+    "startingDeadlineSeconds",
+    "successfulJobsHistoryLimit",
+    "failedJobsHistoryLimit",
+    "runAsUser",
+    "runAsGroup",
+    "fsGroup",
+    "defaultMode",
+    "mode",
+    "priority",
+    "value",
+    "expirationSeconds",
+    "minReplicas",
+    "weight",
+    "gracePeriodSeconds",
+];
+
+/// Booleans whose `false` means something (Go pointers, most defaulting
+/// to true when absent).
+const FALSE_MEANS_SOMETHING: &[&str] = &[
+    "automountServiceAccountToken",
+    "enableServiceLinks",
+    "allowPrivilegeEscalation",
+    "readOnlyRootFilesystem",
+    "privileged",
+    "runAsNonRoot",
+    "hostUsers",
+    "setHostnameAsFQDN",
+    "shareProcessNamespace",
+    "optional",
+    "immutable",
+    "suspend",
+    "manualSelector",
+    "allowVolumeExpansion",
+    "allocateLoadBalancerNodePorts",
+    "served",
+    "storage",
+    "preserveUnknownFields",
+];
+
+/// Whether a field Go's protobuf code wrote only because it always writes
+/// plain (non-pointer) fields: its zero value, which Kubernetes' JSON
+/// leaves out (`omitempty`). The wire cannot tell a pointer's zero from
+/// such a field, so the pointers whose zero matters are listed above.
+fn is_unset(name: &str, value: &Field) -> bool {
+    match value {
+        Field::String(s) => s.is_empty() && name != "storageClassName",
+        Field::Bool(b) => !b && !FALSE_MEANS_SOMETHING.contains(&name),
+        Field::I32(0) | Field::I64(0) | Field::U32(0) | Field::U64(0) => !ZERO_MEANS_SOMETHING.contains(&name),
+        Field::Bytes(b) => b.is_empty(),
+        Field::List(l) => l.is_empty(),
+        Field::Map(m) => m.is_empty(),
+        _ => false,
+    }
 }
 
 /// Field names are the JSON names, except where Go's JSON tags differ.
@@ -289,10 +364,14 @@ fn special_json(descriptor: &MessageDescriptor, message: &DynamicMessage) -> Opt
     }
 }
 
-/// `metav1.Time` (seconds) and `MicroTime` (microseconds) as RFC 3339.
+/// `metav1.Time` (seconds) and `MicroTime` (microseconds) as RFC 3339;
+/// the zero time (Go's JSON: `null`) as nothing.
 fn time(message: &DynamicMessage, micro: bool) -> Value {
     let seconds = message.get_field_by_name("seconds").and_then(|v| v.as_i64()).unwrap_or(0);
     let nanos = message.get_field_by_name("nanos").and_then(|v| v.as_i32()).unwrap_or(0);
+    if seconds == 0 && nanos == 0 {
+        return Value::Null;
+    }
     let at = chrono::DateTime::from_timestamp(seconds, u32::try_from(nanos).unwrap_or(0)).unwrap_or_default();
     let format = if micro { "%Y-%m-%dT%H:%M:%S%.6fZ" } else { "%Y-%m-%dT%H:%M:%SZ" };
     Value::String(at.format(format).to_string())

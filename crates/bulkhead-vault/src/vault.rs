@@ -281,19 +281,19 @@ impl Vault {
         Ok(out)
     }
 
-    /// Writes file `path` (under the snapshot's root) of snapshot `id` to
-    /// `out` as it is read: for files too large to hold in memory (etcd
+    /// Writes the first file of snapshot `id` whose path ends with `name`
+    /// to `out` as it is read: for files too large to hold in memory (etcd
     /// snapshots of gigabytes).
     ///
     /// # Errors
     /// When the snapshot has no such file, or it cannot be read or written.
-    pub fn dump(self, id: &str, path: &str, out: &mut dyn std::io::Write) -> Result<u64, Error> {
+    pub fn dump(self, id: &str, name: &str, out: &mut dyn std::io::Write) -> Result<u64, Error> {
         let location = self.location.clone();
         let repo = self.repo.to_indexed().map_err(rustic(&location, "read its index"))?;
         let nodes = file_nodes(&repo, id, &location)?;
-        let node = nodes.get(path).ok_or_else(|| Error::NoSnapshot {
+        let node = nodes.iter().find(|(path, _)| path.ends_with(name)).map(|(_, n)| n).ok_or_else(|| Error::NoSnapshot {
             location: location.clone(),
-            wanted: format!("{id} with a file {path}"),
+            wanted: format!("{id} with a file {name}"),
         })?;
         let mut out = out;
         repo.dump(node, &mut out).map_err(rustic(&location, "read a file"))?;

@@ -114,7 +114,7 @@ async fn write_tree(cluster: &Cluster, options: &ExportOptions, dir: &Path) -> R
 
 /// An object as YAML that kubectl reads back the same (strings YAML 1.1
 /// would take for booleans or numbers are quoted).
-fn to_yaml(object: &Value) -> Result<String, Failure> {
+pub(crate) fn to_yaml(object: &Value) -> Result<String, Failure> {
     serde_saphyr::to_string(object).map_err(|e| Failure::Bug(format!("cannot write an object as YAML: {e}")))
 }
 

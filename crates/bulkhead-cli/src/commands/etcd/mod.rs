@@ -1,4 +1,9 @@
-//! `bulkhead etcd snapshot`: a self-managed control plane's etcd, backed up.
+//! `bulkhead etcd`: a self-managed control plane's etcd, backed up
+//! (`snapshot`) and read offline (`inspect`, `extract`).
+
+pub mod extract;
+pub mod inspect;
+mod source;
 
 use std::io::Write;
 use std::path::PathBuf;

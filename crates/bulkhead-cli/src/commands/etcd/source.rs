@@ -1,0 +1,84 @@
+//! The snapshot `etcd inspect` and `etcd extract` read: a file, or one of
+//! the repository's etcd snapshots fetched to a temporary file first (it is
+//! read memory-mapped, never whole into memory).
+
+use std::path::PathBuf;
+
+use bulkhead_etcd::file::{ReadError, Snapshot};
+
+use super::super::recovery::{load_fleet, repository, with_vault};
+use crate::args::EtcdSourceArgs;
+use crate::error::Failure;
+
+/// An open snapshot, and what to call it.
+pub(crate) struct Opened {
+    pub snapshot: Snapshot,
+    /// The file, or `repository R, snapshot ID`.
+    pub shown: String,
+    /// The file's size.
+    pub bytes: u64,
+    /// A file fetched from the repository, removed when done.
+    temporary: Option<PathBuf>,
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        if let Some(p) = &self.temporary {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Opens the snapshot `args` name.
+///
+/// # Errors
+/// A missing or damaged file (exit 2), an unreachable repository (exit 3).
+pub(crate) fn open(args: &EtcdSourceArgs) -> Result<Opened, Failure> {
+    let Some(cluster) = &args.cluster else {
+        let path = PathBuf::from(&args.snapshot);
+        let snapshot = Snapshot::open(&path, true).map_err(|e| unreadable(&args.snapshot, &e))?;
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or_default();
+        return Ok(Opened { snapshot, shown: path.display().to_string(), bytes, temporary: None });
+    };
+    let fleet = load_fleet(&args.fleet)?;
+    let repo = repository(&fleet, args.repo.repo.as_deref(), None)?;
+    let path = std::env::temp_dir().join(format!("bulkhead-etcd-read-{cluster}-{}.db", std::process::id()));
+    let (wanted, cluster_owned, target) = (args.snapshot.clone(), cluster.clone(), path.clone());
+    let found = with_vault(&repo, move |vault| {
+        let chosen = if wanted == "latest" {
+            let tags = [bulkhead_etcd::SNAPSHOT_TAG.to_string(), format!("cluster={cluster_owned}")];
+            vault.snapshots()?.into_iter().rev().find(|s| tags.iter().all(|t| s.tags.contains(t))).ok_or_else(|| {
+                bulkhead_vault::Error::NoSnapshot {
+                    location: vault.location().to_string(),
+                    wanted: format!("of etcd of cluster `{cluster_owned}`: take one with `bulkhead etcd snapshot`"),
+                }
+            })?
+        } else {
+            vault.snapshot(&wanted)?
+        };
+        if !chosen.tags.iter().any(|t| t == bulkhead_etcd::SNAPSHOT_TAG) {
+            return Err(bulkhead_vault::Error::Source(format!(
+                "snapshot {} is not an etcd snapshot (tags: {})",
+                chosen.id,
+                chosen.tags.join(", ")
+            )));
+        }
+        let mut file = std::fs::File::create(&target).map_err(|e| bulkhead_vault::Error::Source(e.to_string()))?;
+        let bytes = vault.dump(&chosen.id, "snapshot.db", &mut file)?;
+        Ok((chosen, bytes))
+    });
+    let (chosen, bytes) = found.inspect_err(|_| {
+        let _ = std::fs::remove_file(&path);
+    })?;
+    let shown = format!("repository `{}`, snapshot {} of {cluster}", repo.name, &chosen.id[..8.min(chosen.id.len())]);
+    // Stored with its trailer and checked by the repository's own hashes: checked again all the same.
+    let snapshot = Snapshot::open(&path, true).map_err(|e| {
+        let _ = std::fs::remove_file(&path);
+        unreadable(&shown, &e)
+    })?;
+    Ok(Opened { snapshot, shown, bytes, temporary: Some(path) })
+}
+
+fn unreadable(what: &str, e: &ReadError) -> Failure {
+    Failure::Input(format!("{what}: {e}"))
+}
