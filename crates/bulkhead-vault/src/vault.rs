@@ -291,9 +291,8 @@ impl Vault {
         let location = self.location.clone();
         let repo = self.repo.to_indexed().map_err(rustic(&location, "read its index"))?;
         let nodes = file_nodes(&repo, id, &location)?;
-        let node = nodes.iter().find(|(path, _)| path.ends_with(name)).map(|(_, n)| n).ok_or_else(|| Error::NoSnapshot {
-            location: location.clone(),
-            wanted: format!("{id} with a file {name}"),
+        let node = nodes.iter().find(|(path, _)| path.ends_with(name)).map(|(_, n)| n).ok_or_else(|| {
+            Error::NoSnapshot { location: location.clone(), wanted: format!("{id} with a file {name}") }
         })?;
         let mut out = out;
         repo.dump(node, &mut out).map_err(rustic(&location, "read a file"))?;

@@ -108,8 +108,12 @@ pub fn run(args: &EtcdExtractArgs, out: &mut dyn Write) -> Result<Verdict, Failu
     for (path, object) in candidates {
         let decoded = bulkhead_etcd::value::to_json(object.kv.value);
         let kind = decoded.as_ref().ok().and_then(|v| v["kind"].as_str()).unwrap_or_default().to_string();
-        let matching: Vec<usize> =
-            wanted.iter().enumerate().filter(|(_, w)| w.place_matches(&path) && w.kind_matches(&path, &kind)).map(|(i, _)| i).collect();
+        let matching: Vec<usize> = wanted
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.place_matches(&path) && w.kind_matches(&path, &kind))
+            .map(|(i, _)| i)
+            .collect();
         if matching.is_empty() {
             continue;
         }
@@ -145,7 +149,13 @@ pub fn run(args: &EtcdExtractArgs, out: &mut dyn Write) -> Result<Verdict, Failu
     for p in &problems {
         let _ = writeln!(err, "bulkhead: {p}");
     }
-    let _ = writeln!(err, "bulkhead: {} objects extracted from {} at revision {}", objects.len(), opened.shown, state.revision);
+    let _ = writeln!(
+        err,
+        "bulkhead: {} objects extracted from {} at revision {}",
+        objects.len(),
+        opened.shown,
+        state.revision
+    );
     Ok(if problems.is_empty() { Verdict::Pass } else { Verdict::Fail })
 }
 

@@ -107,7 +107,11 @@ pub fn run(args: &EtcdInspectArgs, out: &mut dyn Write) -> Result<Verdict, Failu
                 "{}: {:.1} MiB, {}",
                 opened.shown,
                 mib(opened.bytes),
-                if snapshot.had_trailer { "SHA-256 trailer verified" } else { "no SHA-256 trailer (not from etcd's snapshot API)" }
+                if snapshot.had_trailer {
+                    "SHA-256 trailer verified"
+                } else {
+                    "no SHA-256 trailer (not from etcd's snapshot API)"
+                }
             )?;
             let at = if args.source.revision.is_some() { "as of" } else { "newest" };
             writeln!(
