@@ -428,6 +428,118 @@ pub enum EtcdCommand {
     ///   bulkhead etcd extract etcd.db configmaps/shop/'*' namespace/shop
     ///   bulkhead etcd extract --cluster metal-ams1-prod latest secret/shop/db --fleet DIR
     Extract(EtcdExtractArgs),
+
+    /// Back etcd up continuously: every change from etcd's watch, stored in
+    /// delta segments every few seconds (a write is in the repository within
+    /// about `--flush-every` plus one store), with a new full snapshot now
+    /// and then. Resumes from the last revision stored, after any restart,
+    /// without a gap; runs until stopped (or `--for`).
+    ///
+    ///   bulkhead etcd watch --cluster metal-ams1-prod DIR
+    ///   bulkhead etcd watch --cluster metal-ams1-prod --flush-every 1s --full-every 30m -o json DIR
+    Watch(EtcdWatchArgs),
+
+    /// Rebuild an etcd data directory from the repository: the newest full
+    /// snapshot at or before the chosen point, plus the changes after it,
+    /// replayed offline; the revision bumped and marked compacted so API
+    /// servers' caches relist (needs `etcdutl` on PATH, of etcd's version).
+    ///
+    ///   bulkhead etcd restore --cluster metal-ams1-prod --to /var/lib/etcd-restored DIR
+    ///   bulkhead etcd restore --cluster metal-ams1-prod --to /var/lib/etcd-restored --time 2026-12-01T03:00:00Z DIR
+    Restore(EtcdRestoreArgs),
+}
+
+/// `bulkhead etcd watch`.
+#[derive(Debug, Args)]
+pub struct EtcdWatchArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository (default: the fleet's only one).
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// The cluster whose etcd is watched.
+    #[arg(long)]
+    pub cluster: String,
+
+    /// How often changes are stored.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub flush_every: std::time::Duration,
+
+    /// A new full snapshot after this long.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub full_every: std::time::Duration,
+
+    /// A new full snapshot after this many MiB of changes.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub full_after_mib: u64,
+
+    /// Changes held in memory while the repository is unreachable, in MiB;
+    /// past it the watch pauses (etcd keeps the history) and nothing is dropped.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub max_pending_mib: usize,
+
+    /// Stop after this long (default: run until stopped).
+    #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub run_for: Option<std::time::Duration>,
+
+    /// Output format: a line per event as it happens (`json`: one JSON
+    /// object per line).
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
+}
+
+/// `bulkhead etcd restore`.
+#[derive(Debug, Args)]
+pub struct EtcdRestoreArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository (default: the fleet's only one).
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// The cluster whose etcd is restored.
+    #[arg(long)]
+    pub cluster: String,
+
+    /// The new data directory (must not exist, or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+
+    /// Restore to this revision (default: the newest stored).
+    #[arg(long, value_name = "REVISION", conflicts_with = "time")]
+    pub revision: Option<i64>,
+
+    /// Restore to what was stored by this time (RFC 3339, or `2h` ago).
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+
+    /// The member's name (etcd's `--name`).
+    #[arg(long, default_value = "default")]
+    pub name: String,
+
+    /// The cluster's members (etcd's `--initial-cluster`), e.g.
+    /// `node0=https://10.0.0.1:2380`; default: this member alone.
+    #[arg(long, value_name = "NAME=URL,…")]
+    pub initial_cluster: Option<String>,
+
+    /// This member's peer URL (etcd's `--initial-advertise-peer-urls`).
+    #[arg(long, value_name = "URL")]
+    pub initial_advertise_peer_urls: Option<String>,
+
+    /// How far the revision is bumped past the restored one (and marked
+    /// compacted), so watch caches cannot serve objects newer than the
+    /// restore (kubernetes#118501). 0 turns it off (not advised).
+    #[arg(long, value_name = "N", default_value_t = 1_000_000_000)]
+    pub bump_revision: u64,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
 }
 
 /// Which snapshot `etcd inspect` and `etcd extract` read.

@@ -111,6 +111,14 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             let format = settings::output(a.output);
             (commands::etcd::inspect::run(&a, out), format)
         }
+        Command::Etcd(EtcdCommand::Watch(a)) => {
+            let format = settings::output(a.output);
+            (commands::etcd::watch::run(&a, out), format)
+        }
+        Command::Etcd(EtcdCommand::Restore(a)) => {
+            let format = settings::output(a.output);
+            (commands::etcd::restore::run(&a, out), format)
+        }
         Command::Etcd(EtcdCommand::Extract(a)) => (commands::etcd::extract::run(&a, out), OutputFormat::Human),
         Command::Drill(DrillCommand::History(a)) => {
             let format = settings::output(a.output);

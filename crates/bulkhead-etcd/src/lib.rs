@@ -13,12 +13,15 @@
 
 pub mod access;
 pub mod bbolt;
+pub mod delta;
 mod error;
 pub mod file;
 pub mod mvcc;
 pub mod registry;
+pub mod replay;
 pub mod snapshot;
 pub mod value;
+pub mod watch;
 pub mod wire;
 
 pub use error::Error;
@@ -26,3 +29,6 @@ pub use error::Error;
 /// The tag of an etcd snapshot among the repository's snapshots (beside
 /// `cluster=…` and `etcd-revision=…`): not a resource backup.
 pub const SNAPSHOT_TAG: &str = "bulkhead=etcd";
+
+/// The tag of a delta segment (beside `cluster=…`, `etcd-from=…`, `etcd-to=…`).
+pub const DELTA_TAG: &str = "bulkhead=etcd-delta";

@@ -59,6 +59,8 @@ pub struct ClusterInfo {
     pub node_monitor_grace_period: String,
     /// Each server's port on 127.0.0.1 (`etcd`, `apiserver`, …).
     pub ports: std::collections::BTreeMap<String, u16>,
+    /// kwokctl's directory of the cluster (etcd's data is its `etcd`).
+    pub workdir: PathBuf,
 }
 
 impl ClusterInfo {

@@ -299,6 +299,27 @@ impl Vault {
         Ok(node.meta.size)
     }
 
+    /// Every file of each snapshot of `ids`, read with one index: for many
+    /// small snapshots (etcd's delta segments).
+    ///
+    /// # Errors
+    /// When a snapshot or a file cannot be read.
+    pub fn files_of(self, ids: &[String]) -> Result<Vec<Vec<(String, Vec<u8>)>>, Error> {
+        let location = self.location.clone();
+        let repo = self.repo.to_indexed().map_err(rustic(&location, "read its index"))?;
+        let mut all = Vec::with_capacity(ids.len());
+        for id in ids {
+            let mut out = Vec::new();
+            for (path, node) in file_nodes(&repo, id, &location)? {
+                let mut content = Vec::with_capacity(usize::try_from(node.meta.size).unwrap_or(0));
+                repo.dump(&node, &mut content).map_err(rustic(&location, "read a file"))?;
+                out.push((path, content));
+            }
+            all.push(out);
+        }
+        Ok(all)
+    }
+
     /// The paths of snapshot `id`'s files (under its root), in path order; nothing is read but trees.
     ///
     /// # Errors

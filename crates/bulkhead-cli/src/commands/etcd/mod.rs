@@ -3,7 +3,9 @@
 
 pub mod extract;
 pub mod inspect;
+pub mod restore;
 mod source;
+pub mod watch;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,24 +27,7 @@ use crate::settings::output;
 /// Bad flags or fleet (exit 2), etcd or the repository unreachable (exit 3).
 pub fn snapshot(args: &EtcdSnapshotArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let fleet = load_fleet(&args.fleet.fleet)?;
-    let spec = &fleet.file.spec;
-    let cluster = spec.clusters.iter().find(|c| c.name == args.cluster).ok_or_else(|| {
-        let known: Vec<&str> = spec.clusters.iter().map(|c| c.name.as_str()).collect();
-        Failure::Usage(format!("the fleet has no cluster `{}`; it has: {}", args.cluster, known.join(", ")))
-    })?;
-    if cluster.control_plane.managed {
-        return Err(Failure::Input(format!(
-            "cluster `{}` has a managed control plane: its provider keeps etcd out of reach (and backs it up)",
-            cluster.name
-        )));
-    }
-    let access = cluster.control_plane.etcd.access.as_ref().ok_or_else(|| {
-        Failure::Input(format!(
-            "cluster `{}` says nowhere how to reach its etcd: add `controlPlane.etcd.access: {{endpoints: [https://HOST:2379], caFile: …, certFile: …, keyFile: …}}` to fleet.yaml",
-            cluster.name
-        ))
-    })?;
-    let target = Target::resolve(&fleet.root, access).map_err(|e| Failure::Input(e.to_string()))?;
+    let (cluster, target) = etcd_target(&fleet, &args.cluster)?;
     // The repository is resolved first: a missing password fails before etcd is touched.
     let store = args.out.is_none() || args.repo.repo.is_some();
     let repo = if store { Some(repository(&fleet, args.repo.repo.as_deref(), None)?) } else { None };
@@ -103,9 +88,38 @@ pub fn snapshot(args: &EtcdSnapshotArgs, out: &mut dyn Write) -> Result<Verdict,
     Ok(Verdict::Pass)
 }
 
+/// The fleet's cluster `name` and how to reach its etcd.
+///
+/// # Errors
+/// No such cluster, a managed control plane, or no (usable) access settings (exit 2).
+pub(crate) fn etcd_target<'f>(
+    fleet: &'f bulkhead_model::Fleet,
+    name: &str,
+) -> Result<(&'f bulkhead_model::spec::Cluster, Target), Failure> {
+    let spec = &fleet.file.spec;
+    let cluster = spec.clusters.iter().find(|c| c.name == name).ok_or_else(|| {
+        let known: Vec<&str> = spec.clusters.iter().map(|c| c.name.as_str()).collect();
+        Failure::Usage(format!("the fleet has no cluster `{name}`; it has: {}", known.join(", ")))
+    })?;
+    if cluster.control_plane.managed {
+        return Err(Failure::Input(format!(
+            "cluster `{}` has a managed control plane: its provider keeps etcd out of reach (and backs it up)",
+            cluster.name
+        )));
+    }
+    let access = cluster.control_plane.etcd.access.as_ref().ok_or_else(|| {
+        Failure::Input(format!(
+            "cluster `{}` says nowhere how to reach its etcd: add `controlPlane.etcd.access: {{endpoints: [https://HOST:2379], caFile: …, certFile: …, keyFile: …}}` to fleet.yaml",
+            cluster.name
+        ))
+    })?;
+    let target = Target::resolve(&fleet.root, access).map_err(|e| Failure::Input(e.to_string()))?;
+    Ok((cluster, target))
+}
+
 /// Stores the snapshot file in the repository as `/etcd/CLUSTER/snapshot.db`,
 /// read from disk as the archiver goes (it may be gigabytes).
-fn store_snapshot(
+pub(crate) fn store_snapshot(
     repo: &super::recovery::Repo,
     cluster: &str,
     fleet: &str,
