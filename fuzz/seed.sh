@@ -23,4 +23,6 @@ printf '%s\n' 500m 2 1.5Gi 1e3 +7 0.001 > "$here/corpus/quantities.txt"
 mkdir -p "$here/corpus/quantity"
 while read -r q; do printf '%s' "$q" > "$here/corpus/quantity/$q"; done < "$here/corpus/quantities.txt"
 rm "$here/corpus/quantities.txt"
+# etcd: small snapshots, values and delta segments the crate's own test writes.
+BULKHEAD_FUZZ_SEEDS="$here/corpus" cargo test -q --manifest-path "$root/Cargo.toml" -p bulkhead-etcd --test offline_formats fuzz_seeds >/dev/null
 echo "seeded: $(ls "$here/corpus" | tr '\n' ' ')"

@@ -190,3 +190,148 @@ fn a_page_beyond_the_file_is_named() {
     let err = Db::from_vec(bytes[..3 * 4096].to_vec(), 0).err().unwrap().to_string();
     assert!(err.contains("truncated"), "{err}");
 }
+
+/// A ConfigMap as the API server stores it: `k8s\0`, then runtime.Unknown.
+fn stored_configmap(name: &str, data: &str) -> Vec<u8> {
+    use bulkhead_etcd::wire::put_bytes;
+    let mut meta = Vec::new();
+    put_bytes(&mut meta, 1, name.as_bytes());
+    put_bytes(&mut meta, 3, b"default");
+    let mut entry = Vec::new();
+    put_bytes(&mut entry, 1, b"key");
+    put_bytes(&mut entry, 2, data.as_bytes());
+    let mut cm = Vec::new();
+    put_bytes(&mut cm, 1, &meta);
+    put_bytes(&mut cm, 2, &entry);
+    let mut type_meta = Vec::new();
+    put_bytes(&mut type_meta, 1, b"v1");
+    put_bytes(&mut type_meta, 2, b"ConfigMap");
+    let mut unknown = Vec::new();
+    put_bytes(&mut unknown, 1, &type_meta);
+    put_bytes(&mut unknown, 2, &cm);
+    let mut value = b"k8s\0".to_vec();
+    value.extend_from_slice(&unknown);
+    value
+}
+
+#[test]
+fn a_stored_configmap_decodes_as_the_api_server_serves_it() {
+    let json = bulkhead_etcd::value::to_json(&stored_configmap("settings", "v")).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "default"}, "data": {"key": "v"}})
+    );
+}
+
+/// Writes small seeds for the etcd fuzz targets into `$BULKHEAD_FUZZ_SEEDS`
+/// (fuzz/seed.sh runs it); does nothing without it.
+#[test]
+fn fuzz_seeds() {
+    use bulkhead_etcd::delta::{Change, Event, Lease, Segment};
+    let Some(dir) = std::env::var_os("BULKHEAD_FUZZ_SEEDS") else { return };
+    let dir = std::path::PathBuf::from(dir);
+    for t in ["etcd_snapshot", "etcd_value", "etcd_delta"] {
+        std::fs::create_dir_all(dir.join(t)).unwrap();
+    }
+    let values: Vec<Vec<u8>> = vec![
+        stored_configmap("a", "1"),
+        stored_configmap("b", &"x".repeat(700)),
+        br#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"}}"#.to_vec(),
+        b"k8s:enc:aescbc:v1:key1:\x00\x01\x02".to_vec(),
+    ];
+    for (i, v) in values.iter().enumerate() {
+        std::fs::write(dir.join("etcd_value").join(format!("seed-{i}")), v).unwrap();
+    }
+    let mut buckets = Buckets::new();
+    let mut keys = BTreeMap::new();
+    let names = [
+        "/registry/configmaps/default/a",
+        "/registry/configmaps/default/b",
+        "/registry/example.com/widgets/default/w",
+        "/registry/secrets/default/s",
+    ];
+    for (i, (name, value)) in names.iter().zip(&values).enumerate() {
+        let main = i as i64 + 2;
+        let kv =
+            KeyValue { key: name.as_bytes(), create_revision: main, mod_revision: main, version: 1, value, lease: 0 };
+        keys.insert(RevisionKey { revision: Revision { main, sub: 0 }, tombstone: false }.encode(), kv.encode());
+    }
+    let gone = KeyValue { key: names[0].as_bytes(), ..KeyValue::default() };
+    keys.insert(RevisionKey { revision: Revision { main: 9, sub: 0 }, tombstone: true }.encode(), gone.encode());
+    buckets.insert(b"key".to_vec(), keys);
+    buckets.insert(b"meta".to_vec(), BTreeMap::new());
+    buckets.insert(b"lease".to_vec(), BTreeMap::new());
+    std::fs::write(dir.join("etcd_snapshot").join("seed-512"), write(&buckets, 512)).unwrap();
+    let kv = KeyValue {
+        key: b"/registry/configmaps/default/a",
+        mod_revision: 10,
+        value: &values[0],
+        lease: 7,
+        ..KeyValue::default()
+    };
+    let segment = Segment {
+        from: 10,
+        to: 11,
+        events: vec![
+            Event { change: Change::Put, kv: kv.encode(), prev_kv: None },
+            Event {
+                change: Change::Delete,
+                kv: KeyValue { mod_revision: 11, ..kv }.encode(),
+                prev_kv: Some(kv.encode()),
+            },
+        ],
+        leases: vec![Lease { id: 7, ttl: 3600 }],
+    };
+    std::fs::write(dir.join("etcd_delta").join("seed-0"), segment.encode()).unwrap();
+}
+
+fn segments() -> impl Strategy<Value = bulkhead_etcd::delta::Segment> {
+    use bulkhead_etcd::delta::{Change, Event, Lease, Segment};
+    (
+        1i64..1000,
+        proptest::collection::vec(
+            (0i64..3, any::<bool>(), proptest::collection::vec(any::<u8>(), 0..50), any::<bool>()),
+            0..20,
+        ),
+        proptest::collection::vec((any::<i64>(), 0i64..100_000), 0..3),
+    )
+        .prop_map(|(from, steps, leases)| {
+            let mut revision = from;
+            let events = steps
+                .into_iter()
+                .map(|(step, delete, value, prev)| {
+                    revision += step;
+                    let kv =
+                        KeyValue { key: b"/registry/k", mod_revision: revision, value: &value, ..KeyValue::default() };
+                    Event {
+                        change: if delete { Change::Delete } else { Change::Put },
+                        kv: kv.encode(),
+                        prev_kv: prev.then(|| kv.encode()),
+                    }
+                })
+                .collect();
+            Segment {
+                from,
+                to: revision,
+                events,
+                leases: leases.into_iter().map(|(id, ttl)| Lease { id, ttl }).collect(),
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn segments_round_trip(segment in segments()) {
+        prop_assert_eq!(bulkhead_etcd::delta::Segment::decode(&segment.encode()), Ok(segment));
+    }
+
+    #[test]
+    fn a_damaged_segment_is_refused(segment in segments(), at in any::<prop::sample::Index>(), flip in 1u8..) {
+        let mut bytes = segment.encode();
+        let i = at.index(bytes.len());
+        bytes[i] ^= flip;
+        prop_assert!(bulkhead_etcd::delta::Segment::decode(&bytes).is_err());
+    }
+}
