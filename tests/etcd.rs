@@ -423,3 +423,122 @@ async fn a_control_plane_restarts_on_a_restored_data_directory() {
     crate::support::create_object(&env.client(0).await, Some(ns.name()), cm("new")).await;
     assert!(configmap_revision(&cms, "new").await > point + 1_000_000, "the revision was bumped");
 }
+
+fn start_watch(dir: &std::path::Path, cluster: &str) -> (std::process::Child, std::sync::mpsc::Receiver<Value>) {
+    let mut child = crate::support::bulkhead()
+        .args(args(
+            &["etcd", "watch", "--cluster", cluster, "--flush-every", "300ms", "--for", "150s", "-o", "json"],
+            dir,
+        ))
+        .env(PASSWORD_ENV, PASSWORD)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let rx = watch_lines(&mut child);
+    (child, rx)
+}
+
+/// The watch through its faults, on a cluster of its own: the repository
+/// gone for a while (changes wait in memory, said, then stored), etcd
+/// killed and restarted (the watch resumes without a gap), a compaction
+/// while the watch was stopped (a new full snapshot, said why). Nothing is
+/// lost: a restore of the newest point holds every object written.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_watch_survives_outages_and_compaction_without_a_gap() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let Some(env) = TestEnv::own("etcd-watch-faults", 1, false) else { return };
+    let c0 = env.cluster(0).clone();
+    let dir = etcd_fleet(&env, "etcd-watch-faults", &c0.etcd_endpoint());
+    let (mut watch, reports) = start_watch(&dir, &c0.name);
+    wait_for_report(&reports, "of the first full snapshot", |v| v["event"] == "full");
+    let client = env.client(0).await;
+    let ns = bulkhead_test::TestNamespace::create(&env, 0, "etcd-watch").await;
+    let cm = |name: &str| serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": name}});
+    let write = |name: &'static str| {
+        let (client, ns) = (client.clone(), ns.name().to_string());
+        async move {
+            crate::support::create_object(&client, Some(&ns), cm(name)).await;
+            let api: kube::Api<ConfigMap> = kube::Api::namespaced(client, &ns);
+            configmap_revision(&api, name).await
+        }
+    };
+    let covered = |rx: &std::sync::mpsc::Receiver<Value>, revision: i64| {
+        wait_for_report(rx, &format!("storing revision {revision}"), |v| {
+            v["event"] == "segment" && v["to"].as_i64().unwrap() >= revision
+        })
+    };
+
+    // The repository goes away: changes wait, the watch says so, then stores them.
+    let repo = dir.join("repo");
+    std::fs::rename(&repo, dir.join("repo.away")).unwrap();
+    let while_away = write("while-away").await;
+    let trouble = wait_for_report(&reports, "of the repository's absence", |v| v["event"] == "trouble");
+    assert!(trouble["what"].as_str().unwrap().contains("wait in memory"), "{trouble}");
+    std::fs::rename(dir.join("repo.away"), &repo).unwrap();
+    covered(&reports, while_away);
+
+    // etcd is killed and comes back: the watch resumes where it was.
+    env.kill(0, "etcd");
+    let broke = wait_for_report(&reports, "of the broken watch", |v| v["event"] == "trouble");
+    assert!(broke["what"].as_str().unwrap().contains("resuming after revision"), "{broke}");
+    env.start(0);
+    let client = env.client(0).await;
+    let ns_name = ns.name().to_string();
+    let after_restart = {
+        crate::support::create_object(&client, Some(&ns_name), cm("after-restart")).await;
+        configmap_revision(&kube::Api::namespaced(client.clone(), &ns_name), "after-restart").await
+    };
+    covered(&reports, after_restart);
+    let _ = watch.kill();
+    let _ = watch.wait();
+
+    // While no watch runs, etcd compacts past the stored revision: the next
+    // watch cannot resume and starts from a new full snapshot, saying why.
+    crate::support::create_object(&client, Some(&ns_name), cm("while-stopped")).await;
+    let now = configmap_revision(&kube::Api::namespaced(client.clone(), &ns_name), "while-stopped").await;
+    let compact = std::process::Command::new(env.bin.join("etcdctl"))
+        .args(["--endpoints", &c0.etcd_endpoint(), "compact", &now.to_string()])
+        .output()
+        .unwrap();
+    assert!(compact.status.success(), "{}", text(&compact));
+    let (mut watch, reports) = start_watch(&dir, &c0.name);
+    let full = wait_for_report(&reports, "of a full snapshot after the compaction", |v| v["event"] == "full");
+    assert!(full["why"].as_str().unwrap().contains("compacted"), "{full}");
+    crate::support::create_object(&client, Some(&ns_name), cm("last")).await;
+    let last = configmap_revision(&kube::Api::namespaced(client.clone(), &ns_name), "last").await;
+    covered(&reports, last);
+    let _ = watch.kill();
+    let _ = watch.wait();
+
+    // Every object is in the backup: restore the newest point and read it offline.
+    let target = dir.join("restored");
+    let path = format!("{}:{}", env.bin.display(), std::env::var("PATH").unwrap_or_default());
+    let restored = crate::support::bulkhead()
+        .args(args(
+            &["etcd", "restore", "--cluster", &c0.name, "--to", target.to_str().unwrap(), "--bump-revision", "0"],
+            &dir,
+        ))
+        .env(PASSWORD_ENV, PASSWORD)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(restored.status.success(), "{}", text(&restored));
+    let db = target.join("member").join("snap").join("db");
+    let out = run(vec![
+        "etcd".into(),
+        "inspect".into(),
+        db.display().to_string(),
+        "--objects".into(),
+        "-o".into(),
+        "json".into(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let doc = json_of(&out);
+    let keys: Vec<&str> = doc["list"].as_array().unwrap().iter().filter_map(|o| o["key"].as_str()).collect();
+    for name in ["while-away", "after-restart", "while-stopped", "last"] {
+        let key = format!("/registry/configmaps/{ns_name}/{name}");
+        assert!(keys.contains(&key.as_str()), "{key} is in the restored database");
+    }
+}

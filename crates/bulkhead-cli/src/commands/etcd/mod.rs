@@ -45,7 +45,7 @@ pub fn snapshot(args: &EtcdSnapshotArgs, out: &mut dyn Write) -> Result<Verdict,
     let taken = taken?;
     let stored = match repo {
         Some(repo) => {
-            let saved = store_snapshot(&repo, &cluster.name, &fleet.file.metadata.name, &taken, path.clone());
+            let saved = store_snapshot(&repo, &cluster.name, &fleet.file.metadata.name, &taken, path.clone(), true);
             if temporary {
                 let _ = std::fs::remove_file(&path);
             }
@@ -125,6 +125,7 @@ pub(crate) fn store_snapshot(
     fleet: &str,
     taken: &Taken,
     path: PathBuf,
+    create: bool,
 ) -> Result<bulkhead_vault::Snapshot, Failure> {
     let snapshot = NewSnapshot {
         base: "/etcd".into(),
@@ -142,7 +143,7 @@ pub(crate) fn store_snapshot(
         ),
     };
     let file = File { path: vec![cluster.to_string(), "snapshot.db".into()], content: Content::Disk(path) };
-    on_vault(repo, true, move |vault| {
+    on_vault(repo, create, move |vault| {
         let (tx, rx) = mpsc::channel();
         // The receiver lives until save returns: the send cannot fail.
         let _ = tx.send(file);

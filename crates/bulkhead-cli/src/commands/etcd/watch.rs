@@ -48,7 +48,9 @@ impl Store for VaultStore {
             vec![self.cluster.clone(), "deltas".into(), format!("{:020}-{:020}.delta", segment.from, segment.to)],
             segment.encode(),
         );
-        on_vault(&self.repo, true, move |vault| {
+        // Never created here: a repository that vanished is an outage to
+        // wait out, not a place to start a new one.
+        on_vault(&self.repo, false, move |vault| {
             let (tx, rx) = std::sync::mpsc::channel();
             let _ = tx.send(file);
             drop(tx);
@@ -59,7 +61,7 @@ impl Store for VaultStore {
     }
 
     fn full(&mut self, taken: &Taken, file: &Path) -> Result<(), String> {
-        super::store_snapshot(&self.repo, &self.cluster, &self.fleet, taken, file.to_path_buf())
+        super::store_snapshot(&self.repo, &self.cluster, &self.fleet, taken, file.to_path_buf(), false)
             .map(|_| ())
             .map_err(|f| f.to_string())
     }
