@@ -102,6 +102,8 @@ codes! {
     RpoUnreachable = "rpo-unreachable",
     /// A control plane that cannot keep quorum as declared.
     ControlPlaneQuorum = "control-plane-quorum",
+    /// A self-managed control plane whose etcd nothing backs up.
+    EtcdUnprotected = "etcd-unprotected",
     /// A path that does not exist or leaves the fleet directory.
     InvalidPath = "invalid-path",
     /// A manifest lacks `apiVersion`, `kind` or `metadata.name`.

@@ -119,12 +119,26 @@ pub struct EtcdSpec {
     /// How Bulkhead reaches etcd to snapshot it (`bulkhead etcd`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<EtcdAccess>,
+    /// The `dr.policies` entry etcd is backed up by (`bulkhead etcd
+    /// snapshot` on its schedule, or `etcd watch` into its repository). A
+    /// self-managed control plane without one is a finding: its cluster's
+    /// state has no way back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<EtcdBackup>,
 }
 
 impl Default for EtcdSpec {
     fn default() -> Self {
-        Self { members: 3, zones: Vec::new(), access: None }
+        Self { members: 3, zones: Vec::new(), access: None, backup: None }
     }
+}
+
+/// How a cluster's etcd is backed up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EtcdBackup {
+    /// A policy of `dr.policies`: its repository and schedule.
+    pub policy: String,
 }
 
 /// etcd's client endpoints and the client certificate the API servers use.

@@ -14,6 +14,7 @@ use crate::spec::FleetFile;
 const RESTIC_SCHEMES: &[&str] = &["local", "sftp", "rest", "s3", "b2", "azure", "gs", "swift", "rclone"];
 
 pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
+    etcd_backups(ctx, fleet);
     let dr = &fleet.spec.dr;
     for (ri, repo) in dr.repositories.iter().enumerate() {
         let base = format!("spec/dr/repositories/{ri}");
@@ -128,6 +129,36 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
 
 /// An app's own checks: one way each, a timeout that parses, a URL a
 /// drill can fetch.
+/// Self-managed control planes: etcd backed up by a policy that exists.
+fn etcd_backups(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
+    let spec = &fleet.spec;
+    for (ci, cluster) in spec.clusters.iter().enumerate() {
+        let cp = &cluster.control_plane;
+        if cp.managed || cp.etcd.members == 0 {
+            continue;
+        }
+        let base = format!("spec/clusters/{ci}/controlPlane/etcd");
+        // A policy with `etcd: true` backs up the etcd of the clusters it covers.
+        let by_policy = spec.dr.policies.iter().any(|p| p.etcd);
+        match &cp.etcd.backup {
+            None if by_policy => {}
+            None => ctx.warning(
+                Code::EtcdUnprotected,
+                &base,
+                format!("cluster `{}` runs its own control plane and nothing backs up its etcd", cluster.name),
+                "add `backup: {policy: NAME}` and run `bulkhead etcd watch` (or `etcd snapshot` on the policy's schedule): without it, losing the control plane loses the cluster's state",
+            ),
+            Some(b) if !spec.dr.policies.iter().any(|p| p.name == b.policy) => ctx.error(
+                Code::UnknownReference,
+                &format!("{base}/backup/policy"),
+                format!("cluster `{}` backs etcd up by policy `{}`, which `dr.policies` does not have", cluster.name, b.policy),
+                "name one of `dr.policies`",
+            ),
+            Some(_) => {}
+        }
+    }
+}
+
 fn app_checks(ctx: &mut Ctx<'_>, base: &str, app: &crate::spec::App) {
     for (ci, check) in app.checks.iter().enumerate() {
         let path = format!("{base}/{ci}");
