@@ -22,6 +22,9 @@ use crate::error::rustic;
 use crate::source::{ChannelSource, File, Tally};
 use crate::{Error, Location};
 
+/// A snapshot's files: (path under the snapshot's root, content), in path order.
+pub type Files = Vec<(String, Vec<u8>)>;
+
 /// A repository, opened with its password.
 pub struct Vault {
     pub(crate) repo: Repository<OpenStatus>,
@@ -269,16 +272,8 @@ impl Vault {
     ///
     /// # Errors
     /// When the snapshot or a file cannot be read.
-    pub fn files(self, id: &str) -> Result<Vec<(String, Vec<u8>)>, Error> {
-        let location = self.location.clone();
-        let repo = self.repo.to_indexed().map_err(rustic(&location, "read its index"))?;
-        let mut out = Vec::new();
-        for (path, node) in file_nodes(&repo, id, &location)? {
-            let mut content = Vec::with_capacity(usize::try_from(node.meta.size).unwrap_or(0));
-            repo.dump(&node, &mut content).map_err(rustic(&location, "read a file"))?;
-            out.push((path, content));
-        }
-        Ok(out)
+    pub fn files(self, id: &str) -> Result<Files, Error> {
+        Ok(self.files_of(&[id.to_string()])?.pop().unwrap_or_default())
     }
 
     /// Writes the first file of snapshot `id` whose path ends with `name`
@@ -304,7 +299,7 @@ impl Vault {
     ///
     /// # Errors
     /// When a snapshot or a file cannot be read.
-    pub fn files_of(self, ids: &[String]) -> Result<Vec<Vec<(String, Vec<u8>)>>, Error> {
+    pub fn files_of(self, ids: &[String]) -> Result<Vec<Files>, Error> {
         let location = self.location.clone();
         let repo = self.repo.to_indexed().map_err(rustic(&location, "read its index"))?;
         let mut all = Vec::with_capacity(ids.len());

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 
 pub use app::{App, AppBackup, AppCheck, HttpCheck, Overlay, Placement, Sla, Spread, Traffic, TrafficPolicy};
 pub use cluster::{
-    AccessMode, Cluster, ClusterAccess, ControlPlane, EtcdAccess, EtcdBackup, EtcdSpec, NodePool, StorageClass, VolumeTopology,
+    AccessMode, Cluster, ClusterAccess, ControlPlane, EtcdAccess, EtcdBackup, EtcdSpec, NodePool, StorageClass,
+    VolumeTopology,
 };
 pub use dr::{BackupPolicy, DrSpec, Drill, Keep, Repository};
 pub use network::{ClusterNetwork, ExternalRange, NetworkSpec, RangeSpec};

@@ -123,12 +123,6 @@ pub fn run(args: &EtcdWatchArgs, out: &mut dyn Write) -> Result<Verdict, Failure
             let _ = out.flush();
         }
     };
-    match durable {
-        Some(r) => {
-            report(Report::Trouble { what: format!("the repository holds etcd up to revision {r}: resuming after it") })
-        }
-        None => {}
-    }
     super::super::block_on(bulkhead_etcd::watch::run(&target, store, durable, &settings, &report))?
         .map_err(|e| Failure::Input(e.to_string()))?;
     Ok(Verdict::Pass)
