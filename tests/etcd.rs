@@ -137,6 +137,21 @@ async fn a_snapshot_fails_clearly_and_stores_nothing() {
     assert!(text(&out).contains(PASSWORD_ENV), "{}", text(&out));
 }
 
+/// `bulkhead etcd inspect --objects -o json FILE`, which must succeed.
+async fn inspect_objects(file: &std::path::Path) -> Value {
+    let out = run(vec![
+        "etcd".into(),
+        "inspect".into(),
+        file.display().to_string(),
+        "--objects".into(),
+        "-o".into(),
+        "json".into(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    json_of(&out)
+}
+
 /// `etcd inspect` and `etcd extract` read a real etcd's snapshot offline: a
 /// ConfigMap deleted after the snapshot comes back with one command, as the
 /// API server would serve it, at the snapshot's revision or an older one;
@@ -170,17 +185,7 @@ async fn a_deleted_object_comes_back_from_the_snapshot() {
     cms.delete("settings", &kube::api::DeleteParams::default()).await.unwrap();
 
     // Inspect: the snapshot's objects, counted per resource.
-    let out = run(vec![
-        "etcd".into(),
-        "inspect".into(),
-        file.display().to_string(),
-        "-o".into(),
-        "json".into(),
-        "--objects".into(),
-    ])
-    .await;
-    assert!(out.status.success(), "{}", text(&out));
-    let doc = json_of(&out);
+    let doc = inspect_objects(&file).await;
     assert_eq!(doc["sha256Verified"], true, "{doc}");
     assert!(doc["resources"]["configmaps"]["objects"].as_u64().unwrap() >= 1, "{doc}");
     assert!(doc["resources"]["nodes"]["objects"].as_u64().unwrap() >= 1, "nodes are stored as `minions`: {doc}");
@@ -525,17 +530,7 @@ async fn the_watch_survives_outages_and_compaction_without_a_gap() {
         .unwrap();
     assert!(restored.status.success(), "{}", text(&restored));
     let db = target.join("member").join("snap").join("db");
-    let out = run(vec![
-        "etcd".into(),
-        "inspect".into(),
-        db.display().to_string(),
-        "--objects".into(),
-        "-o".into(),
-        "json".into(),
-    ])
-    .await;
-    assert!(out.status.success(), "{}", text(&out));
-    let doc = json_of(&out);
+    let doc = inspect_objects(&db).await;
     let keys: Vec<&str> = doc["list"].as_array().unwrap().iter().filter_map(|o| o["key"].as_str()).collect();
     for name in ["while-away", "after-restart", "while-stopped", "last"] {
         let key = format!("/registry/configmaps/{ns_name}/{name}");
