@@ -178,6 +178,88 @@ pub struct MeasuredRestore {
 /// Each app's newest passing drill, by app name.
 pub type MeasuredRestores = BTreeMap<String, MeasuredRestore>;
 
+/// The newest etcd backup of each cluster in the repositories (a full
+/// snapshot or a delta segment of `bulkhead etcd`), by cluster name, in
+/// seconds since the epoch, and when the repositories were read.
+#[derive(Debug, Clone, Default)]
+pub struct EtcdBackups {
+    /// Newest backup per cluster.
+    pub newest: BTreeMap<String, i64>,
+    /// When the repositories were read.
+    pub read_at: i64,
+}
+
+/// What the repositories say about recovery: drills' restore times and
+/// etcd backups' ages (empty without `--repos`).
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    /// Each app's newest passing drill.
+    pub restores: MeasuredRestores,
+    /// Each cluster's newest etcd backup.
+    pub etcd: EtcdBackups,
+}
+
+/// How a control plane's state comes back if it is lost for good.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum EtcdRecovery {
+    /// The provider runs and backs up etcd.
+    Provider,
+    /// Nothing backs etcd up: the cluster's state would be lost.
+    Unprotected,
+    /// Restored from etcd backups of a policy.
+    #[serde(rename_all = "camelCase")]
+    Backup {
+        /// The policy (`controlPlane.etcd.backup`, or one with `etcd: true`).
+        policy: String,
+        /// The newest backup's age when the repositories were read: the
+        /// changes a restore would lose (its RPO). `None`: not read, or none yet.
+        rpo_seconds: Option<u64>,
+        /// The repositories were read and hold no etcd backup of the cluster.
+        none_stored: bool,
+    },
+}
+
+impl EtcdRecovery {
+    /// How a cluster's etcd comes back, from the fleet and what the repositories hold.
+    pub fn of(spec: &FleetSpec, cluster: &bulkhead_model::spec::Cluster, etcd: &EtcdBackups) -> Self {
+        if cluster.control_plane.managed {
+            return Self::Provider;
+        }
+        let policy = cluster
+            .control_plane
+            .etcd
+            .backup
+            .as_ref()
+            .map(|b| b.policy.clone())
+            .or_else(|| spec.dr.policies.iter().find(|p| p.etcd).map(|p| p.name.clone()));
+        let Some(policy) = policy else { return Self::Unprotected };
+        let read = etcd.read_at > 0;
+        let newest = etcd.newest.get(&cluster.name);
+        Self::Backup {
+            policy,
+            rpo_seconds: newest.map(|&t| u64::try_from(etcd.read_at - t).unwrap_or(0)),
+            none_stored: read && newest.is_none(),
+        }
+    }
+
+    /// In words, for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Provider => "the provider restores it".into(),
+            Self::Unprotected => "nothing backs up its etcd: its state would be lost".into(),
+            Self::Backup { policy, rpo_seconds: Some(s), .. } => format!(
+                "restore etcd from policy `{policy}`'s backups, losing up to {} of changes (the newest backup's age)",
+                humantime::format_duration(std::time::Duration::from_secs(*s))
+            ),
+            Self::Backup { policy, none_stored: true, .. } => {
+                format!("policy `{policy}` should back up its etcd, but the repository holds no etcd backup of it")
+            }
+            Self::Backup { policy, .. } => format!("restore etcd from policy `{policy}`'s backups"),
+        }
+    }
+}
+
 /// What one failure does to one app.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
@@ -220,6 +302,8 @@ pub struct ControlPlaneLoss {
     pub members: u32,
     /// Whether the provider runs it.
     pub managed: bool,
+    /// How its state comes back if it is lost for good.
+    pub recovery: EtcdRecovery,
 }
 
 /// Apps as fleet.yaml declares them, with the restore times drills measured.
@@ -296,6 +380,8 @@ pub struct Inputs<'a> {
     pub topology: &'a Topology,
     /// Each app's size over the whole fleet.
     pub totals: &'a HashMap<usize, AppTotals>,
+    /// Each cluster's newest etcd backup.
+    pub etcd: &'a EtcdBackups,
 }
 
 /// An app over the whole fleet: what a failure that touches only some of
@@ -513,6 +599,7 @@ fn control_planes(
                 lost,
                 members,
                 managed: cp.managed,
+                recovery: EtcdRecovery::of(inputs.spec, c, inputs.etcd),
             });
         }
     }

@@ -7,22 +7,22 @@ use bulkhead_model::spec::DomainLevel;
 use bulkhead_workload::{AppObjects, ClusterNodes, Kind, LiveFleet};
 
 use crate::Blast;
-use crate::analysis::{MeasuredRestores, app_infos};
+use crate::analysis::{Measured, app_infos};
 use crate::domains::{Domain, Site, fleet_domains};
 use crate::exposure::{Exposure, live_exposure, static_exposure};
 
 /// The blast radius of a fleet as declared: [`static_inputs`], analysed.
-pub fn analyze_static(fleet: &Fleet, depth: u8, measured: &MeasuredRestores) -> Blast {
+pub fn analyze_static(fleet: &Fleet, depth: u8, measured: &Measured) -> Blast {
     let (domains, exposures) = static_inputs(fleet);
-    let apps = app_infos(&fleet.file.spec, measured);
-    crate::analyze(&fleet.file.spec, &fleet.topology, domains, apps, exposures, depth, false)
+    let apps = app_infos(&fleet.file.spec, &measured.restores);
+    crate::analyze(&fleet.file.spec, &fleet.topology, domains, apps, exposures, depth, false, &measured.etcd)
 }
 
 /// The blast radius of a fleet as it runs now: [`live_inputs`], analysed.
-pub fn analyze_live(fleet: &Fleet, live: &LiveFleet, depth: u8, measured: &MeasuredRestores) -> Blast {
+pub fn analyze_live(fleet: &Fleet, live: &LiveFleet, depth: u8, measured: &Measured) -> Blast {
     let (domains, exposures) = live_inputs(fleet, live);
-    let apps = app_infos(&fleet.file.spec, measured);
-    crate::analyze(&fleet.file.spec, &fleet.topology, domains, apps, exposures, depth, true)
+    let apps = app_infos(&fleet.file.spec, &measured.restores);
+    crate::analyze(&fleet.file.spec, &fleet.topology, domains, apps, exposures, depth, true, &measured.etcd)
 }
 
 /// The domains and every workload's exposure from the clusters as they run:

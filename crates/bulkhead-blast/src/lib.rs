@@ -17,7 +17,7 @@ mod inputs;
 mod report;
 
 pub use analysis::{
-    AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, Impact, MeasuredRestore, MeasuredRestores, Outcome,
+    AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, EtcdBackups, EtcdRecovery, Measured, Impact, MeasuredRestore, MeasuredRestores, Outcome,
     Recovery, app_infos, human,
 };
 pub use domains::{Domain, Site, fleet_domains};
@@ -66,8 +66,9 @@ pub fn analyze(
     exposures: Vec<Exposure>,
     depth: u8,
     live: bool,
+    etcd: &EtcdBackups,
 ) -> Blast {
-    let (cells, control_planes) = run(spec, topology, &domains, &apps, &exposures, depth);
+    let (cells, control_planes) = run(spec, topology, &domains, &apps, &exposures, depth, etcd);
     Blast { domains, apps, cells, control_planes, depth, live, exposures }
 }
 
@@ -78,6 +79,7 @@ fn run(
     apps: &[AppInfo],
     exposures: &[Exposure],
     depth: u8,
+    etcd: &EtcdBackups,
 ) -> (Vec<Cell>, Vec<ControlPlaneLoss>) {
     // Indexes, so a failure costs what its regions hold rather than what the
     // fleet holds: an app on every one of 10,000 clusters, judged against
@@ -105,7 +107,7 @@ fn run(
             clusters_by_region.entry(key).or_default().push(i);
         }
     }
-    let inputs = analysis::Inputs { domains, apps, spec, topology, totals: &totals };
+    let inputs = analysis::Inputs { domains, apps, spec, topology, totals: &totals, etcd };
     let regions_hit = |failed: &[usize]| -> Vec<(&str, &str)> {
         let mut out: Vec<(&str, &str)> = Vec::new();
         for &i in failed {

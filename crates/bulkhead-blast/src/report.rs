@@ -226,7 +226,10 @@ pub fn diagnostics(blast: &Blast, fleet: &Fleet, policies: &[Policy]) -> Vec<Dia
                     domain.level, domain.name
                 ),
             )
-            .with_hint("spread etcd members over three zones (or sites), at most ⌊(n−1)/2⌋ in any one"),
+            .with_hint(format!(
+                "spread etcd members over three zones (or sites), at most ⌊(n−1)/2⌋ in any one; if it does not come back: {}",
+                cp.recovery.describe()
+            )),
         );
     }
     out.extend(announcers(fleet));

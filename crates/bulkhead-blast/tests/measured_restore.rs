@@ -13,7 +13,8 @@ fn audit_log_after_a_node_failure(measured: &MeasuredRestores) -> (Recovery, boo
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fleets/blast/data-loss");
     let loaded = load(&dir, LoadOptions::default()).expect("the fixture loads");
     let fleet = loaded.fleet.expect("the fixture is valid");
-    let blast: Blast = analyze_static(&fleet, 1, measured);
+    let measured = bulkhead_blast::Measured { restores: measured.clone(), ..Default::default() };
+    let blast: Blast = analyze_static(&fleet, 1, &measured);
     let app = blast.apps.iter().position(|a| a.name == "audit-log").unwrap();
     let cell = blast
         .singles()
@@ -48,4 +49,31 @@ fn a_drilled_restore_takes_the_measured_time_against_the_rto() {
     );
     let (_, exceeded) = audit_log_after_a_node_failure(&drilled(20 * 60));
     assert!(exceeded, "20 minutes misses a 15m RTO");
+}
+
+/// A lost control plane's recovery: the provider's, none, or a policy's
+/// backups with the newest one's age as the changes a restore loses.
+#[test]
+fn a_lost_control_plane_restores_from_the_newest_etcd_backup() {
+    use bulkhead_blast::{EtcdBackups, EtcdRecovery};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/multicloud");
+    let mut file = load(&dir, LoadOptions::default()).expect("the example loads").fleet.expect("valid").file;
+    let cluster = file.spec.clusters.iter().find(|c| !c.control_plane.managed).unwrap().clone();
+    let name = cluster.name.clone();
+    let read = EtcdBackups { newest: [(name.clone(), 1_000)].into(), read_at: 1_600 };
+    match EtcdRecovery::of(&file.spec, &cluster, &read) {
+        EtcdRecovery::Backup { rpo_seconds: Some(600), none_stored: false, .. } => {}
+        other => panic!("{other:?}"),
+    }
+    let empty = EtcdBackups { newest: Default::default(), read_at: 1_600 };
+    assert!(matches!(EtcdRecovery::of(&file.spec, &cluster, &empty), EtcdRecovery::Backup { none_stored: true, .. }));
+    assert!(matches!(
+        EtcdRecovery::of(&file.spec, &cluster, &EtcdBackups::default()),
+        EtcdRecovery::Backup { rpo_seconds: None, none_stored: false, .. }
+    ));
+    for p in &mut file.spec.dr.policies {
+        p.etcd = false;
+    }
+    assert_eq!(EtcdRecovery::of(&file.spec, &cluster, &read), EtcdRecovery::Unprotected);
+    assert!(EtcdRecovery::of(&file.spec, &cluster, &read).describe().contains("would be lost"));
 }

@@ -88,6 +88,20 @@ pub fn measured_restores(backups: &Backups) -> bulkhead_blast::MeasuredRestores 
     out
 }
 
+/// What the repositories measured: drills' restore times, and each
+/// cluster's newest etcd backup (a full snapshot or a delta segment).
+pub fn measured(backups: &Backups) -> bulkhead_blast::Measured {
+    let mut etcd = bulkhead_blast::EtcdBackups { read_at: backups.read_at, ..Default::default() };
+    let stored = backups.repositories.iter().filter_map(|r| r.snapshots.as_ref().ok()).flatten();
+    for s in stored.filter(|s| s.tag(bulkhead_vault::KIND_TAG).is_some_and(|k| k == "etcd" || k == "etcd-delta")) {
+        if let Some(cluster) = s.tag("cluster") {
+            let newest = etcd.newest.entry(cluster.to_string()).or_insert(s.epoch);
+            *newest = (*newest).max(s.epoch);
+        }
+    }
+    bulkhead_blast::Measured { restores: measured_restores(backups), etcd }
+}
+
 /// Reads the snapshots of every repository a backup policy uses.
 pub async fn read_backups(fleet: &Fleet) -> Backups {
     let repositories = read_repositories(fleet).await;
@@ -215,7 +229,7 @@ pub fn check(
             stages.push(Stage::from_findings("audit", &findings, fail_on, detail));
             diagnostics.extend(findings);
 
-            let measured = backups.map(measured_restores).unwrap_or_default();
+            let measured = backups.map(measured).unwrap_or_default();
             let blast = match live {
                 Some(l) => bulkhead_blast::analyze_live(fleet, &l.workloads, 1, &measured),
                 None => bulkhead_blast::analyze_static(fleet, 1, &measured),
@@ -308,6 +322,30 @@ mod tests {
     }
 
     /// The newest *passing* drill counts; failed ones and backups do not.
+    #[test]
+    fn measured_etcd_backups_are_each_clusters_newest() {
+        let etcd = |kind: &str, cluster: &str, epoch: i64| {
+            let mut s = record("x", "passed", "1", epoch);
+            s.tags = vec![format!("bulkhead={kind}"), format!("cluster={cluster}")];
+            s
+        };
+        let backups = Backups {
+            repositories: vec![RepositorySnapshots {
+                name: "a".into(),
+                snapshots: Ok(vec![
+                    etcd("etcd", "metal", 100),
+                    etcd("etcd-delta", "metal", 250),
+                    etcd("etcd", "edge", 50),
+                    etcd("drill", "metal", 300),
+                ]),
+            }],
+            read_at: 400,
+        };
+        let m = measured(&backups);
+        assert_eq!(m.etcd.newest, std::collections::BTreeMap::from([("edge".into(), 50), ("metal".into(), 250)]));
+        assert_eq!(m.etcd.read_at, 400);
+    }
+
     #[test]
     fn measured_restores_take_each_apps_newest_passing_drill() {
         let mut backup = record("shop", "passed", "1", 50);

@@ -62,7 +62,14 @@ pub fn write_simulation(w: &mut dyn Write, sim: &Simulation<'_>) -> io::Result<(
         table.write(w)?;
     }
     for cp in &sim.control_planes {
-        writeln!(w, "control plane of `{}` loses {} of {} etcd members", cp.cluster, cp.lost, cp.members)?;
+        writeln!(
+            w,
+            "control plane of `{}` loses {} of {} etcd members; if it does not come back: {}",
+            cp.cluster,
+            cp.lost,
+            cp.members,
+            cp.recovery.describe()
+        )?;
     }
     if !sim.workloads.is_empty() {
         let mut table = Table::new(["workload", "cluster", "lost", "available", "rescheduled"]);

@@ -27,9 +27,9 @@ pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write
                 tracing::warn!("repository `{}` could not be read ({e}): its apps' restores are not measured", r.name);
             }
         }
-        bulkhead_engine::measured_restores(&backups)
+        bulkhead_engine::measured(&backups)
     } else {
-        bulkhead_blast::MeasuredRestores::new()
+        bulkhead_blast::Measured::default()
     };
     let (blast, unreachable) = if settings.live {
         let live = super::block_on(bulkhead_kube::read_workloads(fleet))?;
