@@ -17,8 +17,8 @@ mod inputs;
 mod report;
 
 pub use analysis::{
-    AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, EtcdBackups, EtcdRecovery, Measured, Impact, MeasuredRestore, MeasuredRestores, Outcome,
-    Recovery, app_infos, human,
+    AppInfo, Backup, Cell, ControlPlaneLoss, DNS_FAILOVER_SECONDS, EtcdBackups, EtcdRecovery, Impact, Measured,
+    MeasuredRestore, MeasuredRestores, Outcome, Recovery, app_infos, human,
 };
 pub use domains::{Domain, Site, fleet_domains};
 pub use exposure::{
@@ -58,6 +58,8 @@ pub struct Blast {
 
 /// Runs the analysis: every single domain, and with `depth` 2 every pair
 /// of domains above the node level (pairs of nodes would be millions).
+// The analysis's inputs, each a different thing the callers build; a struct of them would only be rebuilt at every call.
+#[allow(clippy::too_many_arguments)]
 pub fn analyze(
     spec: &FleetSpec,
     topology: &Topology,

@@ -65,7 +65,16 @@ fn zone_b(workload: Value, pods: Vec<LivePod>) -> Fate {
         })
         .collect();
     let domains = fleet_domains(&file.spec, &topology, &sites, false);
-    let blast = analyze(&file.spec, &topology, domains, app_infos(&file.spec, &Default::default()), vec![e], 1, true, &Default::default());
+    let blast = analyze(
+        &file.spec,
+        &topology,
+        domains,
+        app_infos(&file.spec, &Default::default()),
+        vec![e],
+        1,
+        true,
+        &Default::default(),
+    );
     let zone = blast.find(DomainLevel::Zone, "us-east-1b").unwrap();
     blast.workload_losses(zone).into_iter().next().expect("the workload loses pods").fate
 }

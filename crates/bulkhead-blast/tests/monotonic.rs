@@ -77,7 +77,16 @@ fn impacts(pods: &[usize], budget: &Option<serde_json::Value>, quorum: bool) -> 
     let sites: Vec<(String, String, Site, u32)> =
         (0..NODES).map(|i| ("prod".into(), node(i).0, Site { zone: node(i).1, rack: None }, 1)).collect();
     let domains = fleet_domains(&file.spec, &topology, &sites, false);
-    let blast = analyze(&file.spec, &topology, domains, app_infos(&file.spec, &Default::default()), vec![e], 1, true, &Default::default());
+    let blast = analyze(
+        &file.spec,
+        &topology,
+        domains,
+        app_infos(&file.spec, &Default::default()),
+        vec![e],
+        1,
+        true,
+        &Default::default(),
+    );
     let mut out: BTreeMap<String, Impact> = blast.domains.iter().map(|d| (d.name.clone(), Impact::Ok)).collect();
     for c in blast.singles() {
         out.insert(blast.domains[c.failed[0]].name.clone(), c.outcome.impact);

@@ -567,6 +567,12 @@ pub struct EtcdSourceArgs {
     /// history since its last compaction); default: its newest.
     #[arg(long, value_name = "REVISION")]
     pub revision: Option<i64>,
+
+    /// The API server's EncryptionConfiguration (its
+    /// `--encryption-provider-config`): values encrypted at rest with its
+    /// aescbc, aesgcm or secretbox keys are decrypted (KMS ones cannot be).
+    #[arg(long, value_name = "FILE")]
+    pub encryption_config: Option<PathBuf>,
 }
 
 /// `bulkhead etcd inspect`.

@@ -14,6 +14,7 @@
 pub mod access;
 pub mod bbolt;
 pub mod delta;
+pub mod encryption;
 mod error;
 pub mod file;
 pub mod mvcc;

@@ -106,7 +106,11 @@ pub fn run(args: &EtcdExtractArgs, out: &mut dyn Write) -> Result<Verdict, Failu
     let mut objects = Vec::new();
     let mut problems = Vec::new();
     for (path, object) in candidates {
-        let decoded = bulkhead_etcd::value::to_json(object.kv.value);
+        let decoded = match opened.keys.as_ref().map(|k| k.decrypt(object.kv.key, object.kv.value)) {
+            Some(Ok(Some(plain))) => bulkhead_etcd::value::to_json(&plain).map_err(|e| e.to_string()),
+            Some(Err(e)) => Err(e.to_string()),
+            Some(Ok(None)) | None => bulkhead_etcd::value::to_json(object.kv.value).map_err(|e| e.to_string()),
+        };
         let kind = decoded.as_ref().ok().and_then(|v| v["kind"].as_str()).unwrap_or_default().to_string();
         let matching: Vec<usize> = wanted
             .iter()

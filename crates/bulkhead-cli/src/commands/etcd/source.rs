@@ -17,6 +17,8 @@ pub(crate) struct Opened {
     pub shown: String,
     /// The file's size.
     pub bytes: u64,
+    /// Keys for values encrypted at rest, when given.
+    pub keys: Option<bulkhead_etcd::encryption::Keys>,
     /// A file fetched from the repository, removed when done.
     temporary: Option<PathBuf>,
 }
@@ -34,11 +36,27 @@ impl Drop for Opened {
 /// # Errors
 /// A missing or damaged file (exit 2), an unreachable repository (exit 3).
 pub(crate) fn open(args: &EtcdSourceArgs) -> Result<Opened, Failure> {
+    let keys = args
+        .encryption_config
+        .as_ref()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::Input(format!("cannot read {}: {e}", path.display())))?;
+            bulkhead_etcd::encryption::Keys::from_config(&text)
+                .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
+        })
+        .transpose()?;
+    let mut opened = open_snapshot(args)?;
+    opened.keys = keys;
+    Ok(opened)
+}
+
+fn open_snapshot(args: &EtcdSourceArgs) -> Result<Opened, Failure> {
     let Some(cluster) = &args.cluster else {
         let path = PathBuf::from(&args.snapshot);
         let snapshot = Snapshot::open(&path, true).map_err(|e| unreadable(&args.snapshot, &e))?;
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or_default();
-        return Ok(Opened { snapshot, shown: path.display().to_string(), bytes, temporary: None });
+        return Ok(Opened { snapshot, shown: path.display().to_string(), bytes, keys: None, temporary: None });
     };
     let fleet = load_fleet(&args.fleet)?;
     let repo = repository(&fleet, args.repo.repo.as_deref(), None)?;
@@ -76,7 +94,7 @@ pub(crate) fn open(args: &EtcdSourceArgs) -> Result<Opened, Failure> {
         let _ = std::fs::remove_file(&path);
         unreadable(&shown, &e)
     })?;
-    Ok(Opened { snapshot, shown, bytes, temporary: Some(path) })
+    Ok(Opened { snapshot, shown, bytes, keys: None, temporary: Some(path) })
 }
 
 fn unreadable(what: &str, e: &ReadError) -> Failure {
