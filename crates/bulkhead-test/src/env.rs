@@ -25,6 +25,8 @@ pub struct TestEnv {
     pub kubeconfig: PathBuf,
     /// The node label keys that carry the failure domains.
     pub labels: Labels,
+    /// The API servers' EncryptionConfiguration (Secrets are encrypted at rest).
+    pub encryption_config: PathBuf,
 }
 
 /// One cluster of the environment.
