@@ -584,3 +584,68 @@ async fn secrets_encrypted_at_rest_come_back_with_the_encryption_config() {
     // "s3cret-at-rest", base64 as the API serves it.
     assert_eq!(secret["data"]["password"], "czNjcmV0LWF0LXJlc3Q=", "{secret}");
 }
+
+/// `etcd forget` keeps a cluster's etcd backups to their rules: full
+/// snapshots beyond them go, and with them the delta segments no kept full
+/// snapshot can lead to; what stays still restores.
+#[tokio::test(flavor = "multi_thread")]
+async fn forget_keeps_what_a_restore_can_use() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let c0 = env.cluster(0).clone();
+    let client = env.client(0).await;
+    let ns = bulkhead_test::TestNamespace::create(&env, 0, "etcd-forget").await;
+    let dir = etcd_fleet(&env, "etcd-forget", &c0.etcd_endpoint());
+    let cm = |name: &str| serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}});
+    for round in ["first", "second"] {
+        if round == "second" {
+            let out = run(args(&["etcd", "snapshot", "--cluster", &c0.name], &dir)).await;
+            assert!(out.status.success(), "{}", text(&out));
+        }
+        let (mut watch, reports) = start_watch(&dir, &c0.name);
+        wait_for_report(&reports, "of the watch starting", |v| v["event"] == "watching");
+        crate::support::create_object(&client, Some(ns.name()), cm(round)).await;
+        let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(client.clone(), ns.name());
+        let revision = configmap_revision(&api, round).await;
+        wait_for_report(&reports, "storing the write", |v| {
+            v["event"] == "segment" && v["to"].as_i64().unwrap() >= revision
+        });
+        let _ = watch.kill();
+        let _ = watch.wait();
+    }
+    let forget = |dry: bool| {
+        let mut words = vec!["etcd", "forget", "--cluster", c0.name.as_str(), "--keep-last", "1", "-o", "json"];
+        if dry {
+            words.push("--dry-run");
+        }
+        run(args(&words, &dir))
+    };
+    let dry = json_of(&forget(true).await);
+    let kept = |doc: &Value| doc["fullSnapshots"].as_array().unwrap().iter().filter(|d| d["keep"] == true).count();
+    assert_eq!(kept(&dry), 1, "{dry}");
+    assert!(dry["fullSnapshots"].as_array().unwrap().len() >= 2, "{dry}");
+    assert!(
+        !dry["segmentsRemoved"].as_array().unwrap().is_empty(),
+        "the first round's segments precede the kept snapshot: {dry}"
+    );
+    assert!(dry["segmentsKept"].as_u64().unwrap() >= 1, "{dry}");
+    let done = json_of(&forget(false).await);
+    assert_eq!(done["segmentsRemoved"], dry["segmentsRemoved"], "{done}");
+    // Forgetting again finds nothing more to remove.
+    let again = json_of(&forget(false).await);
+    assert!(again["segmentsRemoved"].as_array().unwrap().is_empty(), "{again}");
+    assert_eq!(again["fullSnapshots"].as_array().unwrap().len(), 1, "{again}");
+
+    // What stays restores the newest point, the second round's object in it.
+    let target = dir.join("restored");
+    let path = format!("{}:{}", env.bin.display(), std::env::var("PATH").unwrap_or_default());
+    let restored = crate::support::bulkhead()
+        .args(args(&["etcd", "restore", "--cluster", &c0.name, "--to", target.to_str().unwrap(), "-o", "json"], &dir))
+        .env(PASSWORD_ENV, PASSWORD)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(restored.status.success(), "{}", text(&restored));
+    let doc = inspect_objects(&target.join("member").join("snap").join("db")).await;
+    let key = format!("/registry/configmaps/{}/second", ns.name());
+    assert!(doc["list"].as_array().unwrap().iter().any(|o| o["key"] == key.as_str()), "{key} restored");
+}

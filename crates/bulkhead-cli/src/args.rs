@@ -439,6 +439,14 @@ pub enum EtcdCommand {
     ///   bulkhead etcd watch --cluster metal-ams1-prod --flush-every 1s --full-every 30m -o json DIR
     Watch(EtcdWatchArgs),
 
+    /// Remove old etcd backups of a cluster by its policy's keep rules (or
+    /// `--keep-*`): full snapshots the rules do not keep, and the delta
+    /// segments older than the oldest full snapshot kept (no restore can
+    /// use them). `bulkhead backup prune` frees their data.
+    ///
+    ///   bulkhead etcd forget --cluster metal-ams1-prod --dry-run DIR
+    Forget(EtcdForgetArgs),
+
     /// Rebuild an etcd data directory from the repository: the newest full
     /// snapshot at or before the chosen point, plus the changes after it,
     /// replayed offline; the revision bumped and marked compacted so API
@@ -487,6 +495,34 @@ pub struct EtcdWatchArgs {
 
     /// Output format: a line per event as it happens (`json`: one JSON
     /// object per line).
+    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
+    pub output: Output,
+}
+
+/// `bulkhead etcd forget`.
+#[derive(Debug, Args)]
+pub struct EtcdForgetArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The repository (default: the etcd policy's).
+    #[command(flatten)]
+    pub repo: RepoArg,
+
+    /// The cluster whose etcd backups are kept to their rules.
+    #[arg(long)]
+    pub cluster: String,
+
+    /// Keep rules instead of the policy's (`controlPlane.etcd.backup`).
+    #[command(flatten)]
+    pub keep: KeepArgs,
+
+    /// Say what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output format.
     #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
     pub output: Output,
 }
@@ -794,6 +830,30 @@ pub struct BackupDiffArgs {
     pub output: Output,
 }
 
+/// Keep rules given as flags (restic's `--keep-*`).
+#[derive(Debug, Args)]
+pub struct KeepArgs {
+    /// Keep the newest N of each group (instead of the policies' rules).
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+
+    /// Keep the newest of each of the last N hours that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_hourly: Option<u32>,
+
+    /// Keep the newest of each of the last N days that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+
+    /// Keep the newest of each of the last N weeks that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+
+    /// Keep the newest of each of the last N months that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+}
+
 /// `bulkhead backup forget`.
 #[derive(Debug, Args)]
 pub struct BackupForgetArgs {
@@ -817,25 +877,9 @@ pub struct BackupForgetArgs {
     #[arg(long)]
     pub app: Option<String>,
 
-    /// Keep the newest N of each group (instead of the policies' rules).
-    #[arg(long, value_name = "N")]
-    pub keep_last: Option<u32>,
-
-    /// Keep the newest of each of the last N hours that have one.
-    #[arg(long, value_name = "N")]
-    pub keep_hourly: Option<u32>,
-
-    /// Keep the newest of each of the last N days that have one.
-    #[arg(long, value_name = "N")]
-    pub keep_daily: Option<u32>,
-
-    /// Keep the newest of each of the last N weeks that have one.
-    #[arg(long, value_name = "N")]
-    pub keep_weekly: Option<u32>,
-
-    /// Keep the newest of each of the last N months that have one.
-    #[arg(long, value_name = "N")]
-    pub keep_monthly: Option<u32>,
+    /// Keep rules instead of the policies'.
+    #[command(flatten)]
+    pub keep: KeepArgs,
 
     /// Say what would be removed; remove nothing.
     #[arg(long)]

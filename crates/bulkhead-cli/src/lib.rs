@@ -115,6 +115,10 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             let format = settings::output(a.output);
             (commands::etcd::watch::run(&a, out), format)
         }
+        Command::Etcd(EtcdCommand::Forget(a)) => {
+            let format = settings::output(a.output);
+            (commands::etcd::forget::run(&a, out), format)
+        }
         Command::Etcd(EtcdCommand::Restore(a)) => {
             let format = settings::output(a.output);
             (commands::etcd::restore::run(&a, out), format)

@@ -20,6 +20,7 @@ pub mod file;
 pub mod mvcc;
 pub mod registry;
 pub mod replay;
+pub mod retention;
 pub mod snapshot;
 pub mod value;
 pub mod watch;

@@ -115,6 +115,19 @@ impl Vault {
         Ok(decisions)
     }
 
+    /// Removes these snapshots (by id); their data stays until `prune`.
+    ///
+    /// # Errors
+    /// When the repository cannot be read or written.
+    pub fn remove(&self, ids: &[String]) -> Result<usize, Error> {
+        let all = self.repo.get_all_snapshots().map_err(self.fail("list snapshots"))?;
+        let removed: Vec<_> = all.iter().filter(|s| ids.contains(&s.id.to_hex().to_string())).map(|s| s.id).collect();
+        if !removed.is_empty() {
+            self.repo.delete_snapshots(&removed).map_err(self.fail("remove snapshots"))?;
+        }
+        Ok(removed.len())
+    }
+
     /// Removes the data no snapshot uses. Packs are deleted only after
     /// `keep_delete` has passed since they were marked (a backup running
     /// meanwhile may still refer to them), unless `now` is set: then at once,

@@ -27,13 +27,7 @@ pub fn forget(args: &BackupForgetArgs, out: &mut dyn Write) -> Result<Verdict, F
     };
     let wanted_repo = args.repo.repo.clone().or_else(|| policy.map(|p| p.repository.clone()));
     let repo = repository(&fleet, wanted_repo.as_deref(), args.app.as_deref())?;
-    let flags = Keep {
-        last: args.keep_last,
-        hourly: args.keep_hourly,
-        daily: args.keep_daily,
-        weekly: args.keep_weekly,
-        monthly: args.keep_monthly,
-    };
+    let flags = keep_flags(&args.keep);
     // The keep rules of an app: the flags, or its policy's.
     let policy_of = |app: &str| {
         let name = &spec.apps.iter().find(|a| a.name == app)?.backup.as_ref()?.policy;
@@ -43,13 +37,7 @@ pub fn forget(args: &BackupForgetArgs, out: &mut dyn Write) -> Result<Verdict, F
         if !flags.is_empty() {
             return flags;
         }
-        app.and_then(policy_of).map_or_else(Keep::default, |p| Keep {
-            last: p.keep.last,
-            hourly: p.keep.hourly,
-            daily: p.keep.daily,
-            weekly: p.keep.weekly,
-            monthly: p.keep.monthly,
-        })
+        app.and_then(policy_of).map_or_else(Keep::default, policy_keep)
     };
     let dry_run = args.dry_run;
     let (cluster, app, policy_name) = (args.cluster.clone(), args.app.clone(), policy.map(|p| p.name.clone()));
@@ -131,6 +119,28 @@ pub fn forget(args: &BackupForgetArgs, out: &mut dyn Write) -> Result<Verdict, F
         }
     }
     Ok(Verdict::Pass)
+}
+
+/// The keep rules the flags give (empty when none is given).
+pub(crate) fn keep_flags(flags: &crate::args::KeepArgs) -> Keep {
+    Keep {
+        last: flags.keep_last,
+        hourly: flags.keep_hourly,
+        daily: flags.keep_daily,
+        weekly: flags.keep_weekly,
+        monthly: flags.keep_monthly,
+    }
+}
+
+/// A policy's keep rules.
+pub(crate) fn policy_keep(p: &bulkhead_model::spec::BackupPolicy) -> Keep {
+    Keep {
+        last: p.keep.last,
+        hourly: p.keep.hourly,
+        daily: p.keep.daily,
+        weekly: p.keep.weekly,
+        monthly: p.keep.monthly,
+    }
 }
 
 /// Runs `backup prune`.

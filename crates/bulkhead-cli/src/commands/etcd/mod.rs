@@ -2,6 +2,7 @@
 //! (`snapshot`) and read offline (`inspect`, `extract`).
 
 pub mod extract;
+pub mod forget;
 pub mod inspect;
 pub mod restore;
 mod source;
