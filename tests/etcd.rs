@@ -500,8 +500,11 @@ async fn the_watch_survives_outages_and_compaction_without_a_gap() {
 
     // While no watch runs, etcd compacts past the stored revision: the next
     // watch cannot resume and starts from a new full snapshot, saying why.
+    // Two writes: compacting at the second removes the first, which the
+    // watch needs (compacting at a revision keeps that revision itself).
     crate::support::create_object(&client, Some(&ns_name), cm("while-stopped")).await;
-    let now = configmap_revision(&kube::Api::namespaced(client.clone(), &ns_name), "while-stopped").await;
+    crate::support::create_object(&client, Some(&ns_name), cm("also-while-stopped")).await;
+    let now = configmap_revision(&kube::Api::namespaced(client.clone(), &ns_name), "also-while-stopped").await;
     let compact = std::process::Command::new(env.bin.join("etcdctl"))
         .args(["--endpoints", &c0.etcd_endpoint(), "compact", &now.to_string()])
         .output()
@@ -532,7 +535,7 @@ async fn the_watch_survives_outages_and_compaction_without_a_gap() {
     let db = target.join("member").join("snap").join("db");
     let doc = inspect_objects(&db).await;
     let keys: Vec<&str> = doc["list"].as_array().unwrap().iter().filter_map(|o| o["key"].as_str()).collect();
-    for name in ["while-away", "after-restart", "while-stopped", "last"] {
+    for name in ["while-away", "after-restart", "while-stopped", "also-while-stopped", "last"] {
         let key = format!("/registry/configmaps/{ns_name}/{name}");
         assert!(keys.contains(&key.as_str()), "{key} is in the restored database");
     }
