@@ -117,7 +117,7 @@ def etcdload() -> Path:
 
 def watch_rpo(bulkhead: str, fleet: Path, cluster: str, endpoint: str, rate: int, seconds: int) -> dict:
     proc = subprocess.Popen([bulkhead, "etcd", "watch", "--cluster", cluster, "--flush-every", "2s",
-                             "--for", f"{seconds + 30}s", "-o", "json", str(fleet)],
+                             "--for", f"{seconds + 900}s", "-o", "json", str(fleet)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     segments: list[tuple[int, float]] = []
     ready = threading.Event()
@@ -139,6 +139,7 @@ def watch_rpo(bulkhead: str, fleet: Path, cluster: str, endpoint: str, rate: int
     common.log(f"etcdload: {loaded.stdout.strip()}")
     writes = [(int(r), int(t) / 1e9) for r, t in (line.split() for line in record.read_text().splitlines())]
     newest = max(r for r, _ in writes)
+    # The watch runs until it has stored the last write (or a minute more).
     deadline = time.time() + 60
     while time.time() < deadline and not any(to >= newest for to, _ in segments):
         time.sleep(0.2)

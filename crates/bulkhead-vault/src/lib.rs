@@ -21,7 +21,7 @@ pub use location::Location;
 pub use maintenance::{Decision, Keep, Pruned, Retention};
 pub use password::PasswordSource;
 pub use source::{Content, File};
-pub use vault::{KIND_TAG, NewSnapshot, Snapshot, Vault};
+pub use vault::{KIND_TAG, NewSnapshot, Snapshot, Vault, Writer};
 
 /// Reads the environment (S3 keys and the like); a function, so callers and
 /// tests decide what the libraries see.

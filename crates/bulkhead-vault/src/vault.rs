@@ -176,40 +176,19 @@ impl Vault {
         files: Receiver<File>,
         complete: &dyn Fn() -> Result<u64, String>,
     ) -> Result<Snapshot, Error> {
-        let mut options = SnapshotOptions::default().label(snapshot.label.clone()).host(snapshot.hostname.clone());
-        options.description = Some(snapshot.description.clone());
-        for tag in &snapshot.tags {
-            options = options.add_tags(tag).map_err(self.fail("tag the snapshot"))?;
-        }
-        let snap = options.to_snapshot().map_err(self.fail("start a snapshot"))?;
-        let tally = Arc::new(Tally::default());
-        let source = ChannelSource::new(PathBuf::from(&snapshot.base), files, Arc::clone(&tally));
+        self.writer()?.save(snapshot, files, complete)
+    }
+
+    /// The repository kept open for many saves: its index is read once
+    /// here, not at every save (etcd's delta segments come every few
+    /// seconds, and each save adds an index file).
+    ///
+    /// # Errors
+    /// When the index cannot be read.
+    pub fn writer(self) -> Result<Writer, Error> {
         let location = self.location.clone();
-        let fail = |action: &str| rustic(&location, action);
-        let repo = self.repo.to_indexed_ids().map_err(fail("read its index"))?;
-        // archive() saves the snapshot itself; what it keeps is checked
-        // below and removed again if the stream was incomplete.
-        // No parent: rustic_core would otherwise take a file whose size and
-        // (absent) times match the parent's as unchanged and keep the old
-        // content — an object edited to the same length would be lost.
-        // Every file is read; deduplication still stores only what changed.
-        let mut options = BackupOptions::default();
-        options.parent_opts.force = true;
-        let saved =
-            repo.archive(&options, &source, snap, &[PathBuf::from(&snapshot.base)]).map_err(fail("save the backup"))?;
-        let sent = complete();
-        let arrived = tally.files.load(Ordering::SeqCst);
-        let problem = match sent {
-            Err(why) => Some(why),
-            Ok(_) if tally.failed.load(Ordering::SeqCst) => Some("a file came out of order".to_string()),
-            Ok(n) if n != arrived => Some(format!("{n} files were sent but {arrived} saved")),
-            Ok(_) => None,
-        };
-        if let Some(why) = problem {
-            repo.delete_snapshots(&[saved.id]).map_err(fail("remove the incomplete snapshot"))?;
-            return Err(Error::Source(why));
-        }
-        Ok(Snapshot::of(&saved))
+        let repo = self.repo.to_indexed_ids().map_err(rustic(&location, "read its index"))?;
+        Ok(Writer { repo, location })
     }
 
     /// Checks the repository's structure (index, packs, trees, snapshots)
@@ -323,5 +302,65 @@ impl Vault {
         let location = self.location.clone();
         let repo = self.repo.to_indexed_ids().map_err(rustic(&location, "read its index"))?;
         Ok(file_nodes(&repo, id, &location)?.into_keys().collect())
+    }
+}
+
+/// A repository open for saving, again and again (see [`Vault::writer`]).
+pub struct Writer {
+    repo: Repository<rustic_core::IndexedIdsStatus>,
+    location: String,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").field("location", &self.location).finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// [`Vault::save`], on the open repository.
+    ///
+    /// # Errors
+    /// When the repository fails or the stream was incomplete.
+    pub fn save(
+        &self,
+        snapshot: &NewSnapshot,
+        files: Receiver<File>,
+        complete: &dyn Fn() -> Result<u64, String>,
+    ) -> Result<Snapshot, Error> {
+        let fail = |action: &str| rustic(&self.location, action);
+        let mut options = SnapshotOptions::default().label(snapshot.label.clone()).host(snapshot.hostname.clone());
+        options.description = Some(snapshot.description.clone());
+        for tag in &snapshot.tags {
+            options = options.add_tags(tag).map_err(fail("tag the snapshot"))?;
+        }
+        let snap = options.to_snapshot().map_err(fail("start a snapshot"))?;
+        let tally = Arc::new(Tally::default());
+        let source = ChannelSource::new(PathBuf::from(&snapshot.base), files, Arc::clone(&tally));
+        // archive() saves the snapshot itself; what it keeps is checked
+        // below and removed again if the stream was incomplete.
+        // No parent: rustic_core would otherwise take a file whose size and
+        // (absent) times match the parent's as unchanged and keep the old
+        // content — an object edited to the same length would be lost.
+        // Every file is read; deduplication still stores only what changed.
+        let mut options = BackupOptions::default();
+        options.parent_opts.force = true;
+        let saved = self
+            .repo
+            .archive(&options, &source, snap, &[PathBuf::from(&snapshot.base)])
+            .map_err(fail("save the backup"))?;
+        let sent = complete();
+        let arrived = tally.files.load(Ordering::SeqCst);
+        let problem = match sent {
+            Err(why) => Some(why),
+            Ok(_) if tally.failed.load(Ordering::SeqCst) => Some("a file came out of order".to_string()),
+            Ok(n) if n != arrived => Some(format!("{n} files were sent but {arrived} saved")),
+            Ok(_) => None,
+        };
+        if let Some(why) = problem {
+            self.repo.delete_snapshots(&[saved.id]).map_err(fail("remove the incomplete snapshot"))?;
+            return Err(Error::Source(why));
+        }
+        Ok(Snapshot::of(&saved))
     }
 }

@@ -3,13 +3,13 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 use bulkhead_etcd::delta::Segment;
 use bulkhead_etcd::snapshot::Taken;
 use bulkhead_etcd::watch::{Report, Settings, Store};
 use bulkhead_report::{OutputFormat, Verdict};
-use bulkhead_vault::{File, NewSnapshot};
+use bulkhead_vault::{File, NewSnapshot, Vault, Writer};
 
 use super::super::recovery::{Repo, load_fleet, on_vault, repository, with_vault};
 use crate::args::EtcdWatchArgs;
@@ -21,6 +21,55 @@ struct VaultStore {
     repo: Repo,
     cluster: String,
     fleet: String,
+    segments: SegmentWriter,
+}
+
+/// A save to run on the segment writer's thread.
+type Save = Box<dyn FnOnce(&Writer) -> Result<(), String> + Send>;
+
+/// A thread that keeps the repository open for segments, so a store costs
+/// its segment, not a fresh open and a read of every index file (the
+/// repository library blocks, and its S3 backend runs a runtime of its
+/// own: hence a plain thread). After a failure it opens the repository
+/// again for the next save: an outage ends without a restart.
+struct SegmentWriter {
+    jobs: mpsc::Sender<(Save, mpsc::Sender<Result<(), String>>)>,
+}
+
+impl SegmentWriter {
+    fn start(repo: &Repo) -> Self {
+        let (jobs, queue) = mpsc::channel::<(Save, mpsc::Sender<Result<(), String>>)>();
+        let (location, password) = (repo.location.clone(), repo.password.clone());
+        std::thread::spawn(move || {
+            let env = super::super::recovery::environment();
+            let mut open: Option<Writer> = None;
+            for (save, reply) in queue {
+                if open.is_none() {
+                    // Never created here: a repository that vanished is an
+                    // outage to wait out, not a place to start a new one.
+                    match Vault::open(&location, &password, false, &*env).and_then(Vault::writer) {
+                        Ok(w) => open = Some(w),
+                        Err(e) => {
+                            let _ = reply.send(Err(e.to_string()));
+                            continue;
+                        }
+                    }
+                }
+                let result = open.as_ref().map_or_else(|| Err("the repository is not open".into()), |w| save(w));
+                if result.is_err() {
+                    open = None;
+                }
+                let _ = reply.send(result);
+            }
+        });
+        Self { jobs }
+    }
+
+    fn run(&self, save: Save) -> Result<(), String> {
+        let (reply, answer) = mpsc::channel();
+        self.jobs.send((save, reply)).map_err(|_| "the segment writer stopped".to_string())?;
+        answer.recv().map_err(|_| "the segment writer stopped".to_string())?
+    }
 }
 
 impl Store for VaultStore {
@@ -48,16 +97,12 @@ impl Store for VaultStore {
             vec![self.cluster.clone(), "deltas".into(), format!("{:020}-{:020}.delta", segment.from, segment.to)],
             segment.encode(),
         );
-        // Never created here: a repository that vanished is an outage to
-        // wait out, not a place to start a new one.
-        on_vault(&self.repo, false, move |vault| {
-            let (tx, rx) = std::sync::mpsc::channel();
+        self.segments.run(Box::new(move |writer| {
+            let (tx, rx) = mpsc::channel();
             let _ = tx.send(file);
             drop(tx);
-            vault.save(&snapshot, rx, &|| Ok(1))
-        })
-        .map(|_| ())
-        .map_err(|f| f.to_string())
+            writer.save(&snapshot, rx, &|| Ok(1)).map(|_| ()).map_err(|e| e.to_string())
+        }))
     }
 
     fn full(&mut self, taken: &Taken, file: &Path) -> Result<(), String> {
@@ -109,10 +154,12 @@ pub fn run(args: &EtcdWatchArgs, out: &mut dyn Write) -> Result<Verdict, Failure
         run_for: args.run_for,
     };
     let json = output(args.output) == OutputFormat::Json;
+    let segments = SegmentWriter::start(&repo);
     let store: Arc<Mutex<dyn Store>> = Arc::new(Mutex::new(VaultStore {
         repo,
         cluster: cluster.name.clone(),
         fleet: fleet.file.metadata.name.clone(),
+        segments,
     }));
     // Reports go out as they happen, from the watch's tasks.
     let out = Mutex::new(out);
