@@ -55,7 +55,7 @@ impl SegmentWriter {
                         }
                     }
                 }
-                let result = open.as_ref().map_or_else(|| Err("the repository is not open".into()), |w| save(w));
+                let result = open.as_ref().map_or_else(|| Err("the repository is not open".into()), save);
                 if result.is_err() {
                     open = None;
                 }
