@@ -148,6 +148,21 @@ impl Snapshot {
             .map_err(|e| failed.take().unwrap_or(ReadError::Format(e)))
     }
 
+    /// The snapshot's newest revision (a walk of the `key` bucket's keys,
+    /// nothing kept).
+    ///
+    /// # Errors
+    /// A damaged tree or key.
+    pub fn newest(&self) -> Result<i64, ReadError> {
+        let mut newest = 0;
+        self.keys()?.for_each(|entry| {
+            let key = RevisionKey::decode(entry.key).map_err(|e| FormatError::Damaged(e.to_string()))?;
+            newest = newest.max(key.revision.main);
+            Ok(())
+        })?;
+        Ok(newest)
+    }
+
     /// The objects at revision `at` (the newest when `None`).
     ///
     /// # Errors

@@ -95,11 +95,7 @@ pub fn replay(
     target: Option<i64>,
     out: &Path,
 ) -> Result<Replayed, ReplayError> {
-    let mut newest = 0;
-    snapshot.history(|key, _| {
-        newest = newest.max(key.revision.main);
-        Ok(())
-    })?;
+    let newest = snapshot.newest()?;
     let reached = reach(newest, segments)?;
     let target = target.unwrap_or(reached);
     if target < newest {

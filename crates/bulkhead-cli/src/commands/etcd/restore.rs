@@ -101,7 +101,7 @@ pub fn run(args: &EtcdRestoreArgs, out: &mut dyn Write) -> Result<Verdict, Failu
         })?;
         let snapshot = Snapshot::open(&full_file, true)
             .map_err(|e| Failure::Input(format!("full snapshot {} in the repository: {e}", &full.id[..8])))?;
-        let newest = snapshot.state(None).map_err(|e| Failure::Input(e.to_string()))?.newest;
+        let newest = snapshot.newest().map_err(|e| Failure::Input(e.to_string()))?;
         if target.is_none_or(|t| newest <= t) {
             chosen = Some((full.clone(), snapshot, newest));
             break;
