@@ -105,6 +105,8 @@ pub fn run(args: &EtcdExtractArgs, out: &mut dyn Write) -> Result<Verdict, Failu
     let mut found = vec![false; wanted.len()];
     let mut objects = Vec::new();
     let mut problems = Vec::new();
+    // Objects the cluster makes for itself: said, but not a failure.
+    let mut left_out: Vec<String> = Vec::new();
     for (path, object) in candidates {
         let decoded = match opened.keys.as_ref().map(|k| k.decrypt(object.kv.key, object.kv.value)) {
             Some(Ok(Some(plain))) => bulkhead_etcd::value::to_json(&plain).map_err(|e| e.to_string()),
@@ -125,7 +127,12 @@ pub fn run(args: &EtcdExtractArgs, out: &mut dyn Write) -> Result<Verdict, Failu
             found[i] = true;
         }
         match decoded {
-            Ok(value) => objects.push(finish(value, object, args.raw, &path)?),
+            Ok(value) => match finish(value, object, args.raw) {
+                Ok(v) => objects.push(v),
+                Err(why) => {
+                    left_out.push(format!("{} left out: {why} (use --raw to have it as stored)", path.display()))
+                }
+            },
             Err(e) => problems.push(format!("{}: {e}", path.display())),
         }
     }
@@ -134,7 +141,6 @@ pub fn run(args: &EtcdExtractArgs, out: &mut dyn Write) -> Result<Verdict, Failu
             problems.push(format!("{}: not in the snapshot at revision {}", w.text, state.revision));
         }
     }
-    let objects: Vec<Value> = objects.into_iter().flatten().collect();
     match args.output {
         ExtractOutput::Yaml => {
             for o in &objects {
@@ -150,7 +156,7 @@ pub fn run(args: &EtcdExtractArgs, out: &mut dyn Write) -> Result<Verdict, Failu
     }
     // Problems go to standard error: standard output stays YAML for kubectl.
     let mut err = std::io::stderr();
-    for p in &problems {
+    for p in left_out.iter().chain(&problems) {
         let _ = writeln!(err, "bulkhead: {p}");
     }
     let _ = writeln!(
@@ -163,28 +169,17 @@ pub fn run(args: &EtcdExtractArgs, out: &mut dyn Write) -> Result<Verdict, Failu
     Ok(if problems.is_empty() { Verdict::Pass } else { Verdict::Fail })
 }
 
-/// The object cleaned for another apply (unless `raw`), or `None` when the
-/// cluster makes it for itself; raw objects get their resourceVersion back
-/// (the API server never stores it: it is the revision).
-fn finish(mut value: Value, object: &Object<'_>, raw: bool, path: &ObjectPath) -> Result<Option<Value>, Failure> {
+/// The object cleaned for another apply (unless `raw`), or why it is left
+/// out (the cluster makes it for itself); raw objects get their
+/// resourceVersion back (the API server never stores it: it is the revision).
+fn finish(mut value: Value, object: &Object<'_>, raw: bool) -> Result<Value, &'static str> {
     if raw {
         if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), object.kv.mod_revision.to_string().into());
         }
-        return Ok(Some(value));
+        return Ok(value);
     }
     let group = value["apiVersion"].as_str().and_then(|v| v.rsplit_once('/')).map_or("", |(g, _)| g).to_string();
     let kind = value["kind"].as_str().unwrap_or_default().to_string();
-    match bulkhead_kube::clean::clean(value, &group, &kind) {
-        Ok(v) => Ok(Some(v)),
-        Err(why) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "bulkhead: {} left out: {} (use --raw to have it as stored)",
-                path.display(),
-                why.describe()
-            );
-            Ok(None)
-        }
-    }
+    bulkhead_kube::clean::clean(value, &group, &kind).map_err(|why| why.describe())
 }
