@@ -13,7 +13,7 @@ use kube::api::{ListParams, PostParams};
 use serde_json::Value;
 
 use crate::drill::Verification;
-use crate::restore::reason;
+use bulkhead_kube::apply::reason;
 
 /// One check, as the fleet declares it (files already read).
 #[derive(Debug, Clone)]

@@ -371,7 +371,7 @@ async fn verify_objects(
             let name = desired.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
             let ns = desired.pointer("/metadata/namespace").and_then(Value::as_str);
             let id = ns.map_or_else(|| format!("{kind} {name}"), |ns| format!("{kind} {ns}/{name}"));
-            let Some((resource, caps)) = crate::restore::resolve(discovery, desired) else {
+            let Some((resource, caps)) = bulkhead_kube::apply::resolve(discovery, desired) else {
                 return (kind, Some(format!("{id}: its kind is not served")));
             };
             let api: Api<DynamicObject> = match (caps.scope, ns) {

@@ -14,7 +14,7 @@ mod error;
 pub mod freshness;
 pub mod layout;
 pub mod mapping;
-pub mod order;
+pub use bulkhead_kube::order;
 pub mod repos;
 pub mod restore;
 pub mod select;

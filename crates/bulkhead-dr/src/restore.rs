@@ -6,14 +6,14 @@
 //! after an interruption converges to the same state (apply is idempotent).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bulkhead_kube::Cluster;
 use bulkhead_vault::{Location, Snapshot, Vault};
 use futures::StreamExt;
 use kube::Api;
 use kube::api::{DynamicObject, Patch, PatchParams};
-use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
+use kube::discovery::{Discovery, Scope};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -21,10 +21,10 @@ use crate::Error;
 use crate::classes::{FleetClasses, TargetClasses};
 use crate::layout::from_yaml;
 use crate::mapping::Mapping;
-use crate::order::Phase;
+use bulkhead_kube::apply::{reason, resolve, retrying, wait_established};
+use bulkhead_kube::order::Phase;
 
-/// Bulkhead's field manager: what it applies, it owns.
-pub const FIELD_MANAGER: &str = "bulkhead";
+pub use bulkhead_kube::apply::FIELD_MANAGER;
 
 /// What to do with an object that already exists in the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -422,13 +422,6 @@ async fn discover(cluster: &Cluster) -> Result<Discovery, Error> {
     Ok(bulkhead_kube::discovery::discover(cluster).await?)
 }
 
-pub(crate) fn resolve(discovery: &Discovery, object: &Value) -> Option<(ApiResource, ApiCapabilities)> {
-    let api_version = object["apiVersion"].as_str()?;
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let gvk = kube::api::GroupVersionKind::gvk(group, version, object["kind"].as_str()?);
-    discovery.resolve_gvk(&gvk)
-}
-
 /// Applies one object (or dry-runs it) and says what happened.
 async fn apply(
     cluster: &Cluster,
@@ -494,60 +487,8 @@ async fn apply(
     r
 }
 
-/// The pauses between tries of a call the API server turned away.
-const RETRY_PAUSES: [Duration; 5] = [
-    Duration::from_millis(250),
-    Duration::from_millis(500),
-    Duration::from_secs(1),
-    Duration::from_secs(2),
-    Duration::from_secs(4),
-];
-
-/// Runs `call`, again after a pause when it failed for load: a loaded API
-/// server answers 429 (priority and fairness) or 5xx, or does not answer in
-/// time, and a read or a server-side apply may simply be made again. A
-/// 50,000-object restore on a busy server lost objects to this before.
-async fn retrying<T, F, Fut>(mut call: F) -> Result<T, bulkhead_kube::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, bulkhead_kube::Error>>,
-{
-    let mut pauses = RETRY_PAUSES.iter();
-    loop {
-        match call().await {
-            Err(e) if transient(&e) => match pauses.next() {
-                Some(pause) => {
-                    tracing::debug!(error = %e, "retrying after {pause:?}");
-                    tokio::time::sleep(*pause).await;
-                }
-                None => return Err(e),
-            },
-            other => return other,
-        }
-    }
-}
-
-/// Whether a failed call may succeed when made again unchanged.
-fn transient(e: &bulkhead_kube::Error) -> bool {
-    match e {
-        bulkhead_kube::Error::Timeout { .. } => true,
-        bulkhead_kube::Error::Api { source: kube::Error::Api(status), .. } => {
-            matches!(status.code, 429 | 500 | 502 | 503 | 504)
-        }
-        _ => false,
-    }
-}
-
 fn to_value(o: &DynamicObject) -> Value {
     serde_json::to_value(o).unwrap_or(Value::Null)
-}
-
-/// Why a call failed, as the API server put it.
-pub(crate) fn reason(e: &bulkhead_kube::Error) -> String {
-    match e {
-        bulkhead_kube::Error::Api { source, .. } => bulkhead_kube::cause(source),
-        other => other.to_string(),
-    }
 }
 
 /// The fields of `desired` whose value differs between `before` and
@@ -574,86 +515,11 @@ pub fn changed_fields(desired: &Value, before: &Value, after: &Value) -> Vec<Str
     out
 }
 
-/// Waits (up to a minute) until a restored definition is Established, so
-/// the custom resources after it are served.
-async fn wait_established(cluster: &Cluster, crd: &Value) {
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    let Some(name) = crd.pointer("/metadata/name").and_then(Value::as_str) else { return };
-    let api: Api<CustomResourceDefinition> = Api::all(cluster.client.clone());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let established = cluster.call("read a definition", api.get_opt(name)).await.ok().flatten().is_some_and(|c| {
-            c.status
-                .and_then(|s| s.conditions)
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"))
-        });
-        if established {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tracing::warn!(crd = name, "not Established after 60 s; its custom resources may fail");
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn api_error(code: u16) -> bulkhead_kube::Error {
-        let status: kube::core::Status =
-            serde_json::from_value(serde_json::json!({"code": code, "message": "m", "reason": "r"})).unwrap();
-        bulkhead_kube::Error::Api {
-            cluster: "c".into(),
-            server: "s".into(),
-            what: "apply an object".into(),
-            source: kube::Error::Api(Box::new(status)),
-        }
-    }
-
-    #[test]
-    fn load_is_transient_refusals_are_not() {
-        for code in [429, 500, 503, 504] {
-            assert!(transient(&api_error(code)), "{code}");
-        }
-        for code in [400, 403, 404, 409, 422] {
-            assert!(!transient(&api_error(code)), "{code}");
-        }
-        let timeout =
-            bulkhead_kube::Error::Timeout { cluster: "c".into(), server: "s".into(), what: "w".into(), seconds: 30 };
-        assert!(transient(&timeout));
-    }
-
-    /// A call turned away twice for load succeeds on the third try; one
-    /// refused for a reason is not tried again; load that never ends
-    /// fails after the last pause.
-    #[tokio::test(start_paused = true)]
-    async fn calls_turned_away_for_load_are_made_again() {
-        let tries = std::sync::atomic::AtomicU32::new(0);
-        let result = retrying(|| async {
-            let n = tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            if n < 2 { Err(api_error(429)) } else { Ok(n) }
-        })
-        .await;
-        assert_eq!(result.unwrap(), 2);
-        tries.store(0, std::sync::atomic::Ordering::SeqCst);
-        let refused = retrying(|| async {
-            tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Err::<(), _>(api_error(422))
-        })
-        .await;
-        assert!(refused.is_err());
-        assert_eq!(tries.load(std::sync::atomic::Ordering::SeqCst), 1);
-        tries.store(0, std::sync::atomic::Ordering::SeqCst);
-        let overloaded = retrying(|| async {
-            tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Err::<(), _>(api_error(503))
-        })
-        .await;
-        assert!(overloaded.is_err());
-        assert_eq!(tries.load(std::sync::atomic::Ordering::SeqCst), 1 + RETRY_PAUSES.len() as u32);
-    }
 
     #[test]
     fn changes_are_the_desired_fields_that_moved() {

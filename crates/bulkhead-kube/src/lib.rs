@@ -5,6 +5,7 @@
 //! Every call is bounded by a timeout: a cluster that does not answer is an
 //! [`Error`] naming it, never a hang.
 
+pub mod apply;
 pub mod clean;
 mod connect;
 pub mod discovery;
@@ -13,6 +14,7 @@ pub mod export;
 mod fleet;
 pub mod list;
 pub mod network;
+pub mod order;
 pub mod workloads;
 
 pub use connect::{Cluster, connect, connect_all, connect_kubeconfig, use_ring};

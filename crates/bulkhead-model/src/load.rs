@@ -37,6 +37,8 @@ pub struct Fleet {
     pub topology: Topology,
     /// Each app's Kubernetes objects, in the order of `spec.apps`.
     pub apps: Vec<AppManifests>,
+    /// Each baseline's objects, in the order of `spec.baselines`.
+    pub baselines: Vec<AppManifests>,
 }
 
 /// The files read, by the path diagnostics use, for showing snippets.
@@ -255,8 +257,13 @@ impl Loader<'_> {
         }
         let topology = Topology::build(&file.spec);
         crate::validate::check_fleet(name, &root, &file, &topology, &mut self.out);
-        let apps = if options.manifests { self.manifests(name, &root, &file)? } else { Vec::new() };
-        Ok(Some(Fleet { root: self.root.clone(), path: name.to_path_buf(), file, tree: root, topology, apps }))
+        let (apps, baselines) = if options.manifests {
+            let mut schema = KubernetesSchema::load()?;
+            (self.manifests(name, &root, &file, &mut schema)?, self.baselines(name, &root, &file, &mut schema)?)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Ok(Some(Fleet { root: self.root.clone(), path: name.to_path_buf(), file, tree: root, topology, apps, baselines }))
     }
 
     fn version_is_supported(&mut self, name: &Path, root: &Node) -> bool {
@@ -281,8 +288,34 @@ impl Loader<'_> {
         ok
     }
 
-    fn manifests(&mut self, fleet_file: &Path, root: &Node, file: &FleetFile) -> Result<Vec<AppManifests>, Error> {
-        let mut schema = KubernetesSchema::load()?;
+    /// The baselines' objects: plain directories, no overlays.
+    fn baselines(
+        &mut self,
+        fleet_file: &Path,
+        root: &Node,
+        file: &FleetFile,
+        schema: &mut KubernetesSchema,
+    ) -> Result<Vec<AppManifests>, Error> {
+        let mut out = Vec::new();
+        for (bi, baseline) in file.spec.baselines.iter().enumerate() {
+            let span = Some(root.locate(&["spec", "baselines", &bi.to_string(), "manifests"]).0.span);
+            let base = match self.manifest_dir(fleet_file, &baseline.manifests, span) {
+                Some(dir) => self.objects(&dir, schema)?,
+                None => Vec::new(),
+            };
+            duplicates(&base, None, &mut self.out);
+            out.push(AppManifests { app: baseline.name.clone(), base, overlays: Vec::new() });
+        }
+        Ok(out)
+    }
+
+    fn manifests(
+        &mut self,
+        fleet_file: &Path,
+        root: &Node,
+        file: &FleetFile,
+        schema: &mut KubernetesSchema,
+    ) -> Result<Vec<AppManifests>, Error> {
         let mut apps = Vec::new();
         for (ai, app) in file.spec.apps.iter().enumerate() {
             let mut result = AppManifests { app: app.name.clone(), ..Default::default() };
@@ -291,7 +324,7 @@ impl Loader<'_> {
             if let Some(dir) =
                 self.manifest_dir(fleet_file, &app.manifests, at(&["spec", "apps", &ai_text, "manifests"]))
             {
-                result.base = self.objects(&dir, &mut schema)?;
+                result.base = self.objects(&dir, schema)?;
                 if result.base.is_empty() {
                     self.out.push(
                         Diagnostic::warning(
@@ -309,7 +342,7 @@ impl Loader<'_> {
                 let oi_text = oi.to_string();
                 let span = at(&["spec", "apps", &ai_text, "overlays", &oi_text, "manifests"]);
                 let objects = match self.manifest_dir(fleet_file, &overlay.manifests, span) {
-                    Some(dir) => self.objects(&dir, &mut schema)?,
+                    Some(dir) => self.objects(&dir, schema)?,
                     None => Vec::new(),
                 };
                 duplicates(&objects, app.namespace.as_deref(), &mut self.out);
@@ -426,7 +459,7 @@ fn manifest_files(files: &dyn FleetFiles, dir: &Path) -> Vec<PathBuf> {
 }
 
 fn duplicates(objects: &[Manifest], namespace: Option<&str>, out: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<String, &Manifest> = HashMap::new();
+    let mut seen: HashMap<crate::manifest::ObjectKey, &Manifest> = HashMap::new();
     for m in objects {
         match seen.get(&m.key(namespace)) {
             Some(first) => out.push(

@@ -34,17 +34,73 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// `Kind/namespace/name`, the identity two manifests must not share.
-    pub fn key(&self, default_namespace: Option<&str>) -> String {
-        let ns = self.namespace.as_deref().or(default_namespace).unwrap_or("");
-        format!("{}/{}/{ns}/{}", self.api_version.split('/').next().unwrap_or(""), self.kind, self.name)
+    /// The identity two manifests must not share: group, kind, namespace
+    /// (`default_namespace` when the object sets none) and name.
+    pub fn key(&self, default_namespace: Option<&str>) -> ObjectKey {
+        ObjectKey::new(&self.api_version, &self.kind, self.namespace.as_deref().or(default_namespace), &self.name)
     }
 }
 
-/// The manifests of one app.
+/// An object's identity across versions: the API group (not the version:
+/// `apps/v1` and `apps/v1beta1` name the same object), kind, namespace and
+/// name. Every command that matches objects (overlays, plans, drift, the
+/// inventory of what Bulkhead applied) keys them by this.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+pub struct ObjectKey {
+    /// The API group, empty for the core group.
+    pub group: String,
+    /// The kind.
+    pub kind: String,
+    /// The namespace; `None` for cluster-scoped objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The name.
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// The key of an object of `api_version` (`group/version` or `v1`).
+    pub fn new(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Self {
+        Self {
+            group: group_of(api_version).to_string(),
+            kind: kind.to_string(),
+            namespace: namespace.filter(|n| !n.is_empty()).map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+
+    /// The key of an object given as JSON, when it has an `apiVersion`, a
+    /// `kind` and a `metadata.name`.
+    pub fn of_json(object: &serde_json::Value) -> Option<Self> {
+        let text = |p: &str| object.pointer(p).and_then(serde_json::Value::as_str);
+        Some(Self::new(text("/apiVersion")?, text("/kind")?, text("/metadata/namespace"), text("/metadata/name")?))
+    }
+}
+
+/// The group of an `apiVersion`: `apps` of `apps/v1`, empty for `v1`.
+pub fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(group, _)| group)
+}
+
+impl std::fmt::Display for ObjectKey {
+    /// `Deployment.apps shop/web`, `ConfigMap shop/settings`,
+    /// `ClusterRole.rbac.authorization.k8s.io viewer`: kubectl's way.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.kind)?;
+        if !self.group.is_empty() {
+            write!(f, ".{}", self.group)?;
+        }
+        match &self.namespace {
+            Some(ns) => write!(f, " {ns}/{}", self.name),
+            None => write!(f, " {}", self.name),
+        }
+    }
+}
+
+/// The manifests of one app (or of one baseline, with no overlays).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AppManifests {
-    /// The app's name.
+    /// The app's (or baseline's) name.
     pub app: String,
     /// Objects of the app's base directory.
     pub base: Vec<Manifest>,

@@ -1,9 +1,10 @@
 //! Each app's objects as each of its clusters gets them: the base manifests,
-//! with an overlay's object replacing the base object of the same kind,
-//! namespace and name on the clusters the overlay selects.
+//! with an overlay's object replacing the base object of the same group,
+//! kind, namespace and name ([`ObjectKey`]) on the clusters the overlay
+//! selects. `bulkhead plan` renders the same way.
 
 use bulkhead_model::Fleet;
-use bulkhead_model::manifest::Manifest;
+use bulkhead_model::manifest::{Manifest, ObjectKey};
 use bulkhead_model::spec::{App, Cluster};
 
 use crate::objects::{Object, Origin, Source};
@@ -50,14 +51,16 @@ impl<'f> AppObjects<'f> {
                 let clusters: Vec<&Cluster> =
                     index.select(all, &app.placement.clusters).into_iter().map(|i| &all[i]).collect();
                 let mut objects: Vec<Object<'f>> = manifests.base.iter().map(|m| typed(m, ns)).collect();
+                let mut keys: Vec<ObjectKey> = manifests.base.iter().map(|m| m.key(ns)).collect();
                 let base_count = objects.len();
                 let mut overlay_ranges = Vec::new();
                 for overlay in &manifests.overlays {
                     let start = objects.len();
                     objects.extend(overlay.iter().map(|m| typed(m, ns)));
+                    keys.extend(overlay.iter().map(|m| m.key(ns)));
                     overlay_ranges.push(start..objects.len());
                 }
-                let variants = variants(app, &clusters, &objects, base_count, &overlay_ranges);
+                let variants = variants(app, &clusters, &keys, base_count, &overlay_ranges);
                 Self { app, clusters, objects, variants }
             })
             .collect()
@@ -83,7 +86,7 @@ impl<'f> AppObjects<'f> {
 fn variants(
     app: &App,
     clusters: &[&Cluster],
-    objects: &[Object<'_>],
+    keys: &[ObjectKey],
     base_count: usize,
     overlays: &[std::ops::Range<usize>],
 ) -> Vec<Variant> {
@@ -95,8 +98,7 @@ fn variants(
                 continue;
             }
             for i in range.clone() {
-                let id = objects[i].id();
-                match set.iter().position(|&j| objects[j].id() == id) {
+                match set.iter().position(|&j| keys[j] == keys[i]) {
                     Some(p) => set[p] = i,
                     None => set.push(i),
                 }

@@ -74,6 +74,11 @@ pub struct FleetSpec {
     /// The applications deployed to the clusters.
     #[serde(default)]
     pub apps: Vec<App>,
+    /// What every cluster (or every cluster a selector chooses) gets
+    /// besides its apps: namespaces, RBAC defined once, platform components.
+    /// `bulkhead plan` and `apply` keep them in sync like the apps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baselines: Vec<Baseline>,
     /// Backups, retention and recovery drills.
     #[serde(default)]
     pub dr: DrSpec,
@@ -83,6 +88,20 @@ pub struct FleetSpec {
     /// How `bulkhead audit` judges the apps' workloads.
     #[serde(default)]
     pub audit: AuditSpec,
+}
+
+/// Manifests every chosen cluster gets, as they are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Baseline {
+    /// A unique name, such as `rbac` or `platform`.
+    pub name: String,
+    /// A directory of plain Kubernetes YAML, relative to the fleet directory.
+    /// Namespaced objects must set their namespace.
+    pub manifests: String,
+    /// The clusters that get it; every cluster when left out.
+    #[serde(default)]
+    pub clusters: ClusterSelector,
 }
 
 /// Settings of the reliability audit.

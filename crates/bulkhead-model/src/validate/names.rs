@@ -47,6 +47,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
     }
     unique(ctx, "cluster", spec.clusters.iter().map(|c| c.name.as_str()), "spec/clusters");
     unique(ctx, "app", spec.apps.iter().map(|a| a.name.as_str()), "spec/apps");
+    unique(ctx, "baseline", spec.baselines.iter().map(|b| b.name.as_str()), "spec/baselines");
     unique(ctx, "repository", spec.dr.repositories.iter().map(|r| r.name.as_str()), "spec/dr/repositories");
     unique(ctx, "policy", spec.dr.policies.iter().map(|p| p.name.as_str()), "spec/dr/policies");
     unique(ctx, "drill", spec.dr.drills.iter().map(|d| d.name.as_str()), "spec/dr/drills");
@@ -155,6 +156,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
         {
             ctx.unknown(&format!("spec/apps/{ai}/backup/policy"), "backup policy", &b.policy, &policies);
         }
+    }
+    for (bi, b) in spec.baselines.iter().enumerate() {
+        cluster_names(ctx, &b.clusters.names, &format!("spec/baselines/{bi}/clusters/names"));
     }
     for (wi, w) in spec.rollout.waves.iter().enumerate() {
         cluster_names(ctx, &w.clusters.names, &format!("spec/rollout/waves/{wi}/clusters/names"));

@@ -2,7 +2,7 @@
 //! needs exists before it: definitions, then namespaces, identities,
 //! configuration, storage, workloads, then what points at workloads, then
 //! everything else (custom resources last, their definitions served by then).
-//! Pure.
+//! Pure: restores and `bulkhead apply` share it.
 
 /// A restore phase, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
