@@ -1,0 +1,25 @@
+/// Why planning, applying or reading drift could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A cluster could not be read or written.
+    #[error(transparent)]
+    Kube(#[from] bulkhead_kube::Error),
+    /// The inventory of what Bulkhead applied is unusable.
+    #[error("cluster `{cluster}`: the inventory of what Bulkhead applied ({location}) {why}")]
+    Inventory {
+        /// The cluster.
+        cluster: String,
+        /// Where the inventory is kept.
+        location: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The cluster changed since the plan was made.
+    #[error("cluster `{cluster}` changed since the plan was made: {why}")]
+    Changed {
+        /// The cluster.
+        cluster: String,
+        /// What changed.
+        why: String,
+    },
+}
