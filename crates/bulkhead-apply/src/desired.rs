@@ -85,6 +85,8 @@ pub fn digest(object: &Value) -> String {
 /// Everything one cluster should have, in apply order (phase, then key).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DesiredCluster {
+    /// The fleet's name (each fleet keeps its own inventory).
+    pub fleet: String,
     /// The cluster's name.
     pub cluster: String,
     /// Its objects.
@@ -181,7 +183,7 @@ pub fn render(fleet: &Fleet) -> (Vec<DesiredCluster>, Vec<Diagnostic>) {
         .map(|(c, objects)| {
             let mut objects: Vec<DesiredObject> = objects.into_values().collect();
             objects.sort_by(|a, b| (a.phase(), &a.key).cmp(&(b.phase(), &b.key)));
-            DesiredCluster { cluster: c.name.clone(), objects }
+            DesiredCluster { fleet: fleet.file.metadata.name.clone(), cluster: c.name.clone(), objects }
         })
         .collect();
     (rendered, problems)

@@ -62,8 +62,19 @@ pub async fn recheck(
     let now = plan_cluster(cluster, desired, options).await?;
     let (was, is) = (planned.signature(), now.signature());
     if was != is {
-        let describe = |s: &[(Action, &ObjectKey, &[crate::diff::FieldChange])], other: &[(Action, &ObjectKey, &[crate::diff::FieldChange])]| {
-            s.iter().find(|c| !other.contains(c)).map(|(a, k, _)| format!("{} {k}", a.sign()))
+        type Sig<'a> = [(Action, &'a ObjectKey, &'a [crate::diff::FieldChange])];
+        let describe = |s: &Sig<'_>, other: &Sig<'_>| {
+            s.iter().find(|c| !other.contains(c)).map(|(a, k, fields)| {
+                let field = fields.first().map_or(String::new(), |f| {
+                    format!(
+                        " ({}: {} → {})",
+                        f.path,
+                        crate::diff::show(f.before.as_ref()),
+                        crate::diff::show(f.after.as_ref())
+                    )
+                });
+                format!("{} {k}{field}", a.sign())
+            })
         };
         let why = match (describe(&was, &is), describe(&is, &was)) {
             (Some(gone), Some(new)) => format!("the plan said `{gone}`, the cluster now needs `{new}`"),
@@ -99,7 +110,7 @@ pub async fn execute(
     for o in &desired.objects {
         before.entries.insert(o.key.clone(), entry_of(o));
     }
-    let mut inventory = inventory::write(cluster, &before).await?;
+    let mut inventory = inventory::write(cluster, &desired.fleet, &before).await?;
 
     let mut discovery = bulkhead_kube::discovery::discover(cluster).await?;
     let by_key: BTreeMap<&ObjectKey, &Value> = desired.objects.iter().map(|o| (&o.key, &o.object)).collect();
@@ -160,7 +171,7 @@ pub async fn execute(
             .map(|(k, e)| (k.clone(), e.clone()))
             .collect(),
     };
-    inventory = inventory::write(cluster, &after).await?;
+    inventory = inventory::write(cluster, &desired.fleet, &after).await?;
     tracing::debug!(cluster = cluster.name, managed = inventory.entries.len(), "inventory written");
     Ok(applied)
 }

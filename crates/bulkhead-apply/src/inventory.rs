@@ -20,8 +20,13 @@ use crate::Error;
 
 /// The namespace of the inventory: one every cluster has.
 pub const NAMESPACE: &str = "kube-system";
-/// The inventory ConfigMap's name.
-pub const NAME: &str = "bulkhead-inventory";
+
+/// The inventory ConfigMap's name for `fleet`: one per fleet, so two fleets
+/// sharing a cluster (or a test fleet beside production) never plan to
+/// delete each other's objects.
+pub fn name(fleet: &str) -> String {
+    format!("bulkhead-inventory-{fleet}")
+}
 /// Its data key.
 const KEY: &str = "objects";
 
@@ -44,8 +49,26 @@ pub struct Inventory {
     /// The ConfigMap's resourceVersion; none when there is no inventory yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
-    /// The entries, by key.
+    /// The entries, by key (a list in JSON: keys are not strings).
+    #[serde(with = "as_list")]
     pub entries: BTreeMap<ObjectKey, Entry>,
+}
+
+mod as_list {
+    use std::collections::BTreeMap;
+
+    use bulkhead_model::manifest::ObjectKey;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Entry;
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<ObjectKey, Entry>, s: S) -> Result<S::Ok, S::Error> {
+        map.values().collect::<Vec<_>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<ObjectKey, Entry>, D::Error> {
+        Ok(Vec::<Entry>::deserialize(d)?.into_iter().map(|e| (e.key.clone(), e)).collect())
+    }
 }
 
 type Row = (String, String, String, String, String);
@@ -75,23 +98,23 @@ impl Inventory {
     }
 }
 
-fn location() -> String {
-    format!("ConfigMap {NAMESPACE}/{NAME}")
+fn location(fleet: &str) -> String {
+    format!("ConfigMap {NAMESPACE}/{}", name(fleet))
 }
 
 /// Reads a cluster's inventory; an empty one when Bulkhead never applied there.
 ///
 /// # Errors
 /// When the cluster cannot be read or the inventory is not Bulkhead's format.
-pub async fn read(cluster: &Cluster) -> Result<Inventory, Error> {
+pub async fn read(cluster: &Cluster, fleet: &str) -> Result<Inventory, Error> {
     let api: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), NAMESPACE);
-    let Some(map) = cluster.call("read the inventory", api.get_opt(NAME)).await? else {
+    let Some(map) = cluster.call("read the inventory", api.get_opt(&name(fleet))).await? else {
         return Ok(Inventory::default());
     };
     let text = map.data.as_ref().and_then(|d| d.get(KEY)).map_or("[]", String::as_str);
     let entries = Inventory::decode(text).map_err(|e| Error::Inventory {
         cluster: cluster.name.clone(),
-        location: location(),
+        location: location(fleet),
         why: format!("is not readable ({e}); delete it only if nothing in the cluster was applied by Bulkhead"),
     })?;
     Ok(Inventory { resource_version: map.metadata.resource_version, entries })
@@ -103,11 +126,11 @@ pub async fn read(cluster: &Cluster) -> Result<Inventory, Error> {
 ///
 /// # Errors
 /// When the cluster refuses, or the inventory changed since it was read.
-pub async fn write(cluster: &Cluster, inventory: &Inventory) -> Result<Inventory, Error> {
+pub async fn write(cluster: &Cluster, fleet: &str, inventory: &Inventory) -> Result<Inventory, Error> {
     let api: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), NAMESPACE);
     let map = ConfigMap {
         metadata: ObjectMeta {
-            name: Some(NAME.into()),
+            name: Some(name(fleet)),
             namespace: Some(NAMESPACE.into()),
             resource_version: inventory.resource_version.clone(),
             labels: Some([("app.kubernetes.io/managed-by".to_string(), "bulkhead".to_string())].into()),
@@ -119,12 +142,12 @@ pub async fn write(cluster: &Cluster, inventory: &Inventory) -> Result<Inventory
     let params = PostParams::default();
     let written = match &inventory.resource_version {
         None => cluster.call("create the inventory", api.create(&params, &map)).await,
-        Some(_) => cluster.call("write the inventory", api.replace(NAME, &params, &map)).await,
+        Some(_) => cluster.call("write the inventory", api.replace(&name(fleet), &params, &map)).await,
     };
     let written = written.map_err(|e| match &e {
         bulkhead_kube::Error::Api { source: kube::Error::Api(status), .. } if status.code == 409 => Error::Changed {
             cluster: cluster.name.clone(),
-            why: format!("another apply wrote the inventory ({}) meanwhile; plan again", location()),
+            why: format!("another apply wrote the inventory ({}) meanwhile; plan again", location(fleet)),
         },
         _ => Error::Kube(e),
     })?;
@@ -145,5 +168,7 @@ mod tests {
         let text = inventory.encode();
         assert_eq!(Inventory::decode(&text).unwrap(), inventory.entries);
         assert!(Inventory::decode("{not json").is_err());
+        let json = serde_json::to_string(&inventory).unwrap();
+        assert_eq!(serde_json::from_str::<Inventory>(&json).unwrap(), inventory);
     }
 }

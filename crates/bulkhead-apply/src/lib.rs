@@ -24,6 +24,8 @@ pub mod execute;
 pub mod health;
 pub mod inventory;
 pub mod plan;
+pub mod plan_file;
+pub mod rollout;
 pub mod scope;
 pub mod waves;
 

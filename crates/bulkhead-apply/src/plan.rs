@@ -164,7 +164,7 @@ pub(crate) type Live = BTreeMap<ObjectKey, Value>;
 /// When the cluster cannot be read (discovery, the inventory, a list).
 pub async fn plan_cluster(cluster: &Cluster, desired: &DesiredCluster, options: PlanOptions) -> Result<ClusterPlan, Error> {
     let discovery = bulkhead_kube::discovery::discover(cluster).await?;
-    let inventory = inventory::read(cluster).await?;
+    let inventory = inventory::read(cluster, &desired.fleet).await?;
     let live = read_live(cluster, &discovery, desired, &inventory, options.parallel).await?;
     let mut plan = ClusterPlan {
         cluster: cluster.name.clone(),

@@ -103,6 +103,61 @@ pub enum Command {
     ///   bulkhead export --kubeconfig ~/.kube/config --namespace shop > shop.yaml
     Export(ExportArgs),
 
+    /// Print the objects a cluster should have: its apps and baselines.
+    ///
+    /// Each app's manifests on the clusters its placement selects, an
+    /// overlay's object replacing the base object of the same group, kind,
+    /// namespace and name, the app's namespace, and the fleet's
+    /// `baselines`. `plan`, `apply` and `drift` all use exactly this.
+    ///
+    ///   bulkhead render --cluster aws-use1-prod examples/multicloud
+    Render(RenderArgs),
+
+    /// What would applying the fleet change on each cluster?
+    ///
+    /// A server-side dry-run apply of every desired object on every cluster
+    /// (at once), shown like Terraform: `+` create, `~` update with the
+    /// fields that change (only fields Bulkhead's field manager sets), `-`
+    /// delete (objects Bulkhead applied before that are no longer desired;
+    /// objects it never applied are never deleted), `!` stop managing but
+    /// leave (namespaces and definitions). `--out FILE` saves the plan for
+    /// `bulkhead apply FILE`.
+    ///
+    /// Exit codes, for CI: 0 no changes, 1 changes pending, 2 bad input (the
+    /// fleet, or an object a cluster refuses), 3 a cluster unreachable.
+    ///
+    ///   bulkhead plan --out release.plan examples/multicloud
+    Plan(PlanArgs),
+
+    /// Apply the fleet (or a saved plan) in waves, with health gates.
+    ///
+    /// Plans first (or reads FILE, then checks that no cluster changed in a
+    /// way that changes the plan), then goes wave by wave through
+    /// `rollout.waves` (clusters no wave selects come last): a wave's
+    /// clusters at once, server-side apply under the `bulkhead` field
+    /// manager, then the wave's workloads must roll out (nothing
+    /// crash-looping) within `--health-timeout` and stay healthy for the
+    /// wave's `pause`. `approval: true` asks on the terminal (`--yes` for
+    /// CI). A plan that deletes more than `--max-delete` percent of a
+    /// cluster's managed objects is refused without `--allow-mass-delete`.
+    /// The first failed wave stops the rollout. Exit 0 applied and healthy,
+    /// 1 a wave failed or was refused, 2 bad input, 3 a cluster unreachable.
+    ///
+    ///   bulkhead apply examples/multicloud
+    ///   bulkhead apply --yes release.plan
+    Apply(ApplyArgs),
+
+    /// Has anything drifted from the fleet's code?
+    ///
+    /// Compares every object Bulkhead applied with its desired state, by the
+    /// same server-side dry run as `plan`: fields other managers own,
+    /// defaults and what mutating webhooks set never count; a field
+    /// Bulkhead set that holds another value does, and so does an object it
+    /// applied that is gone. Changes of the fleet's code not applied yet
+    /// are counted as pending, not drift. Exit 1 when something drifted, 3
+    /// when a cluster is unreachable.
+    Drift(DriftArgs),
+
     /// Back up cluster resources into the fleet's repository, and look at backups.
     ///
     /// Backups are snapshots in restic's repository format (encrypted,
@@ -213,6 +268,110 @@ pub struct ExportArgs {
     /// Resources listed at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,
+}
+
+/// `bulkhead render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The cluster whose desired state to print.
+    #[arg(long)]
+    pub cluster: String,
+
+    /// YAML documents (with a comment naming each object's source), or
+    /// one JSON List.
+    #[arg(long, short, value_enum, default_value_t = ExtractOutput::Yaml)]
+    pub output: ExtractOutput,
+}
+
+/// Which clusters `plan`, `apply` and `drift` reach, and how hard.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Only this cluster (repeat for more). Default: every cluster with `access`.
+    #[arg(long = "cluster", value_name = "NAME")]
+    pub clusters: Vec<String>,
+
+    /// Dry runs (and applies) in flight at once per cluster.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: u16,
+}
+
+/// `bulkhead plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// Clusters.
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    /// Save the plan here, for `bulkhead apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = PlanOutput::Human)]
+    pub output: PlanOutput,
+}
+
+/// `bulkhead apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A fleet directory (or fleet file) to plan and apply, or a plan file
+    /// saved by `bulkhead plan --out`.
+    #[arg(value_name = "DIR|PLANFILE", env = env_vars::BULKHEAD_FLEET, default_value = ".")]
+    pub target: PathBuf,
+
+    /// Clusters.
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    /// Approve every wave that asks for approval (for CI).
+    #[arg(long, short)]
+    pub yes: bool,
+
+    /// Clusters of a wave applied at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_parallel: u16,
+
+    /// How long a wave's workloads may take to roll out, such as `5m`.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub health_timeout: std::time::Duration,
+
+    /// Refuse a plan that deletes more than this percentage of the objects
+    /// Bulkhead manages on a cluster.
+    #[arg(long, default_value_t = 25, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_delete: u8,
+
+    /// Apply even when a plan deletes more than `--max-delete`.
+    #[arg(long)]
+    pub allow_mass_delete: bool,
+
+    /// Output format: progress and a report for people, or one JSON
+    /// document at the end.
+    #[arg(long, short, value_enum, default_value_t = PlanOutput::Human)]
+    pub output: PlanOutput,
+}
+
+/// `bulkhead drift`.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// Clusters.
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = PlanOutput::Human)]
+    pub output: PlanOutput,
 }
 
 /// `bulkhead validate`.

@@ -133,6 +133,19 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             (commands::restore::run(&a, out), format)
         }
         Command::Export(a) => (commands::export::run(&ExportSettings::resolve(a), out), OutputFormat::Human),
+        Command::Render(a) => (commands::apply::render::run(&a, out), OutputFormat::Human),
+        Command::Plan(a) => {
+            let format = settings::plan_output(a.output);
+            (commands::apply::plan::run(&a, out), format)
+        }
+        Command::Apply(a) => {
+            let format = settings::plan_output(a.output);
+            (commands::apply::run::run(&a, out), format)
+        }
+        Command::Drift(a) => {
+            let format = settings::plan_output(a.output);
+            (commands::apply::drift::run(&a, out), format)
+        }
     }
 }
 

@@ -267,6 +267,14 @@ pub fn output(o: Output) -> OutputFormat {
     }
 }
 
+/// A human-or-JSON output as the report format.
+pub fn plan_output(o: PlanOutput) -> OutputFormat {
+    match o {
+        PlanOutput::Human => OutputFormat::Human,
+        PlanOutput::Json => OutputFormat::Json,
+    }
+}
+
 /// `bulkhead export`, resolved.
 #[derive(Debug, Clone)]
 pub struct ExportSettings {

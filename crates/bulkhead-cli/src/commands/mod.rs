@@ -2,6 +2,7 @@
 //! its report, and returns the verdict that becomes the exit code, or a
 //! [`Failure`] that says why it could not finish.
 
+pub mod apply;
 pub mod audit;
 pub mod backup;
 pub mod blast;
