@@ -42,3 +42,6 @@ mod drill;
 
 // `bulkhead etcd`: snapshots of the test environment's real etcd.
 mod etcd;
+
+// `bulkhead plan`, `apply`, `drift`: the fleet's code on three real clusters.
+mod apply;

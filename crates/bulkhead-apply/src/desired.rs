@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use bulkhead_kube::order::Phase;
 use bulkhead_model::manifest::{Manifest, ObjectKey};
-use bulkhead_model::spec::{Cluster, ClusterSelector, ClusterIndex};
+use bulkhead_model::spec::{Cluster, ClusterIndex, ClusterSelector};
 use bulkhead_model::{Code, Diagnostic, Fleet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -263,7 +263,8 @@ spec:
     }
 
     const CONFIG: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {mode: base}\n";
-    const ROLE: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: viewer}\nrules: []\n";
+    const ROLE: &str =
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: viewer}\nrules: []\n";
 
     #[test]
     fn apps_overlays_namespaces_and_baselines_render_per_cluster() {

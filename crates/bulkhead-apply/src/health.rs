@@ -213,13 +213,25 @@ mod tests {
 
     #[test]
     fn a_deployment_is_rolled_out_when_every_replica_is_new_and_available() {
-        let done = deployment_with(3, serde_json::json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}));
+        let done = deployment_with(
+            3,
+            serde_json::json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}),
+        );
         assert_eq!(deployment(&done), Ok(()));
-        let unseen = deployment_with(3, serde_json::json!({"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}));
+        let unseen = deployment_with(
+            3,
+            serde_json::json!({"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}),
+        );
         assert!(deployment(&unseen).is_err());
-        let rolling = deployment_with(3, serde_json::json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3, "availableReplicas": 3}));
+        let rolling = deployment_with(
+            3,
+            serde_json::json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3, "availableReplicas": 3}),
+        );
         assert_eq!(deployment(&rolling), Err("1 old replicas still running".into()));
-        let waiting = deployment_with(3, serde_json::json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 1}));
+        let waiting = deployment_with(
+            3,
+            serde_json::json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 1}),
+        );
         assert_eq!(deployment(&waiting), Err("1 of 3 replicas available".into()));
     }
 }

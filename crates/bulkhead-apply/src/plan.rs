@@ -162,7 +162,11 @@ pub(crate) type Live = BTreeMap<ObjectKey, Value>;
 ///
 /// # Errors
 /// When the cluster cannot be read (discovery, the inventory, a list).
-pub async fn plan_cluster(cluster: &Cluster, desired: &DesiredCluster, options: PlanOptions) -> Result<ClusterPlan, Error> {
+pub async fn plan_cluster(
+    cluster: &Cluster,
+    desired: &DesiredCluster,
+    options: PlanOptions,
+) -> Result<ClusterPlan, Error> {
     let discovery = bulkhead_kube::discovery::discover(cluster).await?;
     let inventory = inventory::read(cluster, &desired.fleet).await?;
     let live = read_live(cluster, &discovery, desired, &inventory, options.parallel).await?;
@@ -212,10 +216,7 @@ pub async fn plan_cluster(cluster: &Cluster, desired: &DesiredCluster, options: 
             plan_object(cluster, &discovery, object, live, applied_digest, later)
         })
         .collect();
-    let results: Vec<Outcome> = futures::stream::iter(planning)
-        .buffered(options.parallel.max(1))
-        .collect()
-        .await;
+    let results: Vec<Outcome> = futures::stream::iter(planning).buffered(options.parallel.max(1)).collect().await;
     for outcome in results {
         match outcome {
             Outcome::Unchanged => plan.unchanged += 1,
@@ -322,7 +323,12 @@ fn resource_version(object: &Value) -> Option<String> {
 }
 
 /// The API for an object's resource, in its namespace when it has one.
-pub(crate) fn api_for(cluster: &Cluster, resource: &ApiResource, scope: &Scope, namespace: Option<&str>) -> Api<DynamicObject> {
+pub(crate) fn api_for(
+    cluster: &Cluster,
+    resource: &ApiResource,
+    scope: &Scope,
+    namespace: Option<&str>,
+) -> Api<DynamicObject> {
     match (scope, namespace) {
         (Scope::Namespaced, Some(ns)) => Api::namespaced_with(cluster.client.clone(), ns, resource),
         _ => Api::all_with(cluster.client.clone(), resource),
@@ -374,7 +380,9 @@ async fn read_live(
     inventory: &Inventory,
     parallel: usize,
 ) -> Result<Live, Error> {
-    let mut lists: BTreeMap<(String, String, String, Option<String>), (ApiResource, Scope)> = BTreeMap::new();
+    // One list per group, version, plural and namespace.
+    type ListId = (String, String, String, Option<String>);
+    let mut lists: BTreeMap<ListId, (ApiResource, Scope)> = BTreeMap::new();
     let wanted = desired
         .objects
         .iter()

@@ -96,7 +96,10 @@ mod tests {
         let w = waves(&rollout, &clusters, &all);
         let names: Vec<(&str, Vec<&str>)> =
             w.iter().map(|w| (w.name.as_str(), w.clusters.iter().map(String::as_str).collect())).collect();
-        assert_eq!(names, [("canary", vec!["canary"]), ("eu", vec!["eu-1"]), ("us", vec!["us-1"]), (REST, vec!["ap-1"])]);
+        assert_eq!(
+            names,
+            [("canary", vec!["canary"]), ("eu", vec!["eu-1"]), ("us", vec!["us-1"]), (REST, vec!["ap-1"])]
+        );
         assert_eq!(w[0].pause, Duration::from_secs(60));
         assert!(w[2].approval);
         // Only the clusters with changes: empty waves drop out.

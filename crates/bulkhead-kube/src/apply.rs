@@ -118,8 +118,7 @@ mod tests {
         for code in [400, 403, 404, 409, 422] {
             assert!(!transient(&api_error(code)), "{code}");
         }
-        let timeout =
-            crate::Error::Timeout { cluster: "c".into(), server: "s".into(), what: "w".into(), seconds: 30 };
+        let timeout = crate::Error::Timeout { cluster: "c".into(), server: "s".into(), what: "w".into(), seconds: 30 };
         assert!(transient(&timeout));
     }
 

@@ -263,7 +263,15 @@ impl Loader<'_> {
         } else {
             (Vec::new(), Vec::new())
         };
-        Ok(Some(Fleet { root: self.root.clone(), path: name.to_path_buf(), file, tree: root, topology, apps, baselines }))
+        Ok(Some(Fleet {
+            root: self.root.clone(),
+            path: name.to_path_buf(),
+            file,
+            tree: root,
+            topology,
+            apps,
+            baselines,
+        }))
     }
 
     fn version_is_supported(&mut self, name: &Path, root: &Node) -> bool {

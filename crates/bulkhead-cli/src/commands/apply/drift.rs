@@ -20,10 +20,8 @@ pub fn run(args: &DriftArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let chosen = super::chosen(&fleet, &args.targets)?;
     let options = PlanOptions { parallel: usize::from(args.targets.parallel) };
     let planned = super::super::block_on(super::plan_chosen(&fleet, desired, &chosen, options))?;
-    let drift: Vec<Result<ClusterDrift, (String, String)>> = planned
-        .iter()
-        .map(|p| p.plan.as_ref().map(of_plan).map_err(|e| (p.name.clone(), e.clone())))
-        .collect();
+    let drift: Vec<Result<ClusterDrift, (String, String)>> =
+        planned.iter().map(|p| p.plan.as_ref().map(of_plan).map_err(|e| (p.name.clone(), e.clone()))).collect();
     let unreachable = drift.iter().any(Result::is_err);
     let drifted = drift.iter().flatten().any(|d| !d.drifted.is_empty());
     let verdict = if unreachable {
@@ -65,7 +63,8 @@ pub fn run(args: &DriftArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
 }
 
 fn print(d: &ClusterDrift, out: &mut dyn Write) -> Result<(), Failure> {
-    let pending = if d.pending > 0 { format!(", {} changes pending (not applied yet)", d.pending) } else { String::new() };
+    let pending =
+        if d.pending > 0 { format!(", {} changes pending (not applied yet)", d.pending) } else { String::new() };
     writeln!(out, "cluster {}: {} drifted, {} in sync{pending}", d.cluster, d.drifted.len(), d.in_sync)?;
     for o in &d.drifted {
         match o.kind {
@@ -73,7 +72,13 @@ fn print(d: &ClusterDrift, out: &mut dyn Write) -> Result<(), Failure> {
             DriftKind::Modified => {
                 writeln!(out, "  modified {}", o.key)?;
                 for f in &o.fields {
-                    writeln!(out, "      {}: {} (desired {})", f.path, show(f.before.as_ref()), show(f.after.as_ref()))?;
+                    writeln!(
+                        out,
+                        "      {}: {} (desired {})",
+                        f.path,
+                        show(f.before.as_ref()),
+                        show(f.after.as_ref())
+                    )?;
                 }
             }
         }

@@ -49,7 +49,9 @@ pub(crate) fn chosen<'a>(fleet: &'a Fleet, targets: &TargetArgs) -> Result<Vec<&
         .iter()
         .map(|name| match clusters.iter().find(|c| &c.name == name) {
             Some(c) if c.access.is_some() => Ok(c.name.as_str()),
-            Some(_) => Err(Failure::Usage(format!("cluster `{name}` has no `access` in the fleet; it cannot be reached"))),
+            Some(_) => {
+                Err(Failure::Usage(format!("cluster `{name}` has no `access` in the fleet; it cannot be reached")))
+            }
             None => {
                 let known: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
                 Err(Failure::Usage(format!("the fleet has no cluster `{name}`; it has: {}", known.join(", "))))
@@ -83,7 +85,9 @@ pub(crate) async fn plan_chosen(
         let desired = Arc::new(d);
         match super::recovery::connect_named(fleet, &desired.cluster).await {
             Ok(cluster) => reachable.push((cluster, desired)),
-            Err(e) => out.push(Planned { name: desired.cluster.clone(), cluster: None, desired, plan: Err(e.to_string()) }),
+            Err(e) => {
+                out.push(Planned { name: desired.cluster.clone(), cluster: None, desired, plan: Err(e.to_string()) })
+            }
         }
     }
     let clusters: Vec<(Cluster, Arc<DesiredCluster>)> = reachable.clone();

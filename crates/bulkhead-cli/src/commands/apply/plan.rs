@@ -36,7 +36,12 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
         PlanOutput::Human => {
             print(&planned, out)?;
             if let Some(path) = &args.out {
-                writeln!(out, "saved the plan to {}; `bulkhead apply {}` carries it out", path.display(), path.display())?;
+                writeln!(
+                    out,
+                    "saved the plan to {}; `bulkhead apply {}` carries it out",
+                    path.display(),
+                    path.display()
+                )?;
             }
         }
     }
@@ -72,9 +77,7 @@ fn save(fleet: &Path, planned: &[Planned], path: &Path) -> Result<(), Failure> {
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         clusters: planned
             .iter()
-            .filter_map(|p| {
-                Some(PlannedCluster { desired: (*p.desired).clone(), plan: p.plan.as_ref().ok()?.clone() })
-            })
+            .filter_map(|p| Some(PlannedCluster { desired: (*p.desired).clone(), plan: p.plan.as_ref().ok()?.clone() }))
             .collect(),
     };
     let text = serde_json::to_vec_pretty(&file).map_err(|e| Failure::Bug(format!("cannot write a plan: {e}")))?;
@@ -142,8 +145,12 @@ pub(crate) fn print(planned: &[Planned], out: &mut dyn Write) -> Result<(), Fail
         for r in &plan.refused {
             writeln!(out, "  refused {}: {}", r.key, r.reason)?;
         }
-        let (c, u, d, o) =
-            (plan.count(Action::Create), plan.count(Action::Update), plan.count(Action::Delete), plan.count(Action::Orphan));
+        let (c, u, d, o) = (
+            plan.count(Action::Create),
+            plan.count(Action::Update),
+            plan.count(Action::Delete),
+            plan.count(Action::Orphan),
+        );
         create += c;
         update += u;
         delete += d;

@@ -100,7 +100,9 @@ fn read_plan_file(path: &std::path::Path) -> Result<Option<PlanFile>, Failure> {
     if !PlanFile::looks_like(&bytes) {
         return Ok(None);
     }
-    PlanFile::parse(&bytes).map(Some).map_err(|why| Failure::Input(format!("{}: not a usable plan: {why}", path.display())))
+    PlanFile::parse(&bytes)
+        .map(Some)
+        .map_err(|why| Failure::Input(format!("{}: not a usable plan: {why}", path.display())))
 }
 
 /// The saved plan's clusters, connected (`--cluster` picks some).
@@ -169,10 +171,7 @@ fn approve(wave: &WavePlan, yes: bool) -> bool {
             return true;
         }
         if !std::io::stdin().is_terminal() {
-            eprintln!(
-                "wave {} needs approval and there is no terminal to ask on; pass --yes to approve it",
-                wave.name
-            );
+            eprintln!("wave {} needs approval and there is no terminal to ask on; pass --yes to approve it", wave.name);
             return false;
         }
         eprint!("Apply wave {} ({})? [y/N] ", wave.name, wave.clusters.join(", "));
@@ -272,11 +271,7 @@ fn report_waves(
         let done = results.len();
         if let Some(failed) = results.iter().find(|r| !r.succeeded()) {
             let later: Vec<&str> = waves.iter().skip(done).map(|w| w.name.as_str()).collect();
-            let left = if later.is_empty() {
-                String::new()
-            } else {
-                format!("; not started: {}", later.join(", "))
-            };
+            let left = if later.is_empty() { String::new() } else { format!("; not started: {}", later.join(", ")) };
             writeln!(out, "Stopped at wave {}{left}.", failed.wave)?;
         } else {
             writeln!(out, "Applied {} wave(s) to fleet {}; every wave healthy.", done, fleet.file.metadata.name)?;
