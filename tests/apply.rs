@@ -132,6 +132,14 @@ async fn plan_apply_drift_saved_plans_and_pruning_on_three_clusters() {
         }
     }
 
+    // `check --live` reports the same drift, once.
+    let out = bulkhead(&dir, &["check", "--live", "--output", "json"]).await;
+    let check = json_of(&out);
+    let drift: Vec<&Value> = check["diagnostics"].as_array().unwrap().iter().filter(|d| d["code"] == "drift").collect();
+    assert_eq!(drift.len(), 1, "{check:#}");
+    let message = drift[0]["message"].as_str().unwrap();
+    assert!(message.contains("settings") && message.contains(&names[1]) && message.contains("data.mode"), "{message}");
+
     // A saved plan refuses a cluster that changed in a way that changes it.
     let plan_file = dir.join("release.plan");
     let out = bulkhead(&dir, &["plan", "--out", plan_file.to_str().unwrap()]).await;

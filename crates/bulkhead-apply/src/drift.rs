@@ -67,3 +67,50 @@ pub fn of_plan(plan: &ClusterPlan) -> ClusterDrift {
     }
     ClusterDrift { cluster: plan.cluster.clone(), drifted, pending, in_sync: plan.unchanged }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{Entry, Inventory};
+    use crate::plan::Change;
+
+    fn change(action: Action, name: &str, desired_changed: bool) -> Change {
+        Change {
+            action,
+            key: ObjectKey::new("v1", "ConfigMap", Some("shop"), name),
+            api_version: "v1".into(),
+            origin: None,
+            resource_version: None,
+            fields: Vec::new(),
+            note: None,
+            desired_changed,
+        }
+    }
+
+    #[test]
+    fn only_changes_to_what_was_applied_as_it_is_desired_are_drift() {
+        let mut inventory = Inventory::default();
+        for name in ["edited", "deleted", "recoded"] {
+            let key = ObjectKey::new("v1", "ConfigMap", Some("shop"), name);
+            inventory.entries.insert(key.clone(), Entry { api_version: "v1".into(), key, digest: "d".into() });
+        }
+        let plan = ClusterPlan {
+            cluster: "c".into(),
+            server: "s".into(),
+            changes: vec![
+                change(Action::Update, "edited", false),
+                change(Action::Create, "deleted", false),
+                change(Action::Update, "recoded", true),
+                change(Action::Create, "new", false),
+            ],
+            unchanged: 4,
+            refused: Vec::new(),
+            inventory,
+        };
+        let drift = of_plan(&plan);
+        let kinds: Vec<(DriftKind, &str)> = drift.drifted.iter().map(|d| (d.kind, d.key.name.as_str())).collect();
+        assert_eq!(kinds, [(DriftKind::Modified, "edited"), (DriftKind::Missing, "deleted")]);
+        assert_eq!(drift.pending, 2);
+        assert_eq!(drift.in_sync, 4);
+    }
+}

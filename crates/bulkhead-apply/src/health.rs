@@ -3,6 +3,7 @@
 //! their pods crash-looping, first within a timeout and then for the wave's
 //! whole pause.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use bulkhead_kube::Cluster;
@@ -35,51 +36,82 @@ pub fn is_workload(key: &ObjectKey) -> bool {
     key.group == "apps" && matches!(key.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet")
 }
 
-/// The state of `workloads` on `cluster` now: the ones not healthy.
+/// The state of `workloads` on `cluster` now: the ones not healthy. One
+/// list per kind and namespace (and of the namespace's pods), not a request
+/// per workload: a wave of hundreds of Deployments is a handful of calls.
 ///
 /// # Errors
 /// When the cluster cannot be read.
 pub async fn check(cluster: &Cluster, workloads: &[ObjectKey]) -> Result<Vec<Unhealthy>, Error> {
-    let mut out = Vec::new();
+    let mut by_namespace: BTreeMap<&str, Vec<&ObjectKey>> = BTreeMap::new();
     for key in workloads.iter().filter(|k| is_workload(k)) {
-        let ns = key.namespace.as_deref().unwrap_or("default");
-        let status = match key.kind.as_str() {
-            "Deployment" => {
-                let api: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
-                let d = cluster.call("read a Deployment", api.get_opt(&key.name)).await?;
-                d.map(|d| (deployment(&d), d.spec.map(|s| s.selector)))
+        by_namespace.entry(key.namespace.as_deref().unwrap_or("default")).or_default().push(key);
+    }
+    let mut out = Vec::new();
+    for (ns, keys) in by_namespace {
+        let kinds: BTreeSet<&str> = keys.iter().map(|k| k.kind.as_str()).collect();
+        let params = ListParams::default();
+        let mut found: BTreeMap<(&str, String), Judged> = BTreeMap::new();
+        if kinds.contains("Deployment") {
+            let api: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
+            for d in cluster.call("list Deployments", api.list(&params)).await?.items {
+                let name = d.metadata.name.clone().unwrap_or_default();
+                found.insert(("Deployment", name), (deployment(&d), d.spec.map(|s| s.selector)));
             }
-            "StatefulSet" => {
-                let api: Api<StatefulSet> = Api::namespaced(cluster.client.clone(), ns);
-                let s = cluster.call("read a StatefulSet", api.get_opt(&key.name)).await?;
-                s.map(|s| (stateful_set(&s), s.spec.map(|s| s.selector)))
+        }
+        if kinds.contains("StatefulSet") {
+            let api: Api<StatefulSet> = Api::namespaced(cluster.client.clone(), ns);
+            for s in cluster.call("list StatefulSets", api.list(&params)).await?.items {
+                let name = s.metadata.name.clone().unwrap_or_default();
+                found.insert(("StatefulSet", name), (stateful_set(&s), s.spec.map(|s| s.selector)));
             }
-            _ => {
-                let api: Api<DaemonSet> = Api::namespaced(cluster.client.clone(), ns);
-                let d = cluster.call("read a DaemonSet", api.get_opt(&key.name)).await?;
-                d.map(|d| (daemon_set(&d), d.spec.map(|s| s.selector)))
+        }
+        if kinds.contains("DaemonSet") {
+            let api: Api<DaemonSet> = Api::namespaced(cluster.client.clone(), ns);
+            for d in cluster.call("list DaemonSets", api.list(&params)).await?.items {
+                let name = d.metadata.name.clone().unwrap_or_default();
+                found.insert(("DaemonSet", name), (daemon_set(&d), d.spec.map(|s| s.selector)));
             }
-        };
-        let unhealthy = |why: String, fatal| Unhealthy { cluster: cluster.name.clone(), key: key.clone(), why, fatal };
-        let Some((rollout, selector)) = status else {
-            out.push(unhealthy("it does not exist".into(), false));
-            continue;
-        };
-        let pods = match selector.as_ref().and_then(selector_text) {
-            Some(selector) => {
+        }
+        // Pods only when something is not rolled out: a healthy wave of
+        // workloads with crash-looping pods still has pods that are not ready.
+        let mut pods: Option<Vec<Pod>> = None;
+        for key in keys {
+            let unhealthy =
+                |why: String, fatal| Unhealthy { cluster: cluster.name.clone(), key: key.clone(), why, fatal };
+            let Some((rollout, selector)) = found.get(&(key.kind.as_str(), key.name.clone())) else {
+                out.push(unhealthy("it does not exist".into(), false));
+                continue;
+            };
+            let Err(why) = rollout else { continue };
+            if pods.is_none() {
                 let api: Api<Pod> = Api::namespaced(cluster.client.clone(), ns);
-                cluster.call("list pods", api.list(&ListParams::default().labels(&selector))).await?.items
+                pods = Some(cluster.call("list pods", api.list(&params)).await?.items);
             }
-            None => Vec::new(),
-        };
-        if let Some(why) = crash_looping(&pods) {
-            out.push(unhealthy(why, true));
-        } else if let Err(why) = rollout {
-            let pending = unschedulable(&pods).map(|m| format!("; pods cannot be scheduled: {m}")).unwrap_or_default();
-            out.push(unhealthy(format!("{why}{pending}"), false));
+            let mine: Vec<&Pod> = pods.iter().flatten().filter(|p| selected(selector.as_ref(), p)).collect();
+            if let Some(crash) = crash_looping(&mine) {
+                out.push(unhealthy(crash, true));
+            } else {
+                let pending =
+                    unschedulable(&mine).map(|m| format!("; pods cannot be scheduled: {m}")).unwrap_or_default();
+                out.push(unhealthy(format!("{why}{pending}"), false));
+            }
         }
     }
     Ok(out)
+}
+
+/// A workload read: rolled out or why not, and its pods' selector.
+type Judged = (Result<(), String>, Option<LabelSelector>);
+
+/// Whether a workload's `matchLabels` select `pod` (expressions are not
+/// judged: a pod they would leave out only adds a reason to a message).
+fn selected(selector: Option<&LabelSelector>, pod: &Pod) -> bool {
+    let Some(wanted) = selector.and_then(|s| s.match_labels.as_ref()).filter(|l| !l.is_empty()) else {
+        return false;
+    };
+    let labels = pod.metadata.labels.as_ref();
+    wanted.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
 }
 
 /// Waits until every workload is healthy, up to `timeout`; a fatal problem
@@ -101,11 +133,6 @@ pub async fn wait_healthy(
         }
         tokio::time::sleep(poll).await;
     }
-}
-
-fn selector_text(selector: &LabelSelector) -> Option<String> {
-    let labels = selector.match_labels.as_ref()?;
-    (!labels.is_empty()).then(|| labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
 }
 
 fn generation_seen(generation: Option<i64>, observed: Option<i64>) -> Result<(), String> {
@@ -170,7 +197,7 @@ fn daemon_set(d: &DaemonSet) -> Result<(), String> {
 }
 
 /// A pod whose container is in CrashLoopBackOff: waiting will not help.
-fn crash_looping(pods: &[Pod]) -> Option<String> {
+fn crash_looping(pods: &[&Pod]) -> Option<String> {
     pods.iter().find_map(|p| {
         let statuses = p.status.as_ref()?.container_statuses.as_ref()?;
         statuses.iter().find_map(|c| {
@@ -188,7 +215,7 @@ fn crash_looping(pods: &[Pod]) -> Option<String> {
 }
 
 /// The scheduler's message for a pod it cannot place.
-fn unschedulable(pods: &[Pod]) -> Option<String> {
+fn unschedulable(pods: &[&Pod]) -> Option<String> {
     pods.iter().find_map(|p| {
         let conditions = p.status.as_ref()?.conditions.as_ref()?;
         conditions

@@ -147,11 +147,14 @@ impl ClusterPlan {
 pub struct PlanOptions {
     /// Dry runs in flight at once per cluster.
     pub parallel: usize,
+    /// Plan only the desired objects Bulkhead applied before (what drift
+    /// is about): a fleet that never used `apply` costs one read per cluster.
+    pub only_applied: bool,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        Self { parallel: 16 }
+        Self { parallel: 16, only_applied: false }
     }
 }
 
@@ -167,8 +170,16 @@ pub async fn plan_cluster(
     desired: &DesiredCluster,
     options: PlanOptions,
 ) -> Result<ClusterPlan, Error> {
-    let discovery = bulkhead_kube::discovery::discover(cluster).await?;
     let inventory = inventory::read(cluster, &desired.fleet).await?;
+    let applied_only;
+    let desired = if options.only_applied {
+        let objects = desired.objects.iter().filter(|o| inventory.entries.contains_key(&o.key)).cloned().collect();
+        applied_only = DesiredCluster { objects, ..desired.clone() };
+        &applied_only
+    } else {
+        desired
+    };
+    let discovery = bulkhead_kube::discovery::discover(cluster).await?;
     let live = read_live(cluster, &discovery, desired, &inventory, options.parallel).await?;
     let mut plan = ClusterPlan {
         cluster: cluster.name.clone(),

@@ -403,7 +403,8 @@ pub struct CheckArgs {
 
     /// Run every analysis against the clusters as they run now (through
     /// each cluster's `access`): the ranges they use, the objects they run,
-    /// where the pods are. A cluster that cannot be read exits 3. The
+    /// where the pods are, and whether what `bulkhead apply` applied has
+    /// drifted (a warning `drift` each). A cluster that cannot be read exits 3. The
     /// backup repositories are read too (as `--repos`).
     #[arg(long)]
     pub live: bool,

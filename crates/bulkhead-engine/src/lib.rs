@@ -31,7 +31,13 @@ pub struct LiveState {
     pub networks: Vec<(usize, String, ClusterNetwork)>,
     /// Clusters that could not be read, once each, at their `access`.
     pub unreachable: Vec<Diagnostic>,
+    /// Objects Bulkhead applied that drifted from the fleet's code, one
+    /// warning each, and how many objects were compared.
+    pub drift: (Vec<Diagnostic>, usize),
 }
+
+/// An object Bulkhead applied that no longer matches the fleet's code.
+pub const DRIFT: bulkhead_model::Code = bulkhead_model::Code::new("drift");
 
 /// What the fleet's backup repositories hold now.
 #[derive(Debug, Clone, Default)]
@@ -54,7 +60,65 @@ pub async fn read_live(fleet: &Fleet) -> LiveState {
     }
     Diagnostic::sort(&mut unreachable);
     let workloads = LiveFleet { unreachable: Vec::new(), ..workloads };
-    LiveState { workloads, networks, unreachable }
+    let drift = read_drift(fleet).await;
+    LiveState { workloads, networks, unreachable, drift }
+}
+
+/// The drift of every reachable cluster: the objects Bulkhead applied,
+/// planned against the fleet's code (`bulkhead drift` without the pending
+/// changes). A fleet that never used `bulkhead apply` has no inventory, and
+/// costs one read per cluster. Clusters that cannot be read are left to the
+/// other reads, which report them.
+async fn read_drift(fleet: &Fleet) -> (Vec<Diagnostic>, usize) {
+    let (desired, problems) = bulkhead_apply::desired::render(fleet);
+    if !problems.is_empty() {
+        return (problems, 0);
+    }
+    let mut files = std::collections::HashMap::new();
+    let mut targets = Vec::new();
+    for d in desired {
+        let Some(spec) = fleet.file.spec.clusters.iter().find(|c| c.name == d.cluster && c.access.is_some()) else {
+            continue;
+        };
+        for o in &d.objects {
+            if let Some(f) = &o.file {
+                files.insert((d.cluster.clone(), o.key.clone()), f.clone());
+            }
+        }
+        if let Ok(cluster) = bulkhead_kube::connect(&fleet.root, spec).await {
+            targets.push((cluster, std::sync::Arc::new(d)));
+        }
+    }
+    let options = bulkhead_apply::plan::PlanOptions { only_applied: true, ..Default::default() };
+    let mut out = Vec::new();
+    let mut compared = 0;
+    for (name, plan) in bulkhead_apply::plan::plan_all(targets, options).await {
+        let Ok(plan) = plan else { continue };
+        let drift = bulkhead_apply::drift::of_plan(&plan);
+        compared += drift.in_sync + drift.drifted.len();
+        for o in drift.drifted {
+            let file = files.get(&(name.clone(), o.key.clone())).cloned().unwrap_or_else(|| fleet.path.clone());
+            let what = match o.fields.first() {
+                None => "is gone".to_string(),
+                Some(f) => format!(
+                    "has `{}` {} where the fleet says {}{}",
+                    f.path,
+                    bulkhead_apply::diff::show(f.before.as_ref()),
+                    bulkhead_apply::diff::show(f.after.as_ref()),
+                    if o.fields.len() > 1 {
+                        format!(" (and {} more fields)", o.fields.len() - 1)
+                    } else {
+                        String::new()
+                    }
+                ),
+            };
+            out.push(
+                Diagnostic::warning(DRIFT, &file, None, format!("{} on cluster `{name}` {what}", o.key))
+                    .with_hint("`bulkhead apply` puts it back; `bulkhead drift` shows every field"),
+            );
+        }
+    }
+    (out, compared)
 }
 
 /// Each app's newest passing drill and the RTO it measured, from the drill
@@ -207,6 +271,13 @@ pub fn check(
                 stages.push(Stage::from_findings("clusters", &live.unreachable, fail_on, detail));
                 diagnostics.extend(live.unreachable.iter().cloned());
                 unreachable = !live.unreachable.is_empty();
+            }
+
+            if let Some(live) = live {
+                let (findings, compared) = &live.drift;
+                let detail = format!("{compared} objects Bulkhead applied compared with the fleet");
+                stages.push(Stage::from_findings("drift", findings, fail_on, detail));
+                diagnostics.extend(findings.iter().cloned());
             }
 
             let (findings, detail, lock_ok) = net_stage(fleet, live);

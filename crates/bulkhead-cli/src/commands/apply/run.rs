@@ -22,7 +22,7 @@ use crate::error::Failure;
 /// # Errors
 /// When the fleet or plan file is unusable.
 pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let options = PlanOptions { parallel: usize::from(args.targets.parallel) };
+    let options = PlanOptions { parallel: usize::from(args.targets.parallel), ..PlanOptions::default() };
     let saved = read_plan_file(&args.target)?;
     super::super::block_on(async {
         let (fleet, planned, recheck) = match saved {
@@ -38,6 +38,8 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
             }
         };
         let human = args.output == PlanOutput::Human;
+        // Progress on a terminal; nothing on a pipe (the report says it all).
+        let show = human && std::io::stderr().is_terminal();
         if human {
             super::plan::print(&planned, out)?;
         }
@@ -72,7 +74,7 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
         let yes = args.yes;
         let mut approve = move |wave: &WavePlan| approve(wave, yes);
         let mut progress = move |event: &Event| {
-            if human {
+            if show {
                 show_progress(event);
             }
         };
