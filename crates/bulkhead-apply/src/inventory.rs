@@ -3,6 +3,9 @@
 //! may delete: an object that leaves the fleet is deleted only if the
 //! inventory holds it, and objects Bulkhead never applied are never touched.
 //!
+//! Exports and backups leave it out (`bulkhead_kube::clean`): restored into
+//! another cluster it would make a plan there delete that cluster's objects.
+//!
 //! Each entry is `[apiVersion, kind, namespace, name, digest]` (the digest
 //! of the object as applied): about 100 bytes, so a ConfigMap's 1 MiB holds
 //! some 10,000 objects per cluster.
@@ -25,7 +28,7 @@ pub const NAMESPACE: &str = "kube-system";
 /// sharing a cluster (or a test fleet beside production) never plan to
 /// delete each other's objects.
 pub fn name(fleet: &str) -> String {
-    format!("bulkhead-inventory-{fleet}")
+    format!("{}{fleet}", bulkhead_kube::clean::INVENTORY_PREFIX)
 }
 /// Its data key.
 const KEY: &str = "objects";

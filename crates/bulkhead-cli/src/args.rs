@@ -93,7 +93,8 @@ pub enum Command {
     /// (kept when someone set them), a PV's claimRef uid, a Pod's nodeName.
     /// What every cluster makes for itself is left out: service-account
     /// token Secrets, kube-root-ca.crt ConfigMaps, bootstrap RBAC,
-    /// APIServices and flow control, the `kubernetes` Service; and so is
+    /// APIServices and flow control, the `kubernetes` Service, the
+    /// inventories of `bulkhead apply` (they belong to their cluster); and so is
     /// each cluster's own state: nodes, component statuses, events, leases,
     /// IP address allocations, CSI nodes, volume attachments. A resource that cannot be
     /// listed is named and the rest exported, with exit 1; an unreachable

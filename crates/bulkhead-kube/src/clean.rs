@@ -62,7 +62,15 @@ pub enum LeftOut {
     ApiServerService,
     /// A namespace's `default` ServiceAccount, as the cluster made it.
     DefaultServiceAccount,
+    /// Bulkhead's inventory of what it applied to this cluster: restored
+    /// into another cluster it would make a plan there delete objects the
+    /// other cluster's apply made.
+    Inventory,
 }
+
+/// The name every inventory of `bulkhead apply` starts with (a ConfigMap
+/// per fleet in `kube-system`).
+pub const INVENTORY_PREFIX: &str = "bulkhead-inventory-";
 
 impl LeftOut {
     /// The reason, in words.
@@ -73,6 +81,7 @@ impl LeftOut {
             Self::Bootstrap => "objects the API server creates at start (bootstrap RBAC, APIServices, flow control)",
             Self::ApiServerService => "the API server's own `kubernetes` Service, endpoints and range",
             Self::DefaultServiceAccount => "`default` ServiceAccounts nobody changed",
+            Self::Inventory => "Bulkhead's inventories of what `bulkhead apply` applied to this cluster",
         }
     }
 }
@@ -87,6 +96,13 @@ fn made_by_the_cluster(object: &Value, group: &str, kind: &str, name: &str) -> O
             return Some(LeftOut::ServiceAccountToken);
         }
         ("", "ConfigMap") if name == "kube-root-ca.crt" => return Some(LeftOut::RootCa),
+        ("", "ConfigMap")
+            if namespace == "kube-system"
+                && name.starts_with(INVENTORY_PREFIX)
+                && label("app.kubernetes.io/managed-by") == Some("bulkhead") =>
+        {
+            return Some(LeftOut::Inventory);
+        }
         ("", "Service" | "Endpoints") | ("discovery.k8s.io", "EndpointSlice")
             if namespace == "default" && name == "kubernetes" =>
         {
@@ -290,6 +306,11 @@ mod tests {
         let token = json!({"metadata": {"name": "t"}, "type": "kubernetes.io/service-account-token"});
         assert_eq!(clean(token, "", "Secret"), Err(LeftOut::ServiceAccountToken));
         assert_eq!(clean(json!({"metadata": {"name": "kube-root-ca.crt"}}), "", "ConfigMap"), Err(LeftOut::RootCa));
+        let inventory = json!({"metadata": {"name": "bulkhead-inventory-prod", "namespace": "kube-system",
+            "labels": {"app.kubernetes.io/managed-by": "bulkhead"}}});
+        assert_eq!(clean(inventory, "", "ConfigMap"), Err(LeftOut::Inventory));
+        let lookalike = json!({"metadata": {"name": "bulkhead-inventory-prod", "namespace": "shop"}});
+        assert!(clean(lookalike, "", "ConfigMap").is_ok());
         let admin = json!({"metadata": {"name": "admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}}});
         assert_eq!(clean(admin, "rbac.authorization.k8s.io", "ClusterRole"), Err(LeftOut::Bootstrap));
         let api = json!({"metadata": {"name": "kubernetes", "namespace": "default"}, "spec": {}});
