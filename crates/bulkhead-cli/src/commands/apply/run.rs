@@ -28,7 +28,8 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
         let (fleet, planned, recheck) = match saved {
             Some(file) => {
                 let fleet = super::super::recovery::load_fleet(&file.fleet)?;
-                (fleet, from_file(&file, args).await?, true)
+                let planned = from_file(&fleet, &file, args).await;
+                (fleet, planned, true)
             }
             None => {
                 let (fleet, desired) = super::load_and_render(&args.target)?;
@@ -107,9 +108,8 @@ fn read_plan_file(path: &std::path::Path) -> Result<Option<PlanFile>, Failure> {
         .map_err(|why| Failure::Input(format!("{}: not a usable plan: {why}", path.display())))
 }
 
-/// The saved plan's clusters, connected (`--cluster` picks some).
-async fn from_file(file: &PlanFile, args: &ApplyArgs) -> Result<Vec<Planned>, Failure> {
-    let fleet = super::super::recovery::load_fleet(&file.fleet)?;
+/// The saved plan's clusters, connected through `fleet`'s access (`--cluster` picks some).
+async fn from_file(fleet: &Fleet, file: &PlanFile, args: &ApplyArgs) -> Vec<Planned> {
     let mut out = Vec::new();
     for c in &file.clusters {
         let name = &c.plan.cluster;
@@ -117,14 +117,14 @@ async fn from_file(file: &PlanFile, args: &ApplyArgs) -> Result<Vec<Planned>, Fa
             continue;
         }
         let desired = Arc::new(c.desired.clone());
-        match super::super::recovery::connect_named(&fleet, name).await {
+        match super::super::recovery::connect_named(fleet, name).await {
             Ok(cluster) => {
                 out.push(Planned { name: name.clone(), cluster: Some(cluster), desired, plan: Ok(c.plan.clone()) });
             }
             Err(e) => out.push(Planned { name: name.clone(), cluster: None, desired, plan: Err(e.to_string()) }),
         }
     }
-    Ok(out)
+    out
 }
 
 /// Why nothing may be applied: a cluster unreachable, an object refused,
