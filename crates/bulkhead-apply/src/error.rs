@@ -22,4 +22,20 @@ pub enum Error {
         /// What changed.
         why: String,
     },
+    /// A saved plan that cannot be read.
+    #[error("cannot read the plan {path}: {source}")]
+    PlanFileRead {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file that is not a plan of this version.
+    #[error("{path} is not a Bulkhead plan ({why})")]
+    PlanFileFormat {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        why: String,
+    },
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::Error;
 use crate::desired::DesiredCluster;
 use crate::plan::ClusterPlan;
 
@@ -34,35 +35,14 @@ pub struct PlanFile {
     pub clusters: Vec<PlannedCluster>,
 }
 
-/// Why a plan file cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum PlanFileError {
-    /// Not readable.
-    #[error("cannot read the plan {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Not a plan of this version.
-    #[error("{path} is not a Bulkhead plan ({why})")]
-    Format {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        why: String,
-    },
-}
-
 impl PlanFile {
     /// Reads a plan file.
     ///
     /// # Errors
     /// When it cannot be read or is not a plan of this version.
-    pub fn read(path: &Path) -> Result<Self, PlanFileError> {
-        let text = std::fs::read(path).map_err(|source| PlanFileError::Read { path: path.into(), source })?;
-        Self::parse(&text).map_err(|why| PlanFileError::Format { path: path.into(), why })
+    pub fn read(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read(path).map_err(|source| Error::PlanFileRead { path: path.into(), source })?;
+        Self::parse(&text).map_err(|why| Error::PlanFileFormat { path: path.into(), why })
     }
 
     /// Parses a plan file's bytes.
