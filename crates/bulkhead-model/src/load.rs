@@ -296,6 +296,24 @@ impl Loader<'_> {
         ok
     }
 
+    /// The objects of a manifest directory named in fleet.yaml at `span`
+    /// (none when it is unusable, which is reported), each identity once.
+    fn directory_objects(
+        &mut self,
+        fleet_file: &Path,
+        dir: &str,
+        span: Option<crate::Span>,
+        namespace: Option<&str>,
+        schema: &mut KubernetesSchema,
+    ) -> Result<Vec<Manifest>, Error> {
+        let objects = match self.manifest_dir(fleet_file, dir, span) {
+            Some(dir) => self.objects(&dir, schema)?,
+            None => Vec::new(),
+        };
+        duplicates(&objects, namespace, &mut self.out);
+        Ok(objects)
+    }
+
     /// The baselines' objects: plain directories, no overlays.
     fn baselines(
         &mut self,
@@ -307,11 +325,7 @@ impl Loader<'_> {
         let mut out = Vec::new();
         for (bi, baseline) in file.spec.baselines.iter().enumerate() {
             let span = Some(root.locate(&["spec", "baselines", &bi.to_string(), "manifests"]).0.span);
-            let base = match self.manifest_dir(fleet_file, &baseline.manifests, span) {
-                Some(dir) => self.objects(&dir, schema)?,
-                None => Vec::new(),
-            };
-            duplicates(&base, None, &mut self.out);
+            let base = self.directory_objects(fleet_file, &baseline.manifests, span, None, schema)?;
             out.push(AppManifests { app: baseline.name.clone(), base, overlays: Vec::new() });
         }
         Ok(out)
@@ -349,11 +363,8 @@ impl Loader<'_> {
             for (oi, overlay) in app.overlays.iter().enumerate() {
                 let oi_text = oi.to_string();
                 let span = at(&["spec", "apps", &ai_text, "overlays", &oi_text, "manifests"]);
-                let objects = match self.manifest_dir(fleet_file, &overlay.manifests, span) {
-                    Some(dir) => self.objects(&dir, schema)?,
-                    None => Vec::new(),
-                };
-                duplicates(&objects, app.namespace.as_deref(), &mut self.out);
+                let namespace = app.namespace.as_deref();
+                let objects = self.directory_objects(fleet_file, &overlay.manifests, span, namespace, schema)?;
                 result.overlays.push(objects);
             }
             for (ci, check) in app.checks.iter().enumerate() {
