@@ -2,6 +2,7 @@
 //! ripgrep's `tests/tests.rs`). Output is snapshotted with insta: review
 //! changes with `cargo insta review`.
 
+mod netns;
 mod support;
 
 // `bulkhead validate` on a corpus of broken fleets, one per mistake class.
@@ -45,3 +46,6 @@ mod etcd;
 
 // `bulkhead plan`, `apply`, `drift`: the fleet's code on three real clusters.
 mod apply;
+
+// `bulkhead traffic serve`: sites as network namespaces, `dig` as the client.
+mod traffic;

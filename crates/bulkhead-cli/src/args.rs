@@ -199,6 +199,13 @@ pub enum Command {
     #[command(subcommand)]
     Etcd(EtcdCommand),
 
+    /// Cross-site traffic DNS: answer for the fleet's traffic zone with the
+    /// sites that are healthy.
+    ///
+    ///   bulkhead traffic serve --instance ns1 --peer-key peers.key DIR
+    #[command(subcommand)]
+    Traffic(TrafficCommand),
+
     /// Restore a backup into a cluster, in an order that always works.
     ///
     /// Definitions first (each waited for until Established), then
@@ -564,6 +571,87 @@ pub enum BackupCommand {
     /// (a backup running meanwhile may still refer to them); `--now` deletes
     /// them at once, safe only when nothing else writes the repository.
     Prune(BackupPruneArgs),
+}
+
+/// `bulkhead traffic …`.
+#[derive(Debug, Subcommand)]
+pub enum TrafficCommand {
+    /// Run one instance of the traffic DNS (one per site) until stopped.
+    ///
+    /// Answers for `spec.traffic.zone` on UDP and TCP: each app's hostname
+    /// with the addresses of its sites that are up, by its policy
+    /// (failover, weighted, round-robin); SOA and NS at the apex; NXDOMAIN
+    /// or NODATA with the SOA; REFUSED for names outside the zone (it is no
+    /// resolver). Every site is probed (HTTP GET of the health path with
+    /// the app's Host, or TCP) each `probes.interval`; `failAfter` failures
+    /// in a row mark it down, `recoverAfter` passes up again. Instances send
+    /// each other what they see, signed with `--peer-key`, and a site leaves
+    /// the answers only when more than half of all instances see it down:
+    /// an instance cut off from a site, or from its peers, never fails it
+    /// over alone. Every change is logged with its reason.
+    ///
+    ///   bulkhead traffic serve --instance ns1 --peer-key peers.key DIR
+    ///   bulkhead traffic serve --instance ns1 --listen 127.0.0.1:5353 DIR
+    ///   bulkhead traffic serve --instance ns1 --transfer-key xfer.key DIR      # BIND may AXFR
+    ///   bulkhead traffic serve --instance ns1 --primary 192.0.2.1:53 --primary-key update.key DIR
+    ///
+    /// Keys are BIND key files (`tsig-keygen NAME > NAME.key`).
+    Serve(TrafficServeArgs),
+}
+
+/// `bulkhead traffic serve`.
+#[derive(Debug, Args)]
+pub struct TrafficServeArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// Which of `spec.traffic.nameservers` this instance is.
+    #[arg(long, value_name = "NAME", env = env_vars::BULKHEAD_TRAFFIC_INSTANCE)]
+    pub instance: String,
+
+    /// Where to answer DNS, UDP and TCP (default: the nameserver's address, port 53).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// Where to receive the peers' views (default: the nameserver's address
+    /// and `peerPort`).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub peer_listen: Option<std::net::SocketAddr>,
+
+    /// The key every instance signs its views with (a BIND key file);
+    /// required when the zone has more than one nameserver.
+    #[arg(long, value_name = "FILE")]
+    pub peer_key: Option<PathBuf>,
+
+    /// A key that may transfer the zone (AXFR, over TCP) and sign queries;
+    /// repeat for several. Without one, transfers are refused.
+    #[arg(long, value_name = "FILE")]
+    pub transfer_key: Vec<PathBuf>,
+
+    /// An external primary (BIND) to keep updated with RFC 2136 dynamic
+    /// updates of each hostname's addresses.
+    #[arg(long, value_name = "ADDR:PORT", requires = "primary_key")]
+    pub primary: Option<std::net::SocketAddr>,
+
+    /// The key updates to `--primary` are signed with.
+    #[arg(long, value_name = "FILE", requires = "primary")]
+    pub primary_key: Option<PathBuf>,
+
+    /// Responses per second to one source network (/24, /56) over UDP;
+    /// beyond it answers are dropped, every `--slip`-th sent truncated.
+    /// 0 turns rate limiting off.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub rate_limit: u32,
+
+    /// Every how many rate-limited answers one goes out truncated, so a real
+    /// client retries over TCP (0: drop them all).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub slip: u32,
+
+    /// Stop after this long (default: run until stopped).
+    #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub run_for: Option<std::time::Duration>,
 }
 
 /// `bulkhead etcd …`.

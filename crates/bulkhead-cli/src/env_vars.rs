@@ -10,3 +10,5 @@ pub const BULKHEAD_COLOR: &str = "BULKHEAD_COLOR";
 pub const BULKHEAD_LOG: &str = "BULKHEAD_LOG";
 /// Set (to anything) to turn colour off, as https://no-color.org asks.
 pub const NO_COLOR: &str = "NO_COLOR";
+/// Which traffic nameserver `bulkhead traffic serve` runs as.
+pub const BULKHEAD_TRAFFIC_INSTANCE: &str = "BULKHEAD_TRAFFIC_INSTANCE";

@@ -11,7 +11,7 @@ pub mod settings;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use args::{BackupCommand, Cli, ColorChoice, Command, DrillCommand, EtcdCommand, NetCommand};
+use args::{BackupCommand, Cli, ColorChoice, Command, DrillCommand, EtcdCommand, NetCommand, TrafficCommand};
 use bulkhead_report::{DiagnosticsReport, OutputFormat, Verdict};
 use clap::Parser;
 pub use error::{EXIT_BAD_INPUT, EXIT_BUG, EXIT_FINDINGS, EXIT_OK, EXIT_OUTSIDE, Failure};
@@ -124,6 +124,7 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             (commands::etcd::restore::run(&a, out), format)
         }
         Command::Etcd(EtcdCommand::Extract(a)) => (commands::etcd::extract::run(&a, out), OutputFormat::Human),
+        Command::Traffic(TrafficCommand::Serve(a)) => (commands::traffic::serve_command(&a, out), OutputFormat::Human),
         Command::Drill(DrillCommand::History(a)) => {
             let format = settings::output(a.output);
             (commands::drill::history(&a, out), format)
@@ -201,7 +202,8 @@ fn install_panic_hook() {
 /// Colour only when stderr is a terminal and `NO_COLOR` is unset.
 fn init_tracing(verbose: u8, color: ColorChoice) {
     let default = match verbose {
-        0 => "off,bulkhead=warn",
+        // A DNS server logs each site it takes out or brings back.
+        0 => "off,bulkhead=warn,bulkhead_traffic=info",
         1 => "info",
         2 => "debug",
         _ => "trace",

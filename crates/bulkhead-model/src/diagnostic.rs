@@ -116,6 +116,9 @@ codes! {
     PlacementUnsatisfiable = "placement-unsatisfiable",
     /// A selector that matches nothing.
     EmptySelection = "empty-selection",
+    /// Traffic DNS has no address to send an app's users to at one of its
+    /// clusters, or a name it cannot serve.
+    TrafficUnroutable = "traffic-unroutable",
 }
 
 impl fmt::Display for Code {

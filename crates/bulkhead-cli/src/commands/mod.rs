@@ -17,6 +17,7 @@ pub mod restore;
 pub mod retention;
 pub mod schema;
 pub mod snapshots;
+pub mod traffic;
 pub mod validate;
 
 use std::io::Write;

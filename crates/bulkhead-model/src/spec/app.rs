@@ -1,7 +1,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{ClusterSelector, DomainLevel};
+use super::{ClusterSelector, DomainLevel, Traffic};
 
 /// An application: its manifests, where it runs, and what it promises.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -124,36 +124,6 @@ impl Default for Sla {
 
 fn default_tier() -> u8 {
     3
-}
-
-/// Public traffic for an app.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Traffic {
-    /// The DNS name users reach the app at.
-    pub hostname: String,
-    /// How healthy sites share the traffic.
-    pub policy: TrafficPolicy,
-    /// The HTTP path that answers 200 when a site is healthy.
-    #[serde(default = "default_health_path")]
-    pub health_path: String,
-    /// The port health checks use.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<u16>,
-}
-
-fn default_health_path() -> String {
-    "/healthz".to_string()
-}
-
-/// How DNS spreads an app's traffic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum TrafficPolicy {
-    /// All traffic to the first healthy cluster in placement order.
-    Failover,
-    /// Traffic shared by every healthy cluster.
-    Weighted,
 }
 
 /// A link from an app to a backup policy.

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::network::ClusterNetwork;
+use super::traffic::ClusterIngress;
 
 /// One Kubernetes cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -33,6 +34,9 @@ pub struct Cluster {
     /// `tier: prod`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// Where apps' public traffic enters the cluster, for traffic DNS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<ClusterIngress>,
 }
 
 impl Cluster {

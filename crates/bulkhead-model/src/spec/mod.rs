@@ -11,13 +11,14 @@ mod dr;
 mod network;
 mod provider;
 mod rollout;
+mod traffic;
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use app::{App, AppBackup, AppCheck, HttpCheck, Overlay, Placement, Sla, Spread, Traffic, TrafficPolicy};
+pub use app::{App, AppBackup, AppCheck, HttpCheck, Overlay, Placement, Sla, Spread};
 pub use cluster::{
     AccessMode, Cluster, ClusterAccess, ControlPlane, EtcdAccess, EtcdBackup, EtcdSpec, NodePool, StorageClass,
     VolumeTopology,
@@ -26,6 +27,10 @@ pub use dr::{BackupPolicy, DrSpec, Drill, Keep, Repository};
 pub use network::{ClusterNetwork, ExternalRange, NetworkSpec, RangeSpec};
 pub use provider::{Provider, ProviderKind, Region};
 pub use rollout::{RolloutSpec, Wave};
+pub use traffic::{
+    ClusterIngress, DEFAULT_PEER_PORT, DEFAULT_TRAFFIC_TTL_SECONDS, Nameserver, ProbeKind, Probes, Traffic,
+    TrafficPolicy, TrafficSpec,
+};
 
 /// The `apiVersion` this version of Bulkhead reads.
 pub const API_VERSION: &str = "bulkhead.dev/v1alpha1";
@@ -88,6 +93,9 @@ pub struct FleetSpec {
     /// How `bulkhead audit` judges the apps' workloads.
     #[serde(default)]
     pub audit: AuditSpec,
+    /// The DNS zone `bulkhead traffic serve` answers for, and its nameservers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<TrafficSpec>,
 }
 
 /// Manifests every chosen cluster gets, as they are.

@@ -11,6 +11,7 @@ mod names;
 mod network;
 mod placement;
 mod sizes;
+mod traffic;
 
 pub use sizes::{MAX_CLUSTER_NODES, MAX_FLEET_NODES};
 
@@ -30,6 +31,7 @@ pub(crate) fn check_fleet(file: &Path, root: &Node, fleet: &FleetFile, topology:
     control_plane::check(&mut ctx, fleet, topology);
     placement::check(&mut ctx, fleet, topology);
     dr::check(&mut ctx, fleet);
+    traffic::check(&mut ctx, fleet);
 }
 
 /// Checks the sizes the topology would materialise; returns whether it is

@@ -1,12 +1,11 @@
 //! Where apps run: selectors that choose something, spreads the chosen
-//! clusters can give, traffic with somewhere to fail over to, and waves that
-//! cover every cluster once.
+//! clusters can give, and waves that cover every cluster once.
 
 use std::collections::BTreeSet;
 
 use super::Ctx;
 use crate::diagnostic::Code;
-use crate::spec::{Cluster, ClusterIndex, ClusterSelector, FleetFile, TrafficPolicy};
+use crate::spec::{Cluster, ClusterIndex, ClusterSelector, FleetFile};
 use crate::topology::Topology;
 
 pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile, topology: &Topology) {
@@ -67,37 +66,6 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile, topology: &Topology) {
                 );
             }
         }
-        if let Some(traffic) = &app.traffic {
-            let path = format!("{base}/traffic");
-            if !valid_hostname(&traffic.hostname) {
-                ctx.error(
-                    Code::InvalidValue,
-                    &format!("{path}/hostname"),
-                    format!("`{}` is not a valid DNS name", traffic.hostname),
-                    "use letters, digits and hyphens in dot-separated labels of at most 63 characters",
-                );
-            }
-            if !traffic.health_path.starts_with('/') {
-                ctx.error(
-                    Code::InvalidValue,
-                    &format!("{path}/healthPath"),
-                    format!("health path `{}` does not start with `/`", traffic.health_path),
-                    format!("write `/{}`", traffic.health_path),
-                );
-            }
-            if chosen.len() < 2 {
-                let what = match traffic.policy {
-                    TrafficPolicy::Failover => "fail over",
-                    TrafficPolicy::Weighted => "shift traffic",
-                };
-                ctx.warning(
-                    Code::PlacementUnsatisfiable,
-                    &format!("{path}/policy"),
-                    format!("app `{}` runs on one cluster, so DNS has nowhere to {what} to", app.name),
-                    "place the app on a second cluster in another region",
-                );
-            }
-        }
     }
 
     let waves = &fleet.spec.rollout.waves;
@@ -123,33 +91,6 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile, topology: &Topology) {
                     "a cluster changes in exactly one wave; narrow one of the selectors",
                 ),
             }
-        }
-    }
-}
-
-fn valid_hostname(name: &str) -> bool {
-    let name = name.strip_suffix('.').unwrap_or(name);
-    let name = name.strip_prefix("*.").unwrap_or(name);
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hostnames() {
-        for ok in ["bid.example.com", "a.b", "*.example.com", "x-1.example.com."] {
-            assert!(super::valid_hostname(ok), "{ok}");
-        }
-        for bad in ["", "bid..example.com", "-a.com", "a_b.com", &"a".repeat(64)] {
-            assert!(!super::valid_hostname(bad), "{bad}");
         }
     }
 }

@@ -1,0 +1,67 @@
+//! `bulkhead traffic serve`: one instance of the traffic DNS.
+
+use std::io::Write;
+use std::path::Path;
+
+use bulkhead_report::Verdict;
+use bulkhead_traffic::rrl::Limits;
+use bulkhead_traffic::tsig::{Key, read_key_file};
+use bulkhead_traffic::{ServeOptions, Zone, serve};
+
+use super::recovery::load_fleet;
+use crate::args::TrafficServeArgs;
+use crate::error::Failure;
+
+/// Runs `traffic serve` until Ctrl-C, SIGTERM or `--for`.
+///
+/// # Errors
+/// A fleet without a traffic zone, an unknown instance or a bad key (exit 2);
+/// an address that cannot be listened on (exit 3).
+pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&args.fleet.fleet)?;
+    let zone = Zone::from_fleet(&fleet.file).map_err(|e| Failure::Input(e.to_string()))?;
+    let key = |path: &Path| -> Result<Key, Failure> { read_key_file(path).map_err(|e| Failure::Usage(e.to_string())) };
+    let options = ServeOptions {
+        instance: args.instance.clone(),
+        listen: args.listen,
+        peer_listen: args.peer_listen,
+        peer_key: args.peer_key.as_deref().map(key).transpose()?,
+        transfer_keys: args.transfer_key.iter().map(|p| key(p)).collect::<Result<_, _>>()?,
+        primary: match (args.primary, &args.primary_key) {
+            (Some(address), Some(path)) => Some((address, key(path)?)),
+            _ => None,
+        },
+        limits: Limits { per_second: args.rate_limit, slip: args.slip },
+    };
+    let run_for = args.run_for;
+    let shutdown = async move {
+        let stop = async {
+            match run_for {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = stop => {}
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminated => {}
+        }
+    };
+    super::block_on(serve(zone, options, shutdown))?.map_err(|e| match e {
+        bulkhead_traffic::Error::Listen { .. } | bulkhead_traffic::Error::Update { .. } => {
+            Failure::Outside(e.to_string())
+        }
+        other => Failure::Usage(other.to_string()),
+    })?;
+    writeln!(out, "stopped").map_err(|e| Failure::Outside(e.to_string()))?;
+    Ok(Verdict::Pass)
+}

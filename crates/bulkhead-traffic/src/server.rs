@@ -1,0 +1,279 @@
+//! The DNS side: hickory's server reads packets off UDP and TCP and hands
+//! each parsed request here; the answer comes from [`crate::answer`].
+
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use hickory_net::runtime::Time;
+use hickory_net::xfer::Protocol;
+use hickory_proto::op::{Edns, MessageType, Metadata, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::tsig::TsigError;
+use hickory_proto::rr::{Record, RecordType, TSigResponseContext, TSigner};
+use hickory_proto::serialize::binary::BinEncoder;
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::MessageResponseBuilder;
+use tracing::{debug, warn};
+
+use crate::answer::{Answer, answer, soa, zone_records};
+use crate::rrl::{Limiter, Verdict};
+use crate::state::Live;
+
+/// EDNS payload we answer with: the DNS flag day 2020 size, which avoids
+/// fragmented UDP.
+const EDNS_PAYLOAD: u16 = 1232;
+
+/// Answers queries from the live state.
+pub struct Handler {
+    live: Arc<Live>,
+    keys: Vec<TSigner>,
+    limiter: Mutex<Limiter>,
+}
+
+impl Handler {
+    /// A handler over `live`; `keys` may sign queries and must sign zone
+    /// transfers (none: transfers are refused).
+    pub fn new(live: Arc<Live>, keys: Vec<TSigner>, limiter: Limiter) -> Self {
+        Self { live, keys, limiter: Mutex::new(limiter) }
+    }
+}
+
+/// What the request's TSIG said.
+enum Signed {
+    /// No TSIG record.
+    No,
+    /// Verified: sign the response with this context.
+    Yes(TSigResponseContext),
+    /// Present but not valid: answer NOTAUTH with this context.
+    Bad(TSigResponseContext),
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Handler {
+    fn verify(&self, request: &Request) -> Signed {
+        let Some(tsig) = &request.signature else { return Signed::No };
+        let id = request.metadata.id;
+        let now = now_secs();
+        let Some(signer) = self.keys.iter().find(|k| k.signer_name() == &tsig.name) else {
+            return Signed::Bad(TSigResponseContext::unknown_key(id, now, tsig.name.clone()));
+        };
+        let Ok((_, _, range)) = signer.verify_message_byte(request.as_slice(), None, true) else {
+            return Signed::Bad(TSigResponseContext::bad_signature(id, now, signer.clone()));
+        };
+        if !range.contains(&now) {
+            return Signed::Bad(TSigResponseContext::new(
+                id,
+                now,
+                signer.clone(),
+                tsig.data.mac.clone(),
+                Some(TsigError::BadTime),
+            ));
+        }
+        Signed::Yes(TSigResponseContext::new(id, now, signer.clone(), tsig.data.mac.clone(), None))
+    }
+}
+
+#[async_trait::async_trait]
+impl RequestHandler for Handler {
+    async fn handle_request<R: ResponseHandler, T: Time>(&self, request: &Request, response_handle: R) -> ResponseInfo {
+        let metrics = &self.live.metrics;
+        let edns = request.edns.as_ref().map(|_| {
+            let mut e = Edns::new();
+            e.set_max_payload(EDNS_PAYLOAD);
+            e
+        });
+        let mut meta = Metadata::response_from_request(&request.metadata);
+        meta.message_type = MessageType::Response;
+        meta.recursion_available = false;
+
+        if request.metadata.message_type != MessageType::Query {
+            return send(
+                response_handle,
+                request,
+                meta,
+                ResponseCode::FormErr,
+                edns.as_ref(),
+                &Answer::default(),
+                None,
+            )
+            .await;
+        }
+        if request.metadata.op_code != OpCode::Query {
+            // NOTIFY, UPDATE and the rest: this zone changes only with health.
+            let code =
+                if request.metadata.op_code == OpCode::Update { ResponseCode::Refused } else { ResponseCode::NotImp };
+            metrics.answered(code, request.protocol());
+            return send(response_handle, request, meta, code, edns.as_ref(), &Answer::default(), None).await;
+        }
+        let queries = request.queries.queries();
+        let [query] = queries else {
+            metrics.answered(ResponseCode::FormErr, request.protocol());
+            return send(
+                response_handle,
+                request,
+                meta,
+                ResponseCode::FormErr,
+                edns.as_ref(),
+                &Answer::default(),
+                None,
+            )
+            .await;
+        };
+        let signed = self.verify(request);
+        if let Signed::Bad(context) = signed {
+            warn!(source = %request.src(), "a query's TSIG did not verify");
+            metrics.answered(ResponseCode::NotAuth, request.protocol());
+            return send(
+                response_handle,
+                request,
+                meta,
+                ResponseCode::NotAuth,
+                edns.as_ref(),
+                &Answer::default(),
+                Some(context),
+            )
+            .await;
+        }
+        let context = match signed {
+            Signed::Yes(c) => Some(c),
+            _ => None,
+        };
+
+        if query.query_type() == RecordType::AXFR {
+            // A transfer: over TCP, signed by a key we hold, for our zone.
+            let allowed = request.protocol() == Protocol::Tcp
+                && context.is_some()
+                && *query.name() == hickory_proto::rr::LowerName::new(&self.live.zone.origin);
+            if !allowed {
+                debug!(source = %request.src(), "zone transfer refused");
+                metrics.answered(ResponseCode::Refused, request.protocol());
+                return send(
+                    response_handle,
+                    request,
+                    meta,
+                    ResponseCode::Refused,
+                    edns.as_ref(),
+                    &Answer::default(),
+                    context,
+                )
+                .await;
+            }
+            let mut records = zone_records(&self.live.zone, &self.live.snapshot());
+            let serial = records.first().map(|_| self.live.serial()).unwrap_or_default();
+            records.push(soa(&self.live.zone, serial));
+            let out = Answer { answers: records, authoritative: true, ..Answer::default() };
+            metrics.transfer();
+            meta.authoritative = true;
+            return send(response_handle, request, meta, ResponseCode::NoError, edns.as_ref(), &out, context).await;
+        }
+
+        if request.protocol() == Protocol::Udp {
+            let verdict = self
+                .limiter
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .check(request.src().ip(), Instant::now());
+            match verdict {
+                Verdict::Send => {}
+                Verdict::Drop => {
+                    metrics.rate_limited(false);
+                    return ResponseInfo::from(hickory_proto::op::Header {
+                        metadata: meta,
+                        counts: Default::default(),
+                    });
+                }
+                Verdict::Slip => {
+                    metrics.rate_limited(true);
+                    meta.truncation = true;
+                    return send(
+                        response_handle,
+                        request,
+                        meta,
+                        ResponseCode::NoError,
+                        edns.as_ref(),
+                        &Answer::default(),
+                        None,
+                    )
+                    .await;
+                }
+            }
+        }
+
+        let out = {
+            let snapshot = self.live.snapshot();
+            answer(
+                &self.live.zone,
+                &snapshot,
+                query.name(),
+                query.query_type(),
+                query.query_class(),
+                self.live.next_pick(),
+            )
+        };
+        if let Some((service, all_down)) = out.service {
+            metrics.served(&self.live.zone.services[service].app, all_down);
+        }
+        metrics.answered(out.code, request.protocol());
+        meta.authoritative = out.authoritative;
+        let code = out.code;
+        send(response_handle, request, meta, code, edns.as_ref(), &out, context).await
+    }
+}
+
+impl Default for Answer {
+    fn default() -> Self {
+        Self {
+            code: ResponseCode::NoError,
+            authoritative: false,
+            answers: vec![],
+            authorities: vec![],
+            additionals: vec![],
+            service: None,
+        }
+    }
+}
+
+/// Encodes and sends a response, TSIG-signed when the request was.
+async fn send<R: ResponseHandler>(
+    mut handle: R,
+    request: &Request,
+    mut meta: Metadata,
+    code: ResponseCode,
+    edns: Option<&Edns>,
+    out: &Answer,
+    context: Option<TSigResponseContext>,
+) -> ResponseInfo {
+    meta.response_code = code;
+    let build = || {
+        MessageResponseBuilder::new(&request.queries, edns).build(
+            meta,
+            out.answers.iter(),
+            out.authorities.iter(),
+            std::iter::empty::<&Record>(),
+            out.additionals.iter(),
+        )
+    };
+    let mut response = build();
+    if let Some(context) = context {
+        // The MAC covers the response as sent without its TSIG record.
+        let mut unsigned = Vec::with_capacity(512);
+        let mut encoder = BinEncoder::new(&mut unsigned);
+        if build().destructive_emit(&mut encoder).is_ok() {
+            match context.sign(&unsigned) {
+                Ok(signature) => response.set_signature(signature),
+                Err(error) => warn!(%error, "could not sign a response"),
+            }
+        }
+    }
+    match handle.send_response(response).await {
+        Ok(info) => info,
+        Err(error) => {
+            debug!(%error, "could not send a response");
+            let mut failed = Metadata::response_from_request(&request.metadata);
+            failed.response_code = ResponseCode::ServFail;
+            ResponseInfo::from(hickory_proto::op::Header { metadata: failed, counts: Default::default() })
+        }
+    }
+}

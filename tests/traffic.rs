@@ -1,0 +1,263 @@
+//! `bulkhead traffic serve` with network namespaces as sites and `dig` as
+//! the client: failover when a site dies, no failover when one instance
+//! alone cannot reach a site, recovery only after M passed probes, weighted
+//! answers that follow the weights, and a server that is no resolver.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::netns::Sites;
+use crate::support::scratch;
+
+/// A shared key, as `tsig-keygen` writes it.
+const KEY: &str =
+    "key \"peers\" {\n\talgorithm hmac-sha256;\n\tsecret \"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\";\n};\n";
+const ZONE: &str = "gslb.test";
+/// Probes every 500 ms, down after 3 failures, up after 3 passes.
+const INTERVAL_MS: u64 = 500;
+
+/// A fleet of `sites` clusters, one nameserver each, with three apps.
+fn fleet(dir: &Path, sites: &Sites, count: usize) -> PathBuf {
+    let mut clusters = String::new();
+    let mut nameservers = String::new();
+    for i in 1..=count {
+        clusters.push_str(&format!(
+            "    - {{name: site{i}, location: metal/site{i}, nodePools: [{{name: p, count: 1}}], labels: {{web: \"yes\"}}, ingress: {{addresses: [{}]}}}}\n",
+            sites.ingress(i)
+        ));
+        nameservers.push_str(&format!("      - {{name: ns{i}, cluster: site{i}, address: {}}}\n", sites.dns(i)));
+    }
+    let providers: String =
+        (1..=count).map(|i| format!("{{name: site{i}, zones: [site{i}]}}")).collect::<Vec<_>>().join(", ");
+    std::fs::create_dir_all(dir.join("apps/empty")).unwrap();
+    let yaml = format!(
+        "apiVersion: bulkhead.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: traffic}}\nspec:\n  providers:\n    - {{name: metal, kind: bare-metal, regions: [{providers}]}}\n  clusters:\n{clusters}  apps:\n    - name: web\n      manifests: apps/empty\n      placement: {{clusters: {{labels: {{web: \"yes\"}}}}}}\n      traffic: {{hostname: web.{ZONE}, policy: round-robin, port: 8080, ttl: 5s}}\n    - name: api\n      manifests: apps/empty\n      placement: {{clusters: {{labels: {{web: \"yes\"}}}}}}\n      traffic: {{hostname: api.{ZONE}, policy: failover, port: 8080, ttl: 5s}}\n    - name: shop\n      manifests: apps/empty\n      placement: {{clusters: {{names: [site1, site2]}}}}\n      traffic: {{hostname: shop.{ZONE}, policy: weighted, weights: {{site1: 3, site2: 1}}, probe: tcp, port: 8080, ttl: 5s}}\n  traffic:\n    zone: {ZONE}\n    ttl: 5s\n    nameservers:\n{nameservers}    probes: {{interval: {INTERVAL_MS}ms, timeout: 300ms, failAfter: 3, recoverAfter: 3}}\n"
+    );
+    std::fs::write(dir.join("fleet.yaml"), yaml).unwrap();
+    std::fs::write(dir.join("peers.key"), KEY).unwrap();
+    dir.to_path_buf()
+}
+
+/// Starts every site's health endpoint and DNS instance.
+fn start(sites: &mut Sites, dir: &Path, count: usize, extra: &[&str]) {
+    let bin = insta_cmd::get_cargo_bin("bulkhead");
+    for i in 1..=count {
+        sites.health_server(i, 8080, &dir.join(format!("health{i}.log")));
+        let mut args: Vec<String> =
+            ["traffic", "serve", "--instance", &format!("ns{i}"), "--peer-key"].iter().map(|s| s.to_string()).collect();
+        args.push(dir.join("peers.key").display().to_string());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.push(dir.display().to_string());
+        let ns = sites.site(i);
+        sites.spawn(&ns, &bin, &args, &dir.join(format!("ns{i}.log")));
+    }
+}
+
+/// Waits until `check` holds, up to `limit`; returns how long it took.
+fn until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    start.elapsed()
+}
+
+fn logs(dir: &Path, count: usize) -> String {
+    (1..=count)
+        .map(|i| format!("--- ns{i}\n{}", std::fs::read_to_string(dir.join(format!("ns{i}.log"))).unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn sites_fail_over_by_majority_and_come_back_after_m_probes() {
+    let Some(mut sites) = Sites::new("tf", 231, 3) else { return };
+    let dir = scratch("traffic-failover");
+    fleet(&dir, &sites, 3);
+    // Rate limiting off: 400 queries from one client in a burst are the point here.
+    start(&mut sites, &dir, 3, &["--rate-limit", "0"]);
+    let all: Vec<String> = (1..=3).map(|i| sites.ingress(i)).collect();
+    let web = format!("web.{ZONE}");
+    let api = format!("api.{ZONE}");
+    let dns: Vec<String> = (1..=3).map(|i| sites.dns(i)).collect();
+    until(Duration::from_secs(20), "every instance answers with every site", || {
+        dns.iter().all(|d| sites.addresses(d, &web, "A") == all)
+    });
+
+    // The zone itself: SOA and NS at the apex, NXDOMAIN below it, REFUSED
+    // outside it, no recursion, and TCP answers like UDP.
+    let soa = sites.dig(&[&format!("@{}", dns[0]), ZONE, "SOA"]);
+    assert!(
+        soa.contains("status: NOERROR")
+            && soa.contains(" aa")
+            && soa.contains("SOA\tns1.gslb.test. hostmaster.gslb.test."),
+        "{soa}"
+    );
+    assert!(!soa.contains(" ra"), "no recursion offered: {soa}");
+    let ns = sites.addresses(&dns[1], ZONE, "NS");
+    assert_eq!(ns, ["ns1.gslb.test.", "ns2.gslb.test.", "ns3.gslb.test."]);
+    let missing = sites.dig(&[&format!("@{}", dns[0]), &format!("nope.{ZONE}"), "A"]);
+    assert!(missing.contains("status: NXDOMAIN") && missing.contains("IN\tSOA"), "{missing}");
+    let nodata = sites.dig(&[&format!("@{}", dns[0]), &web, "AAAA"]);
+    assert!(
+        nodata.contains("status: NOERROR") && nodata.contains("ANSWER: 0") && nodata.contains("IN\tSOA"),
+        "{nodata}"
+    );
+    let outside = sites.dig(&[&format!("@{}", dns[0]), "example.com", "A"]);
+    assert!(outside.contains("status: REFUSED"), "{outside}");
+    let tcp: Vec<String> = {
+        let mut v: Vec<String> =
+            sites.dig(&["+short", "+tcp", &format!("@{}", dns[2]), &web, "A"]).lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(tcp, all, "TCP");
+    let transfer = sites.dig(&["+tcp", &format!("@{}", dns[0]), ZONE, "AXFR"]);
+    assert!(transfer.contains("Transfer failed") || transfer.contains("REFUSED"), "no key, no transfer: {transfer}");
+
+    // Weighted 3:1 over many queries, through one instance.
+    let batch = dir.join("shop.batch");
+    std::fs::write(&batch, format!("{}\n", vec![format!("@{} shop.{ZONE} A", dns[0]); 400].join("\n"))).unwrap();
+    let answers = sites.dig(&["+short", "-f", &batch.display().to_string()]);
+    let first = answers.lines().filter(|l| *l == all[0]).count();
+    let second = answers.lines().filter(|l| *l == all[1]).count();
+    assert_eq!(first + second, 400, "{answers}");
+    assert!((285..=315).contains(&first), "site1 weighs 3 of 4: {first} of 400");
+
+    // ns1 alone cannot reach site2's ingress: nobody fails site2 over.
+    sites.block(1, &sites.ingress(2));
+    std::thread::sleep(Duration::from_millis(INTERVAL_MS * 8));
+    for d in &dns {
+        assert_eq!(sites.addresses(d, &web, "A"), all, "partition ns1 ↔ site2: {d}\n{}", logs(&dir, 3));
+    }
+    sites.unblock(1, &sites.ingress(2));
+
+    // Site 1 dies (its instance with it): the others take it out.
+    sites.kill(1);
+    let took = until(Duration::from_secs(15), "site1 leaves every answer", || {
+        dns[1..].iter().all(|d| sites.addresses(d, &web, "A") == all[1..])
+    });
+    assert!(took < Duration::from_secs(10), "converged in {took:?}");
+    assert_eq!(sites.addresses(&dns[1], &api, "A"), [all[1].clone()], "failover goes to the next site in order");
+    assert_eq!(sites.addresses(&dns[2], &api, "A"), [all[1].clone()]);
+
+    // Back: not at once (three passed probes first), then everywhere.
+    sites.revive(1);
+    assert_eq!(sites.addresses(&dns[1], &web, "A"), all[1..], "back before M passes");
+    until(Duration::from_secs(15), "site1 back in every answer", || {
+        dns.iter().all(|d| sites.addresses(d, &web, "A") == all)
+    });
+    assert_eq!(sites.addresses(&dns[2], &api, "A"), [all[0].clone()], "failover returns to the first site");
+    let log = logs(&dir, 3);
+    assert!(log.contains("answers: site taken out") && log.contains("answers: site back in"), "{log}");
+    assert!(
+        log.contains("probes: site down") && log.contains("timed out"),
+        "changes are logged with the reason: {log}"
+    );
+}
+
+const SECRET: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
+fn key_file(name: &str) -> String {
+    format!("key \"{name}\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{SECRET}\";\n}};\n")
+}
+
+/// Writes a BIND configuration for one zone and starts `named` in the hub.
+fn named(sites: &mut Sites, dir: &Path, name: &str, address: &str, zone: &str) {
+    let home = dir.join(name);
+    std::fs::create_dir_all(&home).unwrap();
+    let conf = format!(
+        "options {{ directory \"{home}\"; pid-file \"{home}/named.pid\"; listen-on {{ {address}; }}; listen-on-v6 {{ none; }}; recursion no; dnssec-validation no; notify no; session-keyfile none; }};\ncontrols {{ }};\n{xfer}{update}{zone}",
+        home = home.display(),
+        xfer = key_file("xfer"),
+        update = key_file("update"),
+    );
+    let path = home.join("named.conf");
+    std::fs::write(&path, conf).unwrap();
+    let hub = sites.hub();
+    let args: Vec<String> = ["-g", "-c", &path.display().to_string()].iter().map(|s| s.to_string()).collect();
+    sites.spawn(&hub, Path::new("named"), &args, &home.join("named.log"));
+}
+
+#[test]
+fn bind_transfers_the_zone_and_takes_updates() {
+    if std::process::Command::new("named").arg("-v").output().is_err() {
+        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "CI=true and BIND 9 (`named`) is not installed");
+        return;
+    }
+    let Some(mut sites) = Sites::new("tb", 232, 3) else { return };
+    let dir = scratch("traffic-bind");
+    fleet(&dir, &sites, 3);
+    std::fs::write(dir.join("xfer.key"), key_file("xfer")).unwrap();
+    std::fs::write(dir.join("update.key"), key_file("update")).unwrap();
+    let secondary = sites.hub_address(2);
+    let primary = sites.hub_address(3);
+
+    let transfer_key = dir.join("xfer.key").display().to_string();
+    let update_key = dir.join("update.key").display().to_string();
+    let primary_at = format!("{primary}:53");
+    start(
+        &mut sites,
+        &dir,
+        3,
+        &["--transfer-key", &transfer_key, "--primary", &primary_at, "--primary-key", &update_key],
+    );
+    let ns1 = sites.dns(1);
+    until(Duration::from_secs(20), "ns1 answers", || sites.addresses(&ns1, &format!("web.{ZONE}"), "A").len() == 3);
+    // BIND as a secondary of ns1 (AXFR with TSIG), and BIND as a primary
+    // that ns1 keeps updated (RFC 2136 with TSIG).
+    named(
+        &mut sites,
+        &dir,
+        "secondary",
+        &secondary,
+        &format!(
+            "zone \"{ZONE}\" {{ type secondary; primaries {{ {ns1} key \"xfer\"; }}; file \"{}\"; }};\n",
+            dir.join("secondary/zone.db").display()
+        ),
+    );
+    let zone_file = dir.join("primary/zone.db");
+    std::fs::create_dir_all(dir.join("primary")).unwrap();
+    std::fs::write(
+        &zone_file,
+        format!("$TTL 30\n@ SOA ns.{ZONE}. hostmaster.{ZONE}. 1 60 30 600 30\n@ NS ns.{ZONE}.\nns A {primary}\n"),
+    )
+    .unwrap();
+    named(
+        &mut sites,
+        &dir,
+        "primary",
+        &primary,
+        &format!(
+            "zone \"{ZONE}\" {{ type primary; file \"{}\"; allow-update {{ key \"update\"; }}; }};\n",
+            zone_file.display()
+        ),
+    );
+
+    let all: Vec<String> = (1..=3).map(|i| sites.ingress(i)).collect();
+    let web = format!("web.{ZONE}");
+    let api = format!("api.{ZONE}");
+    let bind_log = |name: &str| std::fs::read_to_string(dir.join(name).join("named.log")).unwrap_or_default();
+
+    until(Duration::from_secs(30), "BIND's secondary serves the transferred zone", || {
+        sites.addresses(&secondary, &web, "A") == all
+    });
+    assert_eq!(sites.addresses(&secondary, &api, "A"), [all[0].clone()], "failover publishes the first site");
+    let serial = |server: &str| {
+        let soa = sites.dig(&["+short", &format!("@{server}"), ZONE, "SOA"]);
+        soa.split_whitespace().nth(2).unwrap_or_default().to_string()
+    };
+    assert_eq!(serial(&secondary), serial(&ns1), "the secondary holds ns1's serial\n{}", bind_log("secondary"));
+
+    until(Duration::from_secs(30), "the primary took the update", || sites.addresses(&primary, &web, "A") == all);
+    // Site 3 dies: the update takes it out of the primary's records.
+    sites.kill(3);
+    until(Duration::from_secs(20), "the primary drops site3", || sites.addresses(&primary, &web, "A") == all[..2]);
+    assert!(bind_log("primary").contains("updating zone"), "{}", bind_log("primary"));
+
+    // The same transfer without the key is refused.
+    let unsigned = sites.dig(&["+tcp", &format!("@{ns1}"), ZONE, "AXFR"]);
+    assert!(unsigned.contains("Transfer failed") || unsigned.contains("REFUSED"), "{unsigned}");
+    let signed = sites.dig(&["+tcp", "-y", &format!("hmac-sha256:xfer:{SECRET}"), &format!("@{ns1}"), ZONE, "AXFR"]);
+    assert!(signed.contains(&format!("{web}.\t")) && signed.contains("TSIG"), "{signed}");
+}
