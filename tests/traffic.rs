@@ -261,3 +261,116 @@ fn bind_transfers_the_zone_and_takes_updates() {
     let signed = sites.dig(&["+tcp", "-y", &format!("hmac-sha256:xfer:{SECRET}"), &format!("@{ns1}"), ZONE, "AXFR"]);
     assert!(signed.contains(&format!("{web}.\t")) && signed.contains("TSIG"), "{signed}");
 }
+
+/// The second source of health: the cluster's API. Two of the test
+/// environment's clusters run the app; probes of both sites pass (local
+/// health endpoints), and the site whose Deployment is scaled to 0 leaves
+/// the answers until it has a pod available again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_site_whose_workloads_are_not_ready_leaves_the_answers() {
+    use bulkhead_test::{TestEnv, TestNamespace};
+    use kube::api::{Patch, PatchParams};
+
+    let Some(env) = TestEnv::require(2) else { return };
+    let (c0, c1) = (env.cluster(0).name.clone(), env.cluster(1).name.clone());
+    let ns = TestNamespace::create(&env, 0, "traffic-api").await;
+    let (client0, client1) = (env.client(0).await, env.client(1).await);
+    crate::support::create_object(
+        &client1,
+        None,
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns.name()}}),
+    )
+    .await;
+    let _ns1 = TestNamespace::adopt(&env, 1, ns.name());
+    let deployment = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "registry.example.com/web:1"}]}}}});
+    for client in [&client0, &client1] {
+        crate::support::create_object(client, Some(ns.name()), deployment.clone()).await;
+    }
+
+    let dir = scratch("traffic-api");
+    std::fs::create_dir_all(dir.join("apps/web")).unwrap();
+    std::fs::write(dir.join("apps/web/web.yaml"), serde_json::to_string(&deployment).unwrap()).unwrap();
+    let port = 20_000 + (std::process::id() % 10_000) as u16;
+    let apps = format!(
+        "    - name: web\n      manifests: apps/web\n      namespace: {n}\n      placement: {{clusters: {{names: [{c0}, {c1}]}}}}\n      traffic: {{hostname: web.{ZONE}, policy: round-robin, port: {port}, addresses: {{{c0}: [127.0.41.1], {c1}: [127.0.41.2]}}}}\n",
+        n = ns.name()
+    );
+    let traffic = format!(
+        "  traffic:\n    zone: {ZONE}\n    ttl: 5s\n    nameservers: [{{name: ns1, cluster: {c0}, address: 127.0.41.53, peerPort: {peer}}}]\n    probes: {{interval: 500ms, timeout: 400ms, failAfter: 2, recoverAfter: 2}}\n",
+        peer = port + 1
+    );
+    crate::support::testenv_fleet_with(&env, &dir, &apps, &traffic);
+
+    let script = "import http.server,sys\nclass H(http.server.BaseHTTPRequestHandler):\n    def do_GET(self):\n        self.send_response(200); self.end_headers()\n    def log_message(self,*a): pass\nhttp.server.ThreadingHTTPServer((sys.argv[1],int(sys.argv[2])),H).serve_forever()\n";
+    let mut children: Vec<std::process::Child> = ["127.0.41.1", "127.0.41.2"]
+        .iter()
+        .map(|ip| std::process::Command::new("python3").args(["-c", script, ip, &port.to_string()]).spawn().unwrap())
+        .collect();
+    let log = std::fs::File::create(dir.join("ns1.log")).unwrap();
+    children.push(
+        std::process::Command::new(insta_cmd::get_cargo_bin("bulkhead"))
+            .args(["traffic", "serve", "--instance", "ns1", "--listen", &format!("127.0.41.53:{port}")])
+            .arg(&dir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let ask = || {
+        let out = std::process::Command::new("dig")
+            .args([
+                "+short",
+                "+time=1",
+                "+tries=1",
+                "-p",
+                &port.to_string(),
+                "@127.0.41.53",
+                &format!("web.{ZONE}"),
+                "A",
+            ])
+            .output()
+            .unwrap();
+        let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    let both = vec!["127.0.41.1".to_string(), "127.0.41.2".to_string()];
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        until(Duration::from_secs(60), "both sites answer once their pods are available", || ask() == both);
+    }));
+    let scale = |client: kube::Client, replicas: i32| {
+        let name = ns.name().to_string();
+        async move {
+            let api: kube::Api<k8s_openapi::api::apps::v1::Deployment> = kube::Api::namespaced(client, &name);
+            api.patch(
+                "web",
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({"spec": {"replicas": replicas}})),
+            )
+            .await
+            .unwrap();
+        }
+    };
+    let mut outcome = result.map(|_| ());
+    if outcome.is_ok() {
+        scale(client0.clone(), 0).await;
+        outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            until(Duration::from_secs(30), "the scaled-down site leaves", || ask() == ["127.0.41.2"]);
+        }));
+    }
+    if outcome.is_ok() {
+        scale(client0.clone(), 1).await;
+        outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            until(Duration::from_secs(60), "it comes back with a pod available", || ask() == both);
+        }));
+    }
+    for mut c in children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let log = std::fs::read_to_string(dir.join("ns1.log")).unwrap_or_default();
+    assert!(outcome.is_ok(), "{log}");
+    assert!(log.contains("is scaled to 0"), "the reason is logged: {log}");
+}

@@ -583,8 +583,11 @@ pub enum TrafficCommand {
     /// (failover, weighted, round-robin); SOA and NS at the apex; NXDOMAIN
     /// or NODATA with the SOA; REFUSED for names outside the zone (it is no
     /// resolver). Every site is probed (HTTP GET of the health path with
-    /// the app's Host, or TCP) each `probes.interval`; `failAfter` failures
-    /// in a row mark it down, `recoverAfter` passes up again. Instances send
+    /// the app's Host, or TCP) each `probes.interval`, and where the cluster
+    /// has `access` its API is asked whether the app's Deployments,
+    /// StatefulSets and DaemonSets have a pod available (none counts as a
+    /// failed probe); `failAfter` failures in a row mark a site down,
+    /// `recoverAfter` passes up again. Instances send
     /// each other what they see, signed with `--peer-key`, and a site leaves
     /// the answers only when more than half of all instances see it down:
     /// an instance cut off from a site, or from its peers, never fails it
@@ -648,6 +651,12 @@ pub struct TrafficServeArgs {
     /// client retries over TCP (0: drop them all).
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub slip: u32,
+
+    /// Do not ask the clusters' API whether each app's workloads have a pod
+    /// available (by default it is asked on every cluster with `access`, and
+    /// a site whose workloads have none counts as a failed probe).
+    #[arg(long)]
+    pub no_api_health: bool,
 
     /// Stop after this long (default: run until stopped).
     #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]

@@ -15,6 +15,7 @@ mod fleet;
 pub mod list;
 pub mod network;
 pub mod order;
+pub mod readiness;
 pub mod workloads;
 
 pub use connect::{Cluster, connect, connect_all, connect_kubeconfig, use_ring};

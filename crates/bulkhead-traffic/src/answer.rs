@@ -180,3 +180,144 @@ pub fn published(zone: &Zone, state: &impl SiteState, service: usize) -> Vec<IpA
     };
     sites.iter().flat_map(|&i| s.sites[i].addresses.iter().copied()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bulkhead_model::spec::{ProbeKind, TrafficPolicy};
+    use hickory_proto::rr::RecordData;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::zone::{NameserverEntry, ProbeTarget, ProbeTiming, Service, Site};
+
+    struct Up(Vec<bool>);
+
+    impl SiteState for Up {
+        fn is_up(&self, _: usize, site: usize) -> bool {
+            self.0[site]
+        }
+        fn serial(&self) -> u32 {
+            42
+        }
+    }
+
+    fn zone() -> Zone {
+        let name = |s: &str| Name::from_ascii(s).unwrap();
+        let site = |c: &str, ips: &[&str]| Site {
+            cluster: c.into(),
+            weight: 1,
+            addresses: ips.iter().map(|i| i.parse().unwrap()).collect(),
+        };
+        Zone::new(
+            name("gslb.test."),
+            30,
+            name("hostmaster.gslb.test."),
+            vec![NameserverEntry {
+                name: "ns1".into(),
+                fqdn: name("ns1.gslb.test."),
+                cluster: "a".into(),
+                ip: "192.0.2.53".parse().unwrap(),
+                peer_port: 8053,
+            }],
+            vec![Service {
+                app: "web".into(),
+                hostname: name("web.apps.gslb.test."),
+                policy: TrafficPolicy::Failover,
+                ttl: 5,
+                probe: ProbeTarget { kind: ProbeKind::Http, port: 80, path: "/".into() },
+                sites: vec![site("a", &["192.0.2.1", "2001:db8::1"]), site("b", &["192.0.2.2"])],
+            }],
+            ProbeTiming {
+                interval: Duration::from_secs(2),
+                timeout: Duration::from_secs(1),
+                fail_after: 3,
+                recover_after: 3,
+            },
+        )
+    }
+
+    fn ask(zone: &Zone, up: &[bool], name: &str, qtype: RecordType) -> Answer {
+        let name = LowerName::new(&Name::from_ascii(name).unwrap());
+        answer(zone, &Up(up.to_vec()), &name, qtype, DNSClass::IN, 0)
+    }
+
+    fn ips(a: &Answer) -> Vec<String> {
+        a.answers.iter().map(|r| r.data.clone().into_rdata().to_string()).collect()
+    }
+
+    #[test]
+    fn a_hostname_answers_with_the_sites_up_by_family() {
+        let z = zone();
+        let a = ask(&z, &[true, true], "web.apps.gslb.test.", RecordType::A);
+        assert_eq!((a.code, a.authoritative, ips(&a)), (ResponseCode::NoError, true, vec!["192.0.2.1".into()]));
+        assert_eq!(a.answers[0].ttl, 5);
+        let aaaa = ask(&z, &[true, true], "WEB.apps.gslb.test.", RecordType::AAAA);
+        assert_eq!(ips(&aaaa), ["2001:db8::1"]);
+        let moved = ask(&z, &[false, true], "web.apps.gslb.test.", RecordType::A);
+        assert_eq!(ips(&moved), ["192.0.2.2"]);
+        let nodata = ask(&z, &[false, true], "web.apps.gslb.test.", RecordType::AAAA);
+        assert!(nodata.answers.is_empty() && nodata.code == ResponseCode::NoError);
+        assert_eq!(nodata.authorities[0].record_type(), RecordType::SOA);
+    }
+
+    #[test]
+    fn the_apex_the_nameservers_and_what_is_not_there() {
+        let z = zone();
+        let soa = ask(&z, &[true, true], "gslb.test.", RecordType::SOA);
+        assert_eq!(soa.answers[0].data.record_type(), RecordType::SOA);
+        assert!(soa.answers[0].data.clone().into_rdata().to_string().contains(" 42 "), "the serial");
+        let ns = ask(&z, &[true, true], "gslb.test.", RecordType::NS);
+        assert_eq!(ns.answers.len(), 1);
+        assert_eq!(ns.additionals.len(), 1, "glue");
+        assert_eq!(ips(&ask(&z, &[true, true], "ns1.gslb.test.", RecordType::A)), ["192.0.2.53"]);
+        let ent = ask(&z, &[true, true], "apps.gslb.test.", RecordType::A);
+        assert_eq!((ent.code, ent.answers.len()), (ResponseCode::NoError, 0), "an empty non-terminal exists");
+        let nx = ask(&z, &[true, true], "nope.gslb.test.", RecordType::A);
+        assert_eq!(nx.code, ResponseCode::NXDomain);
+        assert_eq!(nx.authorities.len(), 1);
+        let out = ask(&z, &[true, true], "example.com.", RecordType::A);
+        assert_eq!((out.code, out.authoritative), (ResponseCode::Refused, false));
+        let parent = ask(&z, &[true, true], "test.", RecordType::NS);
+        assert_eq!(parent.code, ResponseCode::Refused, "no referral upward");
+        let chaos = answer(&z, &Up(vec![true, true]), &LowerName::new(&z.origin), RecordType::TXT, DNSClass::CH, 0);
+        assert_eq!(chaos.code, ResponseCode::Refused);
+    }
+
+    #[test]
+    fn a_transfer_lists_what_each_policy_would_use() {
+        let z = zone();
+        let records = zone_records(&z, &Up(vec![false, true]));
+        assert_eq!(records[0].record_type(), RecordType::SOA);
+        let web: Vec<String> = records
+            .iter()
+            .filter(|r| r.name.to_string() == "web.apps.gslb.test.")
+            .map(|r| r.data.clone().into_rdata().to_string())
+            .collect();
+        assert_eq!(web, ["192.0.2.2"]);
+    }
+
+    proptest! {
+        /// Any name and type: REFUSED exactly outside the zone (or for
+        /// transfers), and every record answers the name asked or the apex.
+        #[test]
+        fn any_query_is_answered_within_the_zone(labels in prop::collection::vec("[a-z0-9-]{1,12}", 0..5), inside in any::<bool>(), qtype in any::<u16>(), up in any::<(bool, bool)>()) {
+            let z = zone();
+            let mut text = labels.join(".");
+            if inside { text = if text.is_empty() { "gslb.test.".into() } else { format!("{text}.gslb.test.") } } else { text.push('.') }
+            let Ok(name) = Name::from_ascii(&text) else { return Ok(()) };
+            let qtype = RecordType::from(qtype);
+            let lower = LowerName::new(&name);
+            let a = answer(&z, &Up(vec![up.0, up.1]), &lower, qtype, DNSClass::IN, 0);
+            let origin = LowerName::new(&z.origin);
+            if !origin.zone_of(&lower) || matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
+                prop_assert_eq!(a.code, ResponseCode::Refused);
+            } else {
+                prop_assert_ne!(a.code, ResponseCode::Refused);
+                prop_assert!(a.answers.iter().all(|r| LowerName::new(&r.name) == lower || LowerName::new(&r.name) == origin));
+                prop_assert!(!a.answers.is_empty() || !a.authorities.is_empty(), "a negative answer carries the SOA");
+            }
+        }
+    }
+}

@@ -6,7 +6,8 @@
 //! an answer names), [`answer`] (the records of one answer), [`health`]
 //! (hysteresis), [`votes`] (no failover without a majority of instances),
 //! [`wire`] (the peers' signed messages), [`rrl`] (response-rate limiting).
-//! The rest talks to the network: [`probe`], [`peers`], [`server`],
+//! The rest talks to the network: [`probe`], [`workloads`] (the clusters'
+//! own view, through their API), [`peers`], [`server`],
 //! [`secondary`] (RFC 2136 updates to an external primary), and [`serve`]
 //! that runs them together.
 
@@ -24,6 +25,7 @@ pub mod state;
 pub mod tsig;
 pub mod votes;
 pub mod wire;
+pub mod workloads;
 pub mod zone;
 
 pub use serve::{ServeOptions, serve};

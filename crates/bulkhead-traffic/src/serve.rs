@@ -6,15 +6,16 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bulkhead_kube::readiness::Readiness;
 use hickory_server::Server;
 use tokio::net::{TcpListener, UdpSocket};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::Error;
 use crate::answer::published;
 use crate::health::SiteHealth;
 use crate::peers;
-use crate::probe::{client, probe_site};
+use crate::probe::{Outcome, client, probe_site};
 use crate::rrl::{Limiter, Limits};
 use crate::secondary::{Published, push};
 use crate::server::Handler;
@@ -22,6 +23,7 @@ use crate::state::Live;
 use crate::tsig::Key;
 use crate::votes::{SiteKey, Votes};
 use crate::wire::{PeerKey, View};
+use crate::workloads::{ApiHealth, site_readiness};
 use crate::zone::Zone;
 
 /// How one instance runs.
@@ -44,6 +46,8 @@ pub struct ServeOptions {
     pub primary: Option<(SocketAddr, Key)>,
     /// Response-rate limits.
     pub limits: Limits,
+    /// The clusters' own view of each app's workloads, beside the probes.
+    pub api: ApiHealth,
 }
 
 /// Runs until `shutdown` resolves.
@@ -119,6 +123,7 @@ pub async fn serve(zone: Zone, options: ServeOptions, shutdown: impl Future<Outp
         let (live, votes, socket, publish) = (live.clone(), votes.clone(), peer_socket.clone(), publish.clone());
         let key = peer_secret.as_deref().map(PeerKey::new);
         let me = me.name.clone();
+        let api = options.api.clone();
         tokio::spawn(async move {
             let http = client();
             let mut health: Vec<Vec<SiteHealth>> =
@@ -128,11 +133,27 @@ pub async fn serve(zone: Zone, options: ServeOptions, shutdown: impl Future<Outp
             loop {
                 ticker.tick().await;
                 let zone = &live.zone;
+                // The API may answer slower than an ingress; a second at least.
+                let api_timeout = timing.timeout.max(Duration::from_secs(1));
                 let probes = zone.services.iter().enumerate().flat_map(|(si, s)| {
-                    let http = &http;
+                    let (http, api) = (&http, &api);
                     s.sites.iter().enumerate().map(move |(i, site)| async move {
                         let host = s.hostname.to_string();
-                        (si, i, probe_site(http, &s.probe, host.trim_end_matches('.'), site, timing.timeout).await)
+                        let workloads = api.workloads.get(si).map_or(&[][..], Vec::as_slice);
+                        let (mut outcome, ready) = tokio::join!(
+                            probe_site(http, &s.probe, host.trim_end_matches('.'), site, timing.timeout),
+                            site_readiness(&api.clients, &site.cluster, workloads, api_timeout),
+                        );
+                        match ready {
+                            Some(Readiness::NotReady(why)) if outcome.ok => {
+                                outcome = Outcome { ok: false, reason: format!("API: {why}") };
+                            }
+                            Some(Readiness::Unknown(why)) => {
+                                debug!(cluster = %site.cluster, %why, "cluster view unknown; probes decide")
+                            }
+                            _ => {}
+                        }
+                        (si, i, outcome)
                     })
                 });
                 let results = futures::future::join_all(probes).await;

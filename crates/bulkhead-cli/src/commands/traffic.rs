@@ -8,9 +8,10 @@ use bulkhead_traffic::rrl::Limits;
 use bulkhead_traffic::tsig::{Key, read_key_file};
 use bulkhead_traffic::{ServeOptions, Zone, serve};
 
-use super::recovery::load_fleet;
 use crate::args::TrafficServeArgs;
 use crate::error::Failure;
+use bulkhead_model::Fleet;
+use bulkhead_traffic::workloads::{ApiHealth, Clients, service_workloads};
 
 /// Runs `traffic serve` until Ctrl-C, SIGTERM or `--for`.
 ///
@@ -18,8 +19,9 @@ use crate::error::Failure;
 /// A fleet without a traffic zone, an unknown instance or a bad key (exit 2);
 /// an address that cannot be listened on (exit 3).
 pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
+    let fleet = load_with_manifests(&args.fleet.fleet)?;
     let zone = Zone::from_fleet(&fleet.file).map_err(|e| Failure::Input(e.to_string()))?;
+    let workloads = if args.no_api_health { Vec::new() } else { service_workloads(&zone, &fleet) };
     let key = |path: &Path| -> Result<Key, Failure> { read_key_file(path).map_err(|e| Failure::Usage(e.to_string())) };
     let options = ServeOptions {
         instance: args.instance.clone(),
@@ -32,7 +34,9 @@ pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Ver
             _ => None,
         },
         limits: Limits { per_second: args.rate_limit, slip: args.slip },
+        api: ApiHealth::default(),
     };
+    let ask_api = !args.no_api_health;
     let run_for = args.run_for;
     let shutdown = async move {
         let stop = async {
@@ -56,7 +60,16 @@ pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Ver
             () = terminated => {}
         }
     };
-    super::block_on(serve(zone, options, shutdown))?.map_err(|e| match e {
+    // The clients are made on the runtime that serves: a kube client's
+    // workers live on the runtime it was made on.
+    let run = async move {
+        let mut options = options;
+        if ask_api {
+            options.api = ApiHealth { clients: clients(&fleet, &zone).await, workloads };
+        }
+        serve(zone, options, shutdown).await
+    };
+    super::block_on(run)?.map_err(|e| match e {
         bulkhead_traffic::Error::Listen { .. } | bulkhead_traffic::Error::Update { .. } => {
             Failure::Outside(e.to_string())
         }
@@ -64,4 +77,45 @@ pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Ver
     })?;
     writeln!(out, "stopped").map_err(|e| Failure::Outside(e.to_string()))?;
     Ok(Verdict::Pass)
+}
+
+/// The fleet with its manifests: the apps' workloads are read from them.
+fn load_with_manifests(path: &Path) -> Result<Fleet, Failure> {
+    let loaded = bulkhead_model::load(path, bulkhead_model::LoadOptions { manifests: true })?;
+    if loaded.has_errors() {
+        return Err(Failure::Input(format!(
+            "{} has errors; `bulkhead validate {}` lists them",
+            path.display(),
+            path.display()
+        )));
+    }
+    loaded.fleet.ok_or_else(|| Failure::Input(format!("{} holds no fleet", path.display())))
+}
+
+/// A client for each cluster with `access` that runs an app with traffic. A
+/// cluster that cannot be configured is left to the probes alone, with a
+/// warning: the DNS must serve even when an API server cannot be reached.
+async fn clients(fleet: &Fleet, zone: &Zone) -> Clients {
+    let wanted: std::collections::BTreeSet<&str> =
+        zone.services.iter().flat_map(|s| s.sites.iter().map(|site| site.cluster.as_str())).collect();
+    let specs: Vec<_> = fleet
+        .file
+        .spec
+        .clusters
+        .iter()
+        .filter(|c| c.access.is_some() && wanted.contains(c.name.as_str()))
+        .cloned()
+        .collect();
+    let mut clients = Clients::new();
+    for spec in &specs {
+        match bulkhead_kube::connect(&fleet.root, spec).await {
+            Ok(cluster) => {
+                clients.insert(spec.name.clone(), cluster.client);
+            }
+            Err(error) => {
+                tracing::warn!(cluster = %spec.name, %error, "its API will not be asked; probes alone decide")
+            }
+        }
+    }
+    clients
 }
