@@ -155,17 +155,12 @@ http.server.ThreadingHTTPServer((sys.argv[1],int(sys.argv[2])),H).serve_forever(
 
     /// `dig` from the hub: the full output.
     pub fn dig(&self, args: &[&str]) -> String {
-        let mut all = vec!["ip", "netns", "exec", &self.hub_name_leak(), "dig", "+time=1", "+tries=1"]
-            .into_iter()
-            .map(String::from)
-            .collect::<Vec<_>>();
-        all.extend(args.iter().map(|s| s.to_string()));
-        let out = Command::new(&all[0]).args(&all[1..]).output().expect("dig");
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.hub(), "dig", "+time=1", "+tries=1"])
+            .args(args)
+            .output()
+            .expect("dig");
         String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn hub_name_leak(&self) -> String {
-        self.hub()
     }
 
     /// The addresses `server` answers for `name` (`dig +short`).

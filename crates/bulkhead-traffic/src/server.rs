@@ -14,7 +14,7 @@ use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseI
 use hickory_server::zone_handler::MessageResponseBuilder;
 use tracing::{debug, warn};
 
-use crate::answer::{Answer, answer, soa, zone_records};
+use crate::answer::{Answer, answer, zone_records};
 use crate::rrl::{Limiter, Verdict};
 use crate::state::Live;
 
@@ -75,10 +75,31 @@ impl Handler {
     }
 }
 
+/// Where a response goes, and what it answers.
+struct Reply<'a, R> {
+    handle: R,
+    request: &'a Request,
+    meta: Metadata,
+    edns: Option<Edns>,
+    live: &'a Live,
+}
+
+impl<R: ResponseHandler> Reply<'_, R> {
+    /// An answer without records, counted.
+    async fn empty(self, code: ResponseCode, context: Option<TSigResponseContext>) -> ResponseInfo {
+        self.records(code, &Answer::default(), context).await
+    }
+
+    /// An answer, counted.
+    async fn records(self, code: ResponseCode, out: &Answer, context: Option<TSigResponseContext>) -> ResponseInfo {
+        self.live.metrics.answered(code, self.request.protocol());
+        send(self.handle, self.request, self.meta, code, self.edns.as_ref(), out, context).await
+    }
+}
+
 #[async_trait::async_trait]
 impl RequestHandler for Handler {
     async fn handle_request<R: ResponseHandler, T: Time>(&self, request: &Request, response_handle: R) -> ResponseInfo {
-        let metrics = &self.live.metrics;
         let edns = request.edns.as_ref().map(|_| {
             let mut e = Edns::new();
             e.set_max_payload(EDNS_PAYLOAD);
@@ -87,58 +108,27 @@ impl RequestHandler for Handler {
         let mut meta = Metadata::response_from_request(&request.metadata);
         meta.message_type = MessageType::Response;
         meta.recursion_available = false;
+        let mut reply = Reply { handle: response_handle, request, meta, edns, live: &self.live };
 
         if request.metadata.message_type != MessageType::Query {
-            return send(
-                response_handle,
-                request,
-                meta,
-                ResponseCode::FormErr,
-                edns.as_ref(),
-                &Answer::default(),
-                None,
-            )
-            .await;
+            return reply.empty(ResponseCode::FormErr, None).await;
         }
         if request.metadata.op_code != OpCode::Query {
             // NOTIFY, UPDATE and the rest: this zone changes only with health.
             let code =
                 if request.metadata.op_code == OpCode::Update { ResponseCode::Refused } else { ResponseCode::NotImp };
-            metrics.answered(code, request.protocol());
-            return send(response_handle, request, meta, code, edns.as_ref(), &Answer::default(), None).await;
+            return reply.empty(code, None).await;
         }
-        let queries = request.queries.queries();
-        let [query] = queries else {
-            metrics.answered(ResponseCode::FormErr, request.protocol());
-            return send(
-                response_handle,
-                request,
-                meta,
-                ResponseCode::FormErr,
-                edns.as_ref(),
-                &Answer::default(),
-                None,
-            )
-            .await;
+        let [query] = request.queries.queries() else {
+            return reply.empty(ResponseCode::FormErr, None).await;
         };
-        let signed = self.verify(request);
-        if let Signed::Bad(context) = signed {
-            warn!(source = %request.src(), "a query's TSIG did not verify");
-            metrics.answered(ResponseCode::NotAuth, request.protocol());
-            return send(
-                response_handle,
-                request,
-                meta,
-                ResponseCode::NotAuth,
-                edns.as_ref(),
-                &Answer::default(),
-                Some(context),
-            )
-            .await;
-        }
-        let context = match signed {
-            Signed::Yes(c) => Some(c),
-            _ => None,
+        let context = match self.verify(request) {
+            Signed::Bad(context) => {
+                warn!(source = %request.src(), "a query's TSIG did not verify");
+                return reply.empty(ResponseCode::NotAuth, Some(context)).await;
+            }
+            Signed::Yes(context) => Some(context),
+            Signed::No => None,
         };
 
         if query.query_type() == RecordType::AXFR {
@@ -148,25 +138,15 @@ impl RequestHandler for Handler {
                 && *query.name() == hickory_proto::rr::LowerName::new(&self.live.zone.origin);
             if !allowed {
                 debug!(source = %request.src(), "zone transfer refused");
-                metrics.answered(ResponseCode::Refused, request.protocol());
-                return send(
-                    response_handle,
-                    request,
-                    meta,
-                    ResponseCode::Refused,
-                    edns.as_ref(),
-                    &Answer::default(),
-                    context,
-                )
-                .await;
+                return reply.empty(ResponseCode::Refused, context).await;
             }
             let mut records = zone_records(&self.live.zone, &self.live.snapshot());
-            let serial = records.first().map(|_| self.live.serial()).unwrap_or_default();
-            records.push(soa(&self.live.zone, serial));
+            // A transfer ends with the SOA it began with.
+            records.push(records[0].clone());
+            self.live.metrics.transfer();
+            reply.meta.authoritative = true;
             let out = Answer { answers: records, authoritative: true, ..Answer::default() };
-            metrics.transfer();
-            meta.authoritative = true;
-            return send(response_handle, request, meta, ResponseCode::NoError, edns.as_ref(), &out, context).await;
+            return reply.records(ResponseCode::NoError, &out, context).await;
         }
 
         if request.protocol() == Protocol::Udp {
@@ -178,25 +158,16 @@ impl RequestHandler for Handler {
             match verdict {
                 Verdict::Send => {}
                 Verdict::Drop => {
-                    metrics.rate_limited(false);
+                    self.live.metrics.rate_limited(false);
                     return ResponseInfo::from(hickory_proto::op::Header {
-                        metadata: meta,
+                        metadata: reply.meta,
                         counts: Default::default(),
                     });
                 }
                 Verdict::Slip => {
-                    metrics.rate_limited(true);
-                    meta.truncation = true;
-                    return send(
-                        response_handle,
-                        request,
-                        meta,
-                        ResponseCode::NoError,
-                        edns.as_ref(),
-                        &Answer::default(),
-                        None,
-                    )
-                    .await;
+                    self.live.metrics.rate_limited(true);
+                    reply.meta.truncation = true;
+                    return reply.empty(ResponseCode::NoError, None).await;
                 }
             }
         }
@@ -213,12 +184,10 @@ impl RequestHandler for Handler {
             )
         };
         if let Some((service, all_down)) = out.service {
-            metrics.served(&self.live.zone.services[service].app, all_down);
+            self.live.metrics.served(&self.live.zone.services[service].app, all_down);
         }
-        metrics.answered(out.code, request.protocol());
-        meta.authoritative = out.authoritative;
-        let code = out.code;
-        send(response_handle, request, meta, code, edns.as_ref(), &out, context).await
+        reply.meta.authoritative = out.authoritative;
+        reply.records(out.code, &out, context).await
     }
 }
 

@@ -18,7 +18,12 @@ pub(crate) fn environment() -> bulkhead_vault::Env {
 
 /// Loads a fleet without its manifests, refusing one with errors.
 pub(crate) fn load_fleet(path: &Path) -> Result<Fleet, Failure> {
-    let loaded = bulkhead_model::load(path, bulkhead_model::LoadOptions { manifests: false })?;
+    load_fleet_with(path, false)
+}
+
+/// Like [`load_fleet`], with the apps' manifests read too when `manifests`.
+pub(crate) fn load_fleet_with(path: &Path, manifests: bool) -> Result<Fleet, Failure> {
+    let loaded = bulkhead_model::load(path, bulkhead_model::LoadOptions { manifests })?;
     if loaded.has_errors() {
         return Err(Failure::Input(format!(
             "{} has errors; `bulkhead validate {}` lists them",

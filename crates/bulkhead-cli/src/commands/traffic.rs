@@ -3,15 +3,16 @@
 use std::io::Write;
 use std::path::Path;
 
+use bulkhead_model::Fleet;
 use bulkhead_report::Verdict;
 use bulkhead_traffic::rrl::Limits;
 use bulkhead_traffic::tsig::{Key, read_key_file};
+use bulkhead_traffic::workloads::{ApiHealth, Clients, service_workloads};
 use bulkhead_traffic::{ServeOptions, Zone, serve};
 
+use super::recovery::load_fleet_with;
 use crate::args::TrafficServeArgs;
 use crate::error::Failure;
-use bulkhead_model::Fleet;
-use bulkhead_traffic::workloads::{ApiHealth, Clients, service_workloads};
 
 /// Runs `traffic serve` until Ctrl-C, SIGTERM or `--for`.
 ///
@@ -19,7 +20,8 @@ use bulkhead_traffic::workloads::{ApiHealth, Clients, service_workloads};
 /// A fleet without a traffic zone, an unknown instance or a bad key (exit 2);
 /// an address that cannot be listened on (exit 3).
 pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_with_manifests(&args.fleet.fleet)?;
+    // With the manifests: the apps' workloads are read from them.
+    let fleet = load_fleet_with(&args.fleet.fleet, true)?;
     let zone = Zone::from_fleet(&fleet.file).map_err(|e| Failure::Input(e.to_string()))?;
     let workloads = if args.no_api_health { Vec::new() } else { service_workloads(&zone, &fleet) };
     let key = |path: &Path| -> Result<Key, Failure> { read_key_file(path).map_err(|e| Failure::Usage(e.to_string())) };
@@ -77,19 +79,6 @@ pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Ver
     })?;
     writeln!(out, "stopped").map_err(|e| Failure::Outside(e.to_string()))?;
     Ok(Verdict::Pass)
-}
-
-/// The fleet with its manifests: the apps' workloads are read from them.
-fn load_with_manifests(path: &Path) -> Result<Fleet, Failure> {
-    let loaded = bulkhead_model::load(path, bulkhead_model::LoadOptions { manifests: true })?;
-    if loaded.has_errors() {
-        return Err(Failure::Input(format!(
-            "{} has errors; `bulkhead validate {}` lists them",
-            path.display(),
-            path.display()
-        )));
-    }
-    loaded.fleet.ok_or_else(|| Failure::Input(format!("{} holds no fleet", path.display())))
 }
 
 /// A client for each cluster with `access` that runs an app with traffic. A
