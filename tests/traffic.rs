@@ -255,6 +255,14 @@ fn bind_transfers_the_zone_and_takes_updates() {
     until(Duration::from_secs(20), "the primary drops site3", || sites.addresses(&primary, &web, "A") == all[..2]);
     assert!(bind_log("primary").contains("updating zone"), "{}", bind_log("primary"));
 
+    // Response-rate limiting (these instances keep the default, 200 a second
+    // per /24): 400 queries from one client within about a third of a
+    // second get about 260 answers (200 plus the refill), then every second
+    // one truncated (a real client retries over TCP) and the rest dropped.
+    let (got, truncated) = sites.burst(&ns1, &format!("web.{ZONE}"), 400);
+    assert!((250..380).contains(&got), "{got} answers to 400 queries ({truncated} truncated)");
+    assert!(truncated >= 30, "{truncated} of {got} truncated");
+
     // The same transfer without the key is refused.
     let unsigned = sites.dig(&["+tcp", &format!("@{ns1}"), ZONE, "AXFR"]);
     assert!(unsigned.contains("Transfer failed") || unsigned.contains("REFUSED"), "{unsigned}");
