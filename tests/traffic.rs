@@ -273,7 +273,9 @@ fn bind_transfers_the_zone_and_takes_updates() {
 /// The second source of health: the cluster's API. Two of the test
 /// environment's clusters run the app; probes of both sites pass (local
 /// health endpoints), and the site whose Deployment is scaled to 0 leaves
-/// the answers until it has a pod available again.
+/// the answers until it has a pod available again. The second cluster's
+/// address is not in the fleet: `--live` reads it from the status of the
+/// app's LoadBalancer Service there.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_site_whose_workloads_are_not_ready_leaves_the_answers() {
     use bulkhead_test::{TestEnv, TestNamespace};
@@ -296,13 +298,25 @@ async fn a_site_whose_workloads_are_not_ready_leaves_the_answers() {
     for client in [&client0, &client1] {
         crate::support::create_object(client, Some(ns.name()), deployment.clone()).await;
     }
+    crate::support::create_object(&client1, Some(ns.name()), serde_json::json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web"}, "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]}})).await;
+    let services: kube::Api<k8s_openapi::api::core::v1::Service> = kube::Api::namespaced(client1.clone(), ns.name());
+    // What a load-balancer controller writes once it has an address.
+    services
+        .patch_status(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"status": {"loadBalancer": {"ingress": [{"ip": "127.0.41.2"}]}}})),
+        )
+        .await
+        .unwrap();
 
     let dir = scratch("traffic-api");
     std::fs::create_dir_all(dir.join("apps/web")).unwrap();
     std::fs::write(dir.join("apps/web/web.yaml"), serde_json::to_string(&deployment).unwrap()).unwrap();
     let port = 20_000 + (std::process::id() % 10_000) as u16;
     let apps = format!(
-        "    - name: web\n      manifests: apps/web\n      namespace: {n}\n      placement: {{clusters: {{names: [{c0}, {c1}]}}}}\n      traffic: {{hostname: web.{ZONE}, policy: round-robin, port: {port}, addresses: {{{c0}: [127.0.41.1], {c1}: [127.0.41.2]}}}}\n",
+        "    - name: web\n      manifests: apps/web\n      namespace: {n}\n      placement: {{clusters: {{names: [{c0}, {c1}]}}}}\n      traffic: {{hostname: web.{ZONE}, policy: round-robin, port: {port}, addresses: {{{c0}: [127.0.41.1]}}}}\n",
         n = ns.name()
     );
     let traffic = format!(
@@ -319,7 +333,7 @@ async fn a_site_whose_workloads_are_not_ready_leaves_the_answers() {
     let log = std::fs::File::create(dir.join("ns1.log")).unwrap();
     children.push(
         std::process::Command::new(insta_cmd::get_cargo_bin("bulkhead"))
-            .args(["traffic", "serve", "--instance", "ns1", "--listen", &format!("127.0.41.53:{port}")])
+            .args(["traffic", "serve", "--instance", "ns1", "--live", "--listen", &format!("127.0.41.53:{port}")])
             .arg(&dir)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -381,4 +395,5 @@ async fn a_site_whose_workloads_are_not_ready_leaves_the_answers() {
     let log = std::fs::read_to_string(dir.join("ns1.log")).unwrap_or_default();
     assert!(outcome.is_ok(), "{log}");
     assert!(log.contains("is scaled to 0"), "the reason is logged: {log}");
+    assert!(log.contains("read from the cluster"), "{log}");
 }

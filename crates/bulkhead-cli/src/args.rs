@@ -595,6 +595,7 @@ pub enum TrafficCommand {
     ///
     ///   bulkhead traffic serve --instance ns1 --peer-key peers.key DIR
     ///   bulkhead traffic serve --instance ns1 --listen 127.0.0.1:5353 DIR
+    ///   bulkhead traffic serve --instance ns1 --live --peer-key peers.key DIR   # addresses from the clusters
     ///   bulkhead traffic serve --instance ns1 --transfer-key xfer.key DIR      # BIND may AXFR
     ///   bulkhead traffic serve --instance ns1 --primary 192.0.2.1:53 --primary-key update.key DIR
     ///
@@ -651,6 +652,12 @@ pub struct TrafficServeArgs {
     /// client retries over TCP (0: drop them all).
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub slip: u32,
+
+    /// For sites the fleet gives no address for, read them from the status of
+    /// the app's LoadBalancer Services, Ingresses and Gateways in its
+    /// namespace on that cluster (once, at start).
+    #[arg(long)]
+    pub live: bool,
 
     /// Do not ask the clusters' API whether each app's workloads have a pod
     /// available (by default it is asked on every cluster with `access`, and

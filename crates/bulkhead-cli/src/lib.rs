@@ -203,7 +203,7 @@ fn install_panic_hook() {
 fn init_tracing(verbose: u8, color: ColorChoice) {
     let default = match verbose {
         // A DNS server logs each site it takes out or brings back.
-        0 => "off,bulkhead=warn,bulkhead_traffic=info",
+        0 => "off,bulkhead=warn,bulkhead_traffic=info,bulkhead_cli::commands::traffic=info",
         1 => "info",
         2 => "debug",
         _ => "trace",

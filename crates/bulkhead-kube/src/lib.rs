@@ -12,6 +12,7 @@ pub mod discovery;
 mod error;
 pub mod export;
 mod fleet;
+pub mod ingress;
 pub mod list;
 pub mod network;
 pub mod order;

@@ -39,6 +39,14 @@ pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Ver
         api: ApiHealth::default(),
     };
     let ask_api = !args.no_api_health;
+    let live = args.live;
+    let namespaces: std::collections::HashMap<String, String> = fleet
+        .file
+        .spec
+        .apps
+        .iter()
+        .map(|a| (a.name.clone(), a.namespace.clone().unwrap_or_else(|| "default".to_string())))
+        .collect();
     let run_for = args.run_for;
     let shutdown = async move {
         let stop = async {
@@ -66,8 +74,14 @@ pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Ver
     // workers live on the runtime it was made on.
     let run = async move {
         let mut options = options;
+        let mut zone = zone;
+        let clusters = if ask_api || live { connect(&fleet, &zone).await } else { Vec::new() };
+        if live {
+            live_addresses(&mut zone, &clusters, &namespaces).await;
+        }
         if ask_api {
-            options.api = ApiHealth { clients: clients(&fleet, &zone).await, workloads };
+            let clients: Clients = clusters.into_iter().map(|c| (c.name, c.client)).collect();
+            options.api = ApiHealth { clients, workloads };
         }
         serve(zone, options, shutdown).await
     };
@@ -81,10 +95,10 @@ pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Ver
     Ok(Verdict::Pass)
 }
 
-/// A client for each cluster with `access` that runs an app with traffic. A
-/// cluster that cannot be configured is left to the probes alone, with a
-/// warning: the DNS must serve even when an API server cannot be reached.
-async fn clients(fleet: &Fleet, zone: &Zone) -> Clients {
+/// Each cluster with `access` that runs an app with traffic. A cluster that
+/// cannot be configured is left to the probes alone, with a warning: the DNS
+/// must serve even when an API server cannot be reached.
+async fn connect(fleet: &Fleet, zone: &Zone) -> Vec<bulkhead_kube::Cluster> {
     let wanted: std::collections::BTreeSet<&str> =
         zone.services.iter().flat_map(|s| s.sites.iter().map(|site| site.cluster.as_str())).collect();
     let specs: Vec<_> = fleet
@@ -95,16 +109,44 @@ async fn clients(fleet: &Fleet, zone: &Zone) -> Clients {
         .filter(|c| c.access.is_some() && wanted.contains(c.name.as_str()))
         .cloned()
         .collect();
-    let mut clients = Clients::new();
+    let mut clusters = Vec::new();
     for spec in &specs {
         match bulkhead_kube::connect(&fleet.root, spec).await {
-            Ok(cluster) => {
-                clients.insert(spec.name.clone(), cluster.client);
-            }
+            Ok(cluster) => clusters.push(cluster),
             Err(error) => {
                 tracing::warn!(cluster = %spec.name, %error, "its API will not be asked; probes alone decide")
             }
         }
     }
-    clients
+    clusters
+}
+
+/// `--live`: each site the fleet gives no address for gets the addresses in
+/// the status of the app's LoadBalancer Services, Ingresses and Gateways
+/// there. Read once, at start.
+async fn live_addresses(
+    zone: &mut Zone,
+    clusters: &[bulkhead_kube::Cluster],
+    namespaces: &std::collections::HashMap<String, String>,
+) {
+    for service in &mut zone.services {
+        let namespace = namespaces.get(&service.app).map_or("default", String::as_str);
+        for site in service.sites.iter_mut().filter(|s| s.addresses.is_empty()) {
+            let Some(cluster) = clusters.iter().find(|c| c.name == site.cluster) else {
+                tracing::warn!(app = %service.app, cluster = %site.cluster, "no address in the fleet and no access to read one");
+                continue;
+            };
+            match bulkhead_kube::ingress::ingress_addresses(cluster, namespace).await {
+                Ok(found) => {
+                    if !found.hostnames.is_empty() {
+                        tracing::warn!(app = %service.app, cluster = %site.cluster, hostnames = ?found.hostnames,
+                            "load balancers report host names, which an A record cannot hold; give their addresses in the fleet");
+                    }
+                    tracing::info!(app = %service.app, cluster = %site.cluster, addresses = ?found.ips, "read from the cluster");
+                    site.addresses = found.ips;
+                }
+                Err(error) => tracing::warn!(app = %service.app, %error, "cannot read where traffic enters"),
+            }
+        }
+    }
 }

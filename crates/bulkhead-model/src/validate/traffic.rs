@@ -225,16 +225,26 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
                     !own && !shared
                 })
                 .collect();
-            if !unroutable.is_empty() {
+            // A cluster Bulkhead can reach may report its addresses itself
+            // (`traffic serve --live`); one it cannot reach has none at all.
+            let (reachable, blind): (Vec<&str>, Vec<&str>) = unroutable
+                .iter()
+                .partition(|c| spec.clusters.iter().find(|k| k.name == **c).is_some_and(|k| k.access.is_some()));
+            let list = |cs: &[&str]| cs.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+            if !blind.is_empty() {
                 ctx.error(
                     Code::TrafficUnroutable,
                     &path,
-                    format!(
-                        "app `{}` runs on {} with no address for its traffic there",
-                        app.name,
-                        unroutable.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-                    ),
+                    format!("app `{}` runs on {} with no address for its traffic there", app.name, list(&blind)),
                     "give the cluster `ingress: {addresses: [...]}`, or the app `traffic.addresses`",
+                );
+            }
+            if !reachable.is_empty() {
+                ctx.warning(
+                    Code::TrafficUnroutable,
+                    &path,
+                    format!("app `{}` has no address for its traffic on {} in the fleet", app.name, list(&reachable)),
+                    "`bulkhead traffic serve --live` reads them from the cluster; or give `ingress: {addresses: [...]}`",
                 );
             }
         }
