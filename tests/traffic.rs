@@ -196,11 +196,21 @@ fn bind_transfers_the_zone_and_takes_updates() {
     let transfer_key = dir.join("xfer.key").display().to_string();
     let update_key = dir.join("update.key").display().to_string();
     let primary_at = format!("{primary}:53");
+    let secondary_at = format!("{secondary}:53");
     start(
         &mut sites,
         &dir,
         3,
-        &["--transfer-key", &transfer_key, "--primary", &primary_at, "--primary-key", &update_key],
+        &[
+            "--transfer-key",
+            &transfer_key,
+            "--primary",
+            &primary_at,
+            "--primary-key",
+            &update_key,
+            "--notify",
+            &secondary_at,
+        ],
     );
     let ns1 = sites.dns(1);
     until(Duration::from_secs(20), "ns1 answers", || sites.addresses(&ns1, &format!("web.{ZONE}"), "A").len() == 3);
@@ -253,6 +263,11 @@ fn bind_transfers_the_zone_and_takes_updates() {
     // Site 3 dies: the update takes it out of the primary's records.
     sites.kill(3);
     until(Duration::from_secs(20), "the primary drops site3", || sites.addresses(&primary, &web, "A") == all[..2]);
+    // ns1's NOTIFY makes the secondary transfer the new zone at once (its
+    // SOA refresh is 30 s away).
+    until(Duration::from_secs(10), "the secondary follows, told by NOTIFY", || {
+        sites.addresses(&secondary, &web, "A") == all[..2]
+    });
     assert!(bind_log("primary").contains("updating zone"), "{}", bind_log("primary"));
 
     // Response-rate limiting (these instances keep the default, 200 a second

@@ -633,6 +633,11 @@ pub struct TrafficServeArgs {
     #[arg(long, value_name = "FILE")]
     pub transfer_key: Vec<PathBuf>,
 
+    /// A secondary to tell (NOTIFY) whenever the zone changes, so it
+    /// transfers it at once; repeat for several.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub notify: Vec<std::net::SocketAddr>,
+
     /// An external primary (BIND) to keep updated with RFC 2136 dynamic
     /// updates of each hostname's addresses.
     #[arg(long, value_name = "ADDR:PORT", requires = "primary_key")]

@@ -64,10 +64,10 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
-    /// An update to the external primary failed.
-    #[error("update of {primary} failed: {reason}")]
+    /// An update to the external primary, or a NOTIFY to a secondary, failed.
+    #[error("{primary}: {reason}")]
     Update {
-        /// The primary's address.
+        /// The server's address.
         primary: std::net::SocketAddr,
         /// What it said, or what went wrong.
         reason: String,

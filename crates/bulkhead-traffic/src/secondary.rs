@@ -1,6 +1,7 @@
 //! For people who keep their own DNS: RFC 2136 dynamic updates of each
-//! hostname's addresses into an external primary (BIND), TSIG-signed.
-//! (Zone transfers, the other way, are served by [`crate::server`].)
+//! hostname's addresses into an external primary (BIND), TSIG-signed, and
+//! NOTIFY to secondaries that transfer the zone (the transfers themselves
+//! are served by [`crate::server`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -64,20 +65,45 @@ pub async fn push(
     published: &[Published],
     timeout: Duration,
 ) -> Result<(), Error> {
-    let fail = |reason: String| Error::Update { primary, reason };
-    let (connect, handle) = TcpClientStream::new(primary, None, Some(timeout), TokioRuntimeProvider::new());
+    exchange(primary, Some(signer), update_message(zone, published), timeout).await
+}
+
+/// Tells a secondary the zone changed (RFC 1996 NOTIFY), so it transfers it
+/// now rather than at the SOA's next refresh.
+pub async fn notify(secondary: SocketAddr, zone: &Name, timeout: Duration) -> Result<(), Error> {
+    let mut message = Message::query();
+    message.metadata.op_code = OpCode::Notify;
+    message.metadata.authoritative = true;
+    message.metadata.recursion_desired = false;
+    let mut soa = Query::new();
+    soa.set_name(zone.clone()).set_query_class(DNSClass::IN).set_query_type(RecordType::SOA);
+    message.add_query(soa);
+    exchange(secondary, None, message, timeout).await
+}
+
+/// One request and its response, over a TCP connection of its own.
+async fn exchange(
+    server: SocketAddr,
+    signer: Option<&TSigner>,
+    message: Message,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let fail = |reason: String| Error::Update { primary: server, reason };
+    let (connect, handle) = TcpClientStream::new(server, None, Some(timeout), TokioRuntimeProvider::new());
     let stream = connect.await.map_err(|e| fail(e.to_string()))?;
-    let multiplexer = DnsMultiplexer::new(stream, handle).with_timeout(timeout).with_signer(signer.clone());
+    let mut multiplexer = DnsMultiplexer::new(stream, handle).with_timeout(timeout);
+    if let Some(signer) = signer {
+        multiplexer = multiplexer.with_signer(signer.clone());
+    }
     let (client, background) = Client::<TokioRuntimeProvider>::from_sender(multiplexer);
     let background = tokio::spawn(background);
-    let request = DnsRequest::from(update_message(zone, published));
-    let response = client.send(request).next().await;
+    let response = client.send(DnsRequest::from(message)).next().await;
     background.abort();
     let response = response
         .ok_or_else(|| fail("the connection closed without a response".into()))?
         .map_err(|e| fail(e.to_string()))?;
     match response.response_code {
         ResponseCode::NoError => Ok(()),
-        code => Err(fail(format!("the primary answered {code}"))),
+        code => Err(fail(format!("it answered {code}"))),
     }
 }

@@ -17,7 +17,7 @@ use crate::health::SiteHealth;
 use crate::peers;
 use crate::probe::{Outcome, client, probe_site};
 use crate::rrl::{Limiter, Limits};
-use crate::secondary::{Published, push};
+use crate::secondary::{Published, notify, push};
 use crate::server::Handler;
 use crate::state::Live;
 use crate::tsig::Key;
@@ -44,6 +44,8 @@ pub struct ServeOptions {
     pub transfer_keys: Vec<Key>,
     /// An external primary to keep updated (RFC 2136), and the key to sign with.
     pub primary: Option<(SocketAddr, Key)>,
+    /// Secondaries told (NOTIFY) when the zone changes.
+    pub notify: Vec<SocketAddr>,
     /// Response-rate limits.
     pub limits: Limits,
     /// The clusters' own view of each app's workloads, beside the probes.
@@ -204,43 +206,50 @@ pub async fn serve(zone: Zone, options: ServeOptions, shutdown: impl Future<Outp
         })
     };
 
-    let updater = primary.map(|(address, signer)| {
-        let (live, publish) = (live.clone(), publish.clone());
+    let updater = (primary.is_some() || !options.notify.is_empty()).then(|| {
+        let (live, publish, secondaries) = (live.clone(), publish.clone(), options.notify.clone());
         tokio::spawn(async move {
+            let timeout = timing.timeout.max(Duration::from_secs(2));
             let mut last: Option<Vec<Published>> = None;
+            let mut notified = None;
             loop {
-                let records: Vec<Published> = {
-                    let snapshot = live.snapshot();
-                    (0..live.zone.services.len())
-                        .map(|si| Published {
-                            name: live.zone.services[si].hostname.clone(),
-                            ttl: live.zone.services[si].ttl,
-                            addresses: published(&live.zone, &snapshot, si),
-                        })
-                        .collect()
-                };
-                if last.as_ref() != Some(&records) {
-                    match push(
-                        address,
-                        &signer,
-                        &live.zone.origin,
-                        &records,
-                        timing.timeout.max(Duration::from_secs(2)),
-                    )
-                    .await
-                    {
-                        Ok(()) => {
-                            info!(primary = %address, names = records.len(), "updated the primary");
-                            live.metrics.update("ok");
-                            last = Some(records);
-                        }
-                        Err(error) => {
-                            warn!(%error, "will retry the update");
-                            live.metrics.update("failed");
-                            tokio::time::sleep(timing.interval).await;
-                            continue;
+                if let Some((address, signer)) = &primary {
+                    let records: Vec<Published> = {
+                        let snapshot = live.snapshot();
+                        (0..live.zone.services.len())
+                            .map(|si| Published {
+                                name: live.zone.services[si].hostname.clone(),
+                                ttl: live.zone.services[si].ttl,
+                                addresses: published(&live.zone, &snapshot, si),
+                            })
+                            .collect()
+                    };
+                    if last.as_ref() != Some(&records) {
+                        match push(*address, signer, &live.zone.origin, &records, timeout).await {
+                            Ok(()) => {
+                                info!(primary = %address, names = records.len(), "updated the primary");
+                                live.metrics.update("ok");
+                                last = Some(records);
+                            }
+                            Err(error) => {
+                                warn!(%error, "will retry the update");
+                                live.metrics.update("failed");
+                                tokio::time::sleep(timing.interval).await;
+                                continue;
+                            }
                         }
                     }
+                }
+                let serial = live.serial();
+                if notified != Some(serial) {
+                    for secondary in &secondaries {
+                        // A secondary that misses one still refreshes at the SOA's refresh.
+                        match notify(*secondary, &live.zone.origin, timeout).await {
+                            Ok(()) => info!(%secondary, serial, "notified"),
+                            Err(error) => warn!(%error, "NOTIFY failed"),
+                        }
+                    }
+                    notified = Some(serial);
                 }
                 publish.notified().await;
             }

@@ -35,6 +35,7 @@ pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Ver
             (Some(address), Some(path)) => Some((address, key(path)?)),
             _ => None,
         },
+        notify: args.notify.clone(),
         limits: Limits { per_second: args.rate_limit, slip: args.slip },
         api: ApiHealth::default(),
     };
