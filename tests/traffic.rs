@@ -412,3 +412,28 @@ async fn a_site_whose_workloads_are_not_ready_leaves_the_answers() {
     assert!(log.contains("is scaled to 0"), "the reason is logged: {log}");
     assert!(log.contains("read from the cluster"), "{log}");
 }
+
+/// Mistakes are found before anything listens: exit 2, saying what to fix.
+#[test]
+fn bad_input_is_refused_before_serving() {
+    let run = |args: &[&str]| {
+        let out = crate::support::bulkhead().args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = run(&["traffic", "serve", "--instance", "ns9", "examples/multicloud"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("`ns9` is not one of the traffic zone's nameservers (ns1, ns2, ns3)"), "{err}");
+    let (code, err) = run(&["traffic", "serve", "--instance", "ns1", "examples/multicloud"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--peer-key"), "{err}");
+    let dir = scratch("traffic-bad-input");
+    std::fs::write(dir.join("bad.key"), "key \"x\" { algorithm hmac-md5; secret \"q83vEjRWeJCrze8SNFZ4kA==\"; };")
+        .unwrap();
+    let key = dir.join("bad.key").display().to_string();
+    let (code, err) = run(&["traffic", "serve", "--instance", "ns1", "--peer-key", &key, "examples/multicloud"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("hmac-md5") && err.contains("not supported"), "{err}");
+    let (code, err) = run(&["traffic", "serve", "--instance", "ns1", "tests/fleets/broken/many-mistakes"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("has errors"), "{err}");
+}
