@@ -12,9 +12,23 @@ use serde::Serialize;
 use crate::domains::Domain;
 use crate::exposure::Exposure;
 
-/// Seconds for DNS to move users to another site: three failed health
-/// checks ten seconds apart, then a 30 s TTL (Bulkhead's traffic defaults).
+/// Seconds for DNS to move users to another site when the fleet has no
+/// traffic zone of its own (an outside DNS, such as Route 53: three failed
+/// health checks ten seconds apart, then a 30 s TTL).
 pub const DNS_FAILOVER_SECONDS: u64 = 60;
+
+/// Seconds for Bulkhead's traffic DNS to move an app's users: `failAfter`
+/// failed probes `interval` apart, the last one's timeout, then the TTL
+/// resolvers may still hold (bench/traffic.py measures the first part).
+fn failover_seconds(spec: &bulkhead_model::spec::FleetSpec, app: &bulkhead_model::spec::App) -> u64 {
+    let Some(zone) = &spec.traffic else { return DNS_FAILOVER_SECONDS };
+    let parse = |text: &str| humantime::parse_duration(text).ok();
+    let interval = parse(&zone.probes.interval).map_or(2, |d| d.as_secs().max(1));
+    let timeout = parse(&zone.probes.timeout).map_or(1, |d| d.as_secs().max(1));
+    let ttl =
+        app.traffic.as_ref().and_then(|t| t.ttl.as_deref()).and_then(parse).map_or(zone.ttl_seconds(), |d| d.as_secs());
+    interval * u64::from(zone.probes.fail_after) + timeout + ttl
+}
 
 /// What a failure does to an app, from harmless to worst.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -141,6 +155,8 @@ pub struct AppInfo {
     pub rto_seconds: Option<u64>,
     /// Whether DNS can move its users between clusters.
     pub traffic: bool,
+    /// How long DNS takes to move them, in seconds.
+    pub failover_seconds: u64,
     /// Its backups: the schedule's longest gap, and where the repository lives.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<Backup>,
@@ -342,6 +358,7 @@ pub fn app_infos(spec: &FleetSpec, measured: &MeasuredRestores) -> Vec<AppInfo> 
                     .collect(),
                 rto_seconds: duration(&a.sla.rto),
                 traffic: a.traffic.is_some(),
+                failover_seconds: failover_seconds(spec, a),
                 backup,
             }
         })
@@ -526,7 +543,7 @@ fn app_cell(
         (Impact::Degraded, if in_place { Recovery::Reschedule { seconds: secs } } else { Recovery::WaitForDomain })
     } else if any_ok {
         if info.traffic {
-            (Impact::Failover, Recovery::Failover { seconds: DNS_FAILOVER_SECONDS })
+            (Impact::Failover, Recovery::Failover { seconds: info.failover_seconds })
         } else {
             why.push_str("; other clusters run it, but no traffic policy moves users there");
             (Impact::Degraded, Recovery::WaitForDomain)
@@ -604,4 +621,42 @@ fn control_planes(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod failover_tests {
+    use bulkhead_model::spec::{App, FleetSpec};
+    use serde_json::json;
+
+    use super::{DNS_FAILOVER_SECONDS, failover_seconds};
+
+    fn app(ttl: Option<&str>) -> App {
+        let mut traffic = json!({"hostname": "web.gslb.test", "policy": "failover"});
+        if let Some(ttl) = ttl {
+            traffic["ttl"] = json!(ttl);
+        }
+        serde_json::from_value(
+            json!({"name": "web", "manifests": "apps/web", "placement": {"clusters": {}}, "traffic": traffic}),
+        )
+        .unwrap()
+    }
+
+    fn spec(traffic: Option<serde_json::Value>) -> FleetSpec {
+        let mut spec = json!({"providers": [], "clusters": []});
+        if let Some(t) = traffic {
+            spec["traffic"] = t;
+        }
+        serde_json::from_value(spec).unwrap()
+    }
+
+    #[test]
+    fn the_fleets_own_dns_fails_over_after_its_probes_and_ttl() {
+        let own = spec(Some(json!({"zone": "gslb.test", "nameservers": []})));
+        assert_eq!(failover_seconds(&own, &app(None)), 3 * 2 + 1 + 30, "the defaults");
+        assert_eq!(failover_seconds(&own, &app(Some("5s"))), 3 * 2 + 1 + 5);
+        let tuned = spec(Some(json!({"zone": "gslb.test", "nameservers": [], "ttl": "10s",
+            "probes": {"interval": "5s", "timeout": "2s", "failAfter": 2}})));
+        assert_eq!(failover_seconds(&tuned, &app(None)), 2 * 5 + 2 + 10);
+        assert_eq!(failover_seconds(&spec(None), &app(None)), DNS_FAILOVER_SECONDS, "an outside DNS");
+    }
 }
