@@ -155,8 +155,9 @@ pub struct AppInfo {
     pub rto_seconds: Option<u64>,
     /// Whether DNS can move its users between clusters.
     pub traffic: bool,
-    /// How long DNS takes to move them, in seconds.
-    pub failover_seconds: u64,
+    /// How long DNS takes to move them, in seconds (apps with traffic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover_seconds: Option<u64>,
     /// Its backups: the schedule's longest gap, and where the repository lives.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<Backup>,
@@ -358,7 +359,7 @@ pub fn app_infos(spec: &FleetSpec, measured: &MeasuredRestores) -> Vec<AppInfo> 
                     .collect(),
                 rto_seconds: duration(&a.sla.rto),
                 traffic: a.traffic.is_some(),
-                failover_seconds: failover_seconds(spec, a),
+                failover_seconds: a.traffic.as_ref().map(|_| failover_seconds(spec, a)),
                 backup,
             }
         })
@@ -543,7 +544,7 @@ fn app_cell(
         (Impact::Degraded, if in_place { Recovery::Reschedule { seconds: secs } } else { Recovery::WaitForDomain })
     } else if any_ok {
         if info.traffic {
-            (Impact::Failover, Recovery::Failover { seconds: info.failover_seconds })
+            (Impact::Failover, Recovery::Failover { seconds: info.failover_seconds.unwrap_or(DNS_FAILOVER_SECONDS) })
         } else {
             why.push_str("; other clusters run it, but no traffic policy moves users there");
             (Impact::Degraded, Recovery::WaitForDomain)
