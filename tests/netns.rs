@@ -5,6 +5,16 @@
 
 use std::process::{Child, Command, Stdio};
 
+/// A health endpoint in Python: `python3 -c HEALTH_SERVER ADDRESS PORT`
+/// answers 200 on every path.
+pub const HEALTH_SERVER: &str = "import http.server,sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b'ok')
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+";
+
 /// A hub and its sites, removed on drop.
 pub struct Sites {
     prefix: String,
@@ -123,13 +133,8 @@ impl Sites {
 
     /// Starts an HTTP health endpoint on site `i`'s ingress: 200 on every path.
     pub fn health_server(&mut self, i: usize, port: u16, log: &std::path::Path) {
-        let script = "import http.server,sys\n\
-class H(http.server.BaseHTTPRequestHandler):\n    \
-def do_GET(self):\n        self.send_response(200); self.end_headers(); self.wfile.write(b'ok')\n    \
-def log_message(self,*a): pass\n\
-http.server.ThreadingHTTPServer((sys.argv[1],int(sys.argv[2])),H).serve_forever()\n";
         let ns = self.site(i);
-        let args = vec!["-c".to_string(), script.to_string(), self.ingress(i), port.to_string()];
+        let args = vec!["-c".to_string(), HEALTH_SERVER.to_string(), self.ingress(i), port.to_string()];
         self.spawn(&ns, std::path::Path::new("python3"), &args, log);
     }
 

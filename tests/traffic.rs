@@ -340,10 +340,14 @@ async fn a_site_whose_workloads_are_not_ready_leaves_the_answers() {
     );
     crate::support::testenv_fleet_with(&env, &dir, &apps, &traffic);
 
-    let script = "import http.server,sys\nclass H(http.server.BaseHTTPRequestHandler):\n    def do_GET(self):\n        self.send_response(200); self.end_headers()\n    def log_message(self,*a): pass\nhttp.server.ThreadingHTTPServer((sys.argv[1],int(sys.argv[2])),H).serve_forever()\n";
     let mut children: Vec<std::process::Child> = ["127.0.41.1", "127.0.41.2"]
         .iter()
-        .map(|ip| std::process::Command::new("python3").args(["-c", script, ip, &port.to_string()]).spawn().unwrap())
+        .map(|ip| {
+            std::process::Command::new("python3")
+                .args(["-c", crate::netns::HEALTH_SERVER, ip, &port.to_string()])
+                .spawn()
+                .unwrap()
+        })
         .collect();
     let log = std::fs::File::create(dir.join("ns1.log")).unwrap();
     children.push(

@@ -73,17 +73,17 @@ pub fn answer(
         }
         if want_ns {
             out.answers.extend(ns_records(zone));
-            out.additionals.extend(glue(zone, None));
+            out.additionals.extend(glue(zone));
         }
         if !want_soa && !want_ns {
-            out.authorities.push(negative_soa(zone, state.serial()));
+            out.authorities.push(soa(zone, state.serial()));
         }
         return out;
     }
     if let Some(ns) = zone.nameserver_at(qname) {
         out.answers.extend(address_records(&name, zone.ttl, [ns.ip], qtype));
         if out.answers.is_empty() {
-            out.authorities.push(negative_soa(zone, state.serial()));
+            out.authorities.push(soa(zone, state.serial()));
         }
         return out;
     }
@@ -94,16 +94,16 @@ pub fn answer(
         let ips = choice.sites.iter().flat_map(|s| s.addresses.iter().copied());
         out.answers.extend(address_records(&name, service.ttl, ips, qtype));
         if out.answers.is_empty() {
-            out.authorities.push(negative_soa(zone, state.serial()));
+            out.authorities.push(soa(zone, state.serial()));
         }
         return out;
     }
     if zone.is_empty_non_terminal(qname) {
-        out.authorities.push(negative_soa(zone, state.serial()));
+        out.authorities.push(soa(zone, state.serial()));
         return out;
     }
     out.code = ResponseCode::NXDomain;
-    out.authorities.push(negative_soa(zone, state.serial()));
+    out.authorities.push(soa(zone, state.serial()));
     out
 }
 
@@ -122,7 +122,9 @@ fn address_records(name: &Name, ttl: u32, ips: impl IntoIterator<Item = IpAddr>,
         .collect()
 }
 
-/// The zone's SOA record.
+/// The zone's SOA record, also the one negative answers carry: RFC 2308
+/// caches a negative answer for the smaller of the SOA's TTL and MINIMUM,
+/// both the zone's TTL here.
 pub fn soa(zone: &Zone, serial: u32) -> Record {
     let primary = zone.nameservers.first().map_or_else(|| zone.origin.clone(), |ns| ns.fqdn.clone());
     // Refresh, retry and expire matter to secondaries that transfer the zone
@@ -130,12 +132,6 @@ pub fn soa(zone: &Zone, serial: u32) -> Record {
     let refresh = i32::try_from(zone.ttl.max(30)).unwrap_or(i32::MAX);
     let data = SOA::new(primary, zone.admin.clone(), serial, refresh, refresh / 2 + 1, 604_800, zone.ttl);
     Record::from_rdata(zone.origin.clone(), zone.ttl, RData::SOA(data))
-}
-
-/// The SOA of a negative answer: RFC 2308 caches the negative answer for
-/// the smaller of its TTL and its MINIMUM, both the zone's TTL here.
-fn negative_soa(zone: &Zone, serial: u32) -> Record {
-    soa(zone, serial)
 }
 
 /// The zone's NS records.
@@ -147,11 +143,8 @@ pub fn ns_records(zone: &Zone) -> Vec<Record> {
 }
 
 /// The nameservers' own A and AAAA records.
-pub fn glue(zone: &Zone, qtype: Option<RecordType>) -> Vec<Record> {
-    zone.nameservers
-        .iter()
-        .flat_map(|ns| address_records(&ns.fqdn, zone.ttl, [ns.ip], qtype.unwrap_or(RecordType::ANY)))
-        .collect()
+pub fn glue(zone: &Zone) -> Vec<Record> {
+    zone.nameservers.iter().flat_map(|ns| address_records(&ns.fqdn, zone.ttl, [ns.ip], RecordType::ANY)).collect()
 }
 
 /// Every record the zone holds now, SOA first, as a zone transfer sends
@@ -162,7 +155,7 @@ pub fn glue(zone: &Zone, qtype: Option<RecordType>) -> Vec<Record> {
 pub fn zone_records(zone: &Zone, state: &impl SiteState) -> Vec<Record> {
     let mut records = vec![soa(zone, state.serial())];
     records.extend(ns_records(zone));
-    records.extend(glue(zone, None));
+    records.extend(glue(zone));
     for (si, service) in zone.services.iter().enumerate() {
         records.extend(address_records(&service.hostname, service.ttl, published(zone, state, si), RecordType::ANY));
     }

@@ -64,6 +64,29 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// A datagram on the peer port that is not a Bulkhead view.
+    #[error("not a Bulkhead view message")]
+    NotAView,
+    /// A view whose HMAC does not match: another key, or altered on the way.
+    #[error("the view's signature does not match")]
+    BadSignature,
+    /// A signed view that does not parse.
+    #[error("the view does not parse: {0}")]
+    ViewBody(String),
+    /// A view from a name that is not one of the zone's other nameservers.
+    #[error("`{0}` is not a peer")]
+    UnknownPeer(String),
+    /// A view not newer than the last one taken from its peer: a replay or
+    /// reordering.
+    #[error("view from `{peer}` sent at {sent_ms} ms is not newer than the last one ({last_ms} ms)")]
+    OldView {
+        /// The peer.
+        peer: String,
+        /// When this view was sent.
+        sent_ms: u64,
+        /// When the last view taken was sent.
+        last_ms: u64,
+    },
     /// An update to the external primary, or a NOTIFY to a secondary, failed.
     #[error("{primary}: {reason}")]
     Update {

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::Error;
+
 /// One site of one app, as instances name it to each other.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SiteKey {
@@ -30,24 +32,6 @@ struct PeerView {
     down: BTreeSet<SiteKey>,
     sent_ms: u64,
     received: Instant,
-}
-
-/// Why a peer's view was not taken.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Rejected {
-    /// The sender is not one of the zone's other nameservers.
-    #[error("`{0}` is not a peer")]
-    UnknownPeer(String),
-    /// Not newer than the last view taken from it: a replay or reordering.
-    #[error("view from `{peer}` sent at {sent_ms} ms is not newer than the last one ({last_ms} ms)")]
-    Old {
-        /// The peer.
-        peer: String,
-        /// When this view was sent.
-        sent_ms: u64,
-        /// When the last view taken was sent.
-        last_ms: u64,
-    },
 }
 
 /// The views of every instance, this one's included.
@@ -103,14 +87,14 @@ impl Votes {
 
     /// Takes a peer's view, unless it is not a peer's or not newer than the
     /// last one taken.
-    pub fn accept(&mut self, from: &str, sent_ms: u64, down: BTreeSet<SiteKey>, now: Instant) -> Result<(), Rejected> {
+    pub fn accept(&mut self, from: &str, sent_ms: u64, down: BTreeSet<SiteKey>, now: Instant) -> Result<(), Error> {
         if !self.peers.contains(from) {
-            return Err(Rejected::UnknownPeer(from.to_string()));
+            return Err(Error::UnknownPeer(from.to_string()));
         }
         if let Some(last) = self.views.get(from)
             && sent_ms <= last.sent_ms
         {
-            return Err(Rejected::Old { peer: from.to_string(), sent_ms, last_ms: last.sent_ms });
+            return Err(Error::OldView { peer: from.to_string(), sent_ms, last_ms: last.sent_ms });
         }
         self.views.insert(from.to_string(), PeerView { down, sent_ms, received: now });
         Ok(())
@@ -188,8 +172,8 @@ mod tests {
         let now = Instant::now();
         let mut v = votes();
         v.accept("ns2", 10, set(&["b"]), now).unwrap();
-        assert!(matches!(v.accept("ns2", 10, set(&[]), now), Err(Rejected::Old { .. })));
-        assert!(matches!(v.accept("ns9", 11, set(&[]), now), Err(Rejected::UnknownPeer(_))));
-        assert!(matches!(v.accept("ns1", 11, set(&[]), now), Err(Rejected::UnknownPeer(_))), "itself");
+        assert!(matches!(v.accept("ns2", 10, set(&[]), now), Err(Error::OldView { .. })));
+        assert!(matches!(v.accept("ns9", 11, set(&[]), now), Err(Error::UnknownPeer(_))));
+        assert!(matches!(v.accept("ns1", 11, set(&[]), now), Err(Error::UnknownPeer(_))), "itself");
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 
+use crate::Error;
 use crate::votes::SiteKey;
 
 const MAGIC: &[u8; 4] = b"BHV1";
@@ -28,20 +29,6 @@ pub struct View {
     pub sent_ms: u64,
     /// The sites the sender's probes have down.
     pub down: BTreeSet<SiteKey>,
-}
-
-/// Why a message was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WireError {
-    /// Too short, too long, or not ours.
-    #[error("not a Bulkhead view message")]
-    NotOurs,
-    /// The HMAC does not match: another key, or altered on the way.
-    #[error("the signature does not match")]
-    BadSignature,
-    /// Signed, but not a view.
-    #[error("the body does not parse: {0}")]
-    Body(String),
 }
 
 /// The key both ends hold.
@@ -67,13 +54,13 @@ pub fn encode(view: &View, key: &PeerKey) -> Vec<u8> {
 
 /// Checks and decodes a message; nothing of it is read before the HMAC
 /// holds.
-pub fn decode(bytes: &[u8], key: &PeerKey) -> Result<View, WireError> {
+pub fn decode(bytes: &[u8], key: &PeerKey) -> Result<View, Error> {
     if bytes.len() < MAGIC.len() + TAG_LEN || bytes.len() > MAX_MESSAGE || !bytes.starts_with(MAGIC) {
-        return Err(WireError::NotOurs);
+        return Err(Error::NotAView);
     }
     let (tag, body) = bytes[MAGIC.len()..].split_at(TAG_LEN);
-    hmac::verify(&key.0, body, tag).map_err(|_| WireError::BadSignature)?;
-    serde_json::from_slice(body).map_err(|e| WireError::Body(e.to_string()))
+    hmac::verify(&key.0, body, tag).map_err(|_| Error::BadSignature)?;
+    serde_json::from_slice(body).map_err(|e| Error::ViewBody(e.to_string()))
 }
 
 #[cfg(test)]
@@ -95,12 +82,12 @@ mod tests {
         let key = PeerKey::new(b"0123456789abcdef0123456789abcdef");
         let bytes = encode(&view(), &key);
         assert_eq!(decode(&bytes, &key).unwrap(), view());
-        assert_eq!(decode(&bytes, &PeerKey::new(b"another key, same length, 32 b!")), Err(WireError::BadSignature));
+        assert!(matches!(decode(&bytes, &PeerKey::new(b"another key, same length, 32 b!")), Err(Error::BadSignature)));
         let mut altered = bytes.clone();
         let last = altered.len() - 3;
         altered[last] ^= 1;
-        assert_eq!(decode(&altered, &key), Err(WireError::BadSignature));
-        assert_eq!(decode(b"hello", &key), Err(WireError::NotOurs));
+        assert!(matches!(decode(&altered, &key), Err(Error::BadSignature)));
+        assert!(matches!(decode(b"hello", &key), Err(Error::NotAView)));
     }
 
     proptest! {

@@ -1,7 +1,7 @@
 //! The traffic zone as the fleet declares it: its apex, nameservers, and each
 //! app's hostname with the sites that can take its traffic.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ pub struct Zone {
     pub probes: ProbeTiming,
     by_name: HashMap<LowerName, usize>,
     /// Names between the apex and a hostname: they exist, with no records.
-    empty_non_terminals: HashMap<LowerName, ()>,
+    empty_non_terminals: HashSet<LowerName>,
 }
 
 /// One instance of the server.
@@ -206,12 +206,12 @@ impl Zone {
         probes: ProbeTiming,
     ) -> Self {
         let mut by_name = HashMap::new();
-        let mut empty_non_terminals = HashMap::new();
+        let mut empty_non_terminals = HashSet::new();
         for (i, s) in services.iter().enumerate() {
             by_name.insert(LowerName::new(&s.hostname), i);
             let mut parent = s.hostname.base_name();
             while origin.zone_of(&parent) && parent != origin {
-                empty_non_terminals.insert(LowerName::new(&parent), ());
+                empty_non_terminals.insert(LowerName::new(&parent));
                 parent = parent.base_name();
             }
         }
@@ -230,7 +230,7 @@ impl Zone {
 
     /// Whether a name exists only as a parent of a hostname.
     pub fn is_empty_non_terminal(&self, name: &LowerName) -> bool {
-        self.empty_non_terminals.contains_key(name)
+        self.empty_non_terminals.contains(name)
     }
 
     /// The nameserver called `name`.
