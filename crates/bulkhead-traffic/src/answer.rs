@@ -54,7 +54,7 @@ pub fn answer(
     if !matches!(qclass, DNSClass::IN | DNSClass::ANY) {
         return Answer::empty(ResponseCode::Refused, false);
     }
-    let origin = LowerName::new(&zone.origin);
+    let origin = zone.origin_lower();
     if !origin.zone_of(qname) {
         // Not an open resolver: nothing outside the zone, no referral upward.
         return Answer::empty(ResponseCode::Refused, false);
@@ -65,7 +65,7 @@ pub fn answer(
     }
     let name: Name = qname.into();
     let mut out = Answer::empty(ResponseCode::NoError, true);
-    if *qname == origin {
+    if qname == origin {
         let want_soa = matches!(qtype, RecordType::SOA | RecordType::ANY);
         let want_ns = matches!(qtype, RecordType::NS | RecordType::ANY);
         if want_soa {

@@ -16,7 +16,7 @@ use crate::answer::published;
 use crate::health::SiteHealth;
 use crate::peers;
 use crate::probe::{Outcome, client, probe_site};
-use crate::rrl::{Limiter, Limits};
+use crate::rrl::Limits;
 use crate::secondary::{Published, notify, push};
 use crate::server::Handler;
 use crate::state::Live;
@@ -89,7 +89,7 @@ pub async fn serve(zone: Zone, options: ServeOptions, shutdown: impl Future<Outp
     let listen = options.listen.unwrap_or(SocketAddr::new(me.ip, 53));
     let udp = UdpSocket::bind(listen).await.map_err(|source| Error::Listen { address: listen, source })?;
     let tcp = TcpListener::bind(listen).await.map_err(|source| Error::Listen { address: listen, source })?;
-    let mut server = Server::new(Handler::new(live.clone(), signers, Limiter::new(options.limits)));
+    let mut server = Server::new(Handler::new(live.clone(), signers, options.limits));
     server.register_socket(udp);
     server.register_listener(tcp, Duration::from_secs(5), 64);
     info!(instance = %me.name, %listen, zone = %live.zone.origin, "answering");

@@ -15,7 +15,7 @@ use hickory_server::zone_handler::MessageResponseBuilder;
 use tracing::{debug, warn};
 
 use crate::answer::{Answer, answer, zone_records};
-use crate::rrl::{Limiter, Verdict};
+use crate::rrl::{Limiter, Limits, Verdict};
 use crate::state::Live;
 
 /// EDNS payload we answer with: the DNS flag day 2020 size, which avoids
@@ -26,14 +26,16 @@ const EDNS_PAYLOAD: u16 = 1232;
 pub struct Handler {
     live: Arc<Live>,
     keys: Vec<TSigner>,
-    limiter: Mutex<Limiter>,
+    /// `None` when rate limiting is off: no lock on the hot path then.
+    limiter: Option<Mutex<Limiter>>,
 }
 
 impl Handler {
     /// A handler over `live`; `keys` may sign queries and must sign zone
     /// transfers (none: transfers are refused).
-    pub fn new(live: Arc<Live>, keys: Vec<TSigner>, limiter: Limiter) -> Self {
-        Self { live, keys, limiter: Mutex::new(limiter) }
+    pub fn new(live: Arc<Live>, keys: Vec<TSigner>, limits: Limits) -> Self {
+        let limiter = (limits.per_second > 0).then(|| Mutex::new(Limiter::new(limits)));
+        Self { live, keys, limiter }
     }
 }
 
@@ -149,9 +151,10 @@ impl RequestHandler for Handler {
             return reply.records(ResponseCode::NoError, &out, context).await;
         }
 
-        if request.protocol() == Protocol::Udp {
-            let verdict = self
-                .limiter
+        if let Some(limiter) = &self.limiter
+            && request.protocol() == Protocol::Udp
+        {
+            let verdict = limiter
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .check(request.src().ip(), Instant::now());
@@ -184,7 +187,7 @@ impl RequestHandler for Handler {
             )
         };
         if let Some((service, all_down)) = out.service {
-            self.live.metrics.served(&self.live.zone.services[service].app, all_down);
+            self.live.metrics.served(service, all_down);
         }
         reply.meta.authoritative = out.authoritative;
         reply.records(out.code, &out, context).await

@@ -26,6 +26,9 @@ pub struct Zone {
     /// Probe timing and hysteresis.
     pub probes: ProbeTiming,
     by_name: HashMap<LowerName, usize>,
+    /// The apex and the nameservers' names, lowercased once.
+    origin_lower: LowerName,
+    nameservers_lower: Vec<LowerName>,
     /// Names between the apex and a hostname: they exist, with no records.
     empty_non_terminals: HashSet<LowerName>,
 }
@@ -215,7 +218,20 @@ impl Zone {
                 parent = parent.base_name();
             }
         }
-        Self { origin, ttl, admin, nameservers, services, probes, by_name, empty_non_terminals }
+        let origin_lower = LowerName::new(&origin);
+        let nameservers_lower = nameservers.iter().map(|ns| LowerName::new(&ns.fqdn)).collect();
+        Self {
+            origin,
+            ttl,
+            admin,
+            nameservers,
+            services,
+            probes,
+            by_name,
+            empty_non_terminals,
+            origin_lower,
+            nameservers_lower,
+        }
     }
 
     /// The service answering at a name.
@@ -225,7 +241,12 @@ impl Zone {
 
     /// The nameserver whose own name this is.
     pub fn nameserver_at(&self, name: &LowerName) -> Option<&NameserverEntry> {
-        self.nameservers.iter().find(|ns| LowerName::new(&ns.fqdn) == *name)
+        self.nameservers_lower.iter().position(|n| n == name).map(|i| &self.nameservers[i])
+    }
+
+    /// The apex, lowercased.
+    pub fn origin_lower(&self) -> &LowerName {
+        &self.origin_lower
     }
 
     /// Whether a name exists only as a parent of a hostname.
