@@ -59,8 +59,10 @@ const COMMON_CODES: [ResponseCode; 7] = [
 ];
 const PROTOCOLS: [&str; 3] = ["udp", "tcp", "other"];
 
+/// The labels of an answer: the code as one lowercase word (`noerror`,
+/// `nxdomain`, `refused`), as DNS tools spell it.
 fn answer_labels(code: ResponseCode, protocol: &str) -> AnswerLabels {
-    AnswerLabels { rcode: code.to_str().to_lowercase(), protocol: protocol.to_string() }
+    AnswerLabels { rcode: format!("{code:?}").to_ascii_lowercase(), protocol: protocol.to_string() }
 }
 
 /// Every counter one instance keeps.
@@ -210,7 +212,7 @@ mod tests {
         m.answered(ResponseCode::BADVERS, Protocol::Tcp);
         m.served(1, true);
         let text = m.render();
-        assert!(text.contains("bulkhead_traffic_answers_total{rcode=\"no error\",protocol=\"udp\"} 2"), "{text}");
+        assert!(text.contains("bulkhead_traffic_answers_total{rcode=\"noerror\",protocol=\"udp\"} 2"), "{text}");
         assert!(text.contains("protocol=\"tcp\"} 1"), "an uncommon code is counted too: {text}");
         assert!(text.contains("bulkhead_traffic_app_answers_total{app=\"api\"} 1"), "{text}");
         assert!(text.contains("bulkhead_traffic_all_sites_down_answers_total{app=\"api\"} 1"), "{text}");
