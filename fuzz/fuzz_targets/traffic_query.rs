@@ -30,6 +30,7 @@ fn zone() -> Zone {
     let site = |c: &str, ip: &str, w| Site { cluster: c.into(), weight: w, addresses: vec![ip.parse::<IpAddr>().unwrap()] };
     let service = |app: &str, policy| Service {
         app: app.into(),
+        namespace: app.into(),
         hostname: Name::from_ascii(format!("{app}.deep.gslb.test.")).unwrap(),
         policy,
         ttl: 5,

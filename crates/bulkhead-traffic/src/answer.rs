@@ -216,6 +216,7 @@ mod tests {
             }],
             vec![Service {
                 app: "web".into(),
+                namespace: "web".into(),
                 hostname: name("web.apps.gslb.test."),
                 policy: TrafficPolicy::Failover,
                 ttl: 5,

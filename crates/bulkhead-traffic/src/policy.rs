@@ -66,6 +66,7 @@ mod tests {
     fn service(policy: TrafficPolicy, weights: &[u32]) -> Service {
         Service {
             app: "web".into(),
+            namespace: "web".into(),
             hostname: Name::from_ascii("web.gslb.test.").unwrap(),
             policy,
             ttl: 5,

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bulkhead_kube::readiness::Readiness;
+use hickory_proto::rr::TSigner;
 use hickory_server::Server;
 use tokio::net::{TcpListener, UdpSocket};
 use tracing::{debug, info, warn};
@@ -24,7 +25,7 @@ use crate::tsig::Key;
 use crate::votes::{SiteKey, Votes};
 use crate::wire::{PeerKey, View};
 use crate::workloads::{ApiHealth, site_readiness};
-use crate::zone::Zone;
+use crate::zone::{ProbeTiming, Zone};
 
 /// How one instance runs.
 #[derive(Debug, Clone)]
@@ -135,30 +136,7 @@ pub async fn serve(zone: Zone, options: ServeOptions, shutdown: impl Future<Outp
             loop {
                 ticker.tick().await;
                 let zone = &live.zone;
-                // The API may answer slower than an ingress; a second at least.
-                let api_timeout = timing.timeout.max(Duration::from_secs(1));
-                let probes = zone.services.iter().enumerate().flat_map(|(si, s)| {
-                    let (http, api) = (&http, &api);
-                    s.sites.iter().enumerate().map(move |(i, site)| async move {
-                        let host = s.hostname.to_string();
-                        let workloads = api.workloads.get(si).map_or(&[][..], Vec::as_slice);
-                        let (mut outcome, ready) = tokio::join!(
-                            probe_site(http, &s.probe, host.trim_end_matches('.'), site, timing.timeout),
-                            site_readiness(&api.clients, &site.cluster, workloads, api_timeout),
-                        );
-                        match ready {
-                            Some(Readiness::NotReady(why)) if outcome.ok => {
-                                outcome = Outcome { ok: false, reason: format!("API: {why}") };
-                            }
-                            Some(Readiness::Unknown(why)) => {
-                                debug!(cluster = %site.cluster, %why, "cluster view unknown; probes decide")
-                            }
-                            _ => {}
-                        }
-                        (si, i, outcome)
-                    })
-                });
-                let results = futures::future::join_all(probes).await;
+                let results = probe_round(zone, &http, &api, timing).await;
                 for (si, i, outcome) in results {
                     let (app, cluster) = (&zone.services[si].app, &zone.services[si].sites[i].cluster);
                     if let Some(t) =
@@ -172,19 +150,7 @@ pub async fn serve(zone: Zone, options: ServeOptions, shutdown: impl Future<Outp
                         }
                     }
                 }
-                let down: BTreeSet<SiteKey> = zone
-                    .services
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(si, s)| {
-                        let health = &health;
-                        s.sites
-                            .iter()
-                            .enumerate()
-                            .filter(move |(i, _)| !health[si][*i].is_up())
-                            .map(move |(_, site)| SiteKey { app: s.app.clone(), cluster: site.cluster.clone() })
-                    })
-                    .collect();
+                let down = own_view(zone, &health);
                 let view = View {
                     from: me.clone(),
                     zone: zone.origin.to_string(),
@@ -206,55 +172,8 @@ pub async fn serve(zone: Zone, options: ServeOptions, shutdown: impl Future<Outp
         })
     };
 
-    let updater = (primary.is_some() || !options.notify.is_empty()).then(|| {
-        let (live, publish, secondaries) = (live.clone(), publish.clone(), options.notify.clone());
-        tokio::spawn(async move {
-            let timeout = timing.timeout.max(Duration::from_secs(2));
-            let mut last: Option<Vec<Published>> = None;
-            let mut notified = None;
-            loop {
-                if let Some((address, signer)) = &primary {
-                    let records: Vec<Published> = {
-                        let snapshot = live.snapshot();
-                        (0..live.zone.services.len())
-                            .map(|si| Published {
-                                name: live.zone.services[si].hostname.clone(),
-                                ttl: live.zone.services[si].ttl,
-                                addresses: published(&live.zone, &snapshot, si),
-                            })
-                            .collect()
-                    };
-                    if last.as_ref() != Some(&records) {
-                        match push(*address, signer, &live.zone.origin, &records, timeout).await {
-                            Ok(()) => {
-                                info!(primary = %address, names = records.len(), "updated the primary");
-                                live.metrics.update("ok");
-                                last = Some(records);
-                            }
-                            Err(error) => {
-                                warn!(%error, "will retry the update");
-                                live.metrics.update("failed");
-                                tokio::time::sleep(timing.interval).await;
-                                continue;
-                            }
-                        }
-                    }
-                }
-                let serial = live.serial();
-                if notified != Some(serial) {
-                    for secondary in &secondaries {
-                        // A secondary that misses one still refreshes at the SOA's refresh.
-                        match notify(*secondary, &live.zone.origin, timeout).await {
-                            Ok(()) => info!(%secondary, serial, "notified"),
-                            Err(error) => warn!(%error, "NOTIFY failed"),
-                        }
-                    }
-                    notified = Some(serial);
-                }
-                publish.notified().await;
-            }
-        })
-    });
+    let updater = (primary.is_some() || !options.notify.is_empty())
+        .then(|| tokio::spawn(publish_changes(live.clone(), primary, options.notify.clone(), publish.clone(), timing)));
 
     shutdown.await;
     info!("shutting down");
@@ -265,6 +184,111 @@ pub async fn serve(zone: Zone, options: ServeOptions, shutdown: impl Future<Outp
     }
     let _ = server.shutdown_gracefully().await;
     Ok(())
+}
+
+/// One round: every site of every app probed, and its cluster's API asked
+/// (where it is) at the same time. A site whose workloads have no pod
+/// available fails the round even when its ingress answers.
+async fn probe_round(
+    zone: &Zone,
+    http: &reqwest::Client,
+    api: &ApiHealth,
+    timing: ProbeTiming,
+) -> Vec<(usize, usize, Outcome)> {
+    // The API may answer slower than an ingress; a second at least.
+    let api_timeout = timing.timeout.max(Duration::from_secs(1));
+    let probes = zone.services.iter().enumerate().flat_map(|(si, s)| {
+        s.sites.iter().enumerate().map(move |(i, site)| async move {
+            let host = s.hostname.to_string();
+            let workloads = api.workloads.get(si).map_or(&[][..], Vec::as_slice);
+            let (mut outcome, ready) = tokio::join!(
+                probe_site(http, &s.probe, host.trim_end_matches('.'), site, timing.timeout),
+                site_readiness(&api.clients, &site.cluster, workloads, api_timeout),
+            );
+            match ready {
+                Some(Readiness::NotReady(why)) if outcome.ok => {
+                    outcome = Outcome { ok: false, reason: format!("API: {why}") };
+                }
+                Some(Readiness::Unknown(why)) => {
+                    debug!(cluster = %site.cluster, %why, "cluster view unknown; probes decide")
+                }
+                _ => {}
+            }
+            (si, i, outcome)
+        })
+    });
+    futures::future::join_all(probes).await
+}
+
+/// The sites this instance's own probes have down: its view, for the vote.
+fn own_view(zone: &Zone, health: &[Vec<SiteHealth>]) -> BTreeSet<SiteKey> {
+    zone.services
+        .iter()
+        .zip(health)
+        .flat_map(|(s, row)| {
+            s.sites
+                .iter()
+                .zip(row)
+                .filter(|(_, h)| !h.is_up())
+                .map(move |(site, _)| SiteKey { app: s.app.clone(), cluster: site.cluster.clone() })
+        })
+        .collect()
+}
+
+/// Keeps the outside DNS in step: on every change of the answers, the
+/// primary's records replaced (RFC 2136, retried each interval until it
+/// takes them) and each secondary notified.
+async fn publish_changes(
+    live: Arc<Live>,
+    primary: Option<(SocketAddr, TSigner)>,
+    secondaries: Vec<SocketAddr>,
+    publish: Arc<tokio::sync::Notify>,
+    timing: ProbeTiming,
+) {
+    let timeout = timing.timeout.max(Duration::from_secs(2));
+    let mut last: Option<Vec<Published>> = None;
+    let mut notified = None;
+    loop {
+        if let Some((address, signer)) = &primary {
+            let records: Vec<Published> = {
+                let snapshot = live.snapshot();
+                (0..live.zone.services.len())
+                    .map(|si| Published {
+                        name: live.zone.services[si].hostname.clone(),
+                        ttl: live.zone.services[si].ttl,
+                        addresses: published(&live.zone, &snapshot, si),
+                    })
+                    .collect()
+            };
+            if last.as_ref() != Some(&records) {
+                match push(*address, signer, &live.zone.origin, &records, timeout).await {
+                    Ok(()) => {
+                        info!(primary = %address, names = records.len(), "updated the primary");
+                        live.metrics.update("ok");
+                        last = Some(records);
+                    }
+                    Err(error) => {
+                        warn!(%error, "will retry the update");
+                        live.metrics.update("failed");
+                        tokio::time::sleep(timing.interval).await;
+                        continue;
+                    }
+                }
+            }
+        }
+        let serial = live.serial();
+        if notified != Some(serial) {
+            for secondary in &secondaries {
+                // A secondary that misses one still refreshes at the SOA's refresh.
+                match notify(*secondary, &live.zone.origin, timeout).await {
+                    Ok(()) => info!(%secondary, serial, "notified"),
+                    Err(error) => warn!(%error, "NOTIFY failed"),
+                }
+            }
+            notified = Some(serial);
+        }
+        publish.notified().await;
+    }
 }
 
 /// Applies the votes to the answers; logs and counts each site that moves.

@@ -37,16 +37,16 @@ pub fn service_workloads(zone: &Zone, fleet: &Fleet) -> Vec<Vec<WorkloadRef>> {
     zone.services
         .iter()
         .map(|service| {
-            let Some((index, app)) = fleet.file.spec.apps.iter().enumerate().find(|(_, a)| a.name == service.app)
-            else {
+            let Some(index) = fleet.file.spec.apps.iter().position(|a| a.name == service.app) else {
                 return Vec::new();
             };
-            let default_ns = app.namespace.clone().unwrap_or_else(|| "default".to_string());
             let Some(manifests) = fleet.apps.get(index) else { return Vec::new() };
             let all = manifests.base.iter().chain(manifests.overlays.iter().flatten());
             let unique: BTreeSet<(String, String, String)> = all
                 .filter(|m| WorkloadRef::KINDS.contains(&m.kind.as_str()))
-                .map(|m| (m.kind.clone(), m.namespace.clone().unwrap_or_else(|| default_ns.clone()), m.name.clone()))
+                .map(|m| {
+                    (m.kind.clone(), m.namespace.clone().unwrap_or_else(|| service.namespace.clone()), m.name.clone())
+                })
                 .collect();
             unique.into_iter().map(|(kind, namespace, name)| WorkloadRef { kind, namespace, name }).collect()
         })

@@ -53,6 +53,9 @@ pub struct NameserverEntry {
 pub struct Service {
     /// The app's name.
     pub app: String,
+    /// The app's namespace (`default` when the fleet names none): where its
+    /// workloads and load balancers are read.
+    pub namespace: String,
     /// Its hostname, fully qualified.
     pub hostname: Name,
     /// How healthy sites share the traffic.
@@ -189,6 +192,7 @@ impl Zone {
             });
             services.push(Service {
                 app: app.name.clone(),
+                namespace: app.namespace.clone().unwrap_or_else(|| "default".to_string()),
                 hostname,
                 policy: t.policy,
                 ttl,

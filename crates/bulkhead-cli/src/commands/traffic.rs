@@ -41,13 +41,6 @@ pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Ver
     };
     let ask_api = !args.no_api_health;
     let live = args.live;
-    let namespaces: std::collections::HashMap<String, String> = fleet
-        .file
-        .spec
-        .apps
-        .iter()
-        .map(|a| (a.name.clone(), a.namespace.clone().unwrap_or_else(|| "default".to_string())))
-        .collect();
     let run_for = args.run_for;
     let shutdown = async move {
         let stop = async {
@@ -78,7 +71,7 @@ pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Ver
         let mut zone = zone;
         let clusters = if ask_api || live { connect(&fleet, &zone).await } else { Vec::new() };
         if live {
-            live_addresses(&mut zone, &clusters, &namespaces).await;
+            live_addresses(&mut zone, &clusters).await;
         }
         if ask_api {
             let clients: Clients = clusters.into_iter().map(|c| (c.name, c.client)).collect();
@@ -125,19 +118,14 @@ async fn connect(fleet: &Fleet, zone: &Zone) -> Vec<bulkhead_kube::Cluster> {
 /// `--live`: each site the fleet gives no address for gets the addresses in
 /// the status of the app's LoadBalancer Services, Ingresses and Gateways
 /// there. Read once, at start.
-async fn live_addresses(
-    zone: &mut Zone,
-    clusters: &[bulkhead_kube::Cluster],
-    namespaces: &std::collections::HashMap<String, String>,
-) {
+async fn live_addresses(zone: &mut Zone, clusters: &[bulkhead_kube::Cluster]) {
     for service in &mut zone.services {
-        let namespace = namespaces.get(&service.app).map_or("default", String::as_str);
         for site in service.sites.iter_mut().filter(|s| s.addresses.is_empty()) {
             let Some(cluster) = clusters.iter().find(|c| c.name == site.cluster) else {
                 tracing::warn!(app = %service.app, cluster = %site.cluster, "no address in the fleet and no access to read one");
                 continue;
             };
-            match bulkhead_kube::ingress::ingress_addresses(cluster, namespace).await {
+            match bulkhead_kube::ingress::ingress_addresses(cluster, &service.namespace).await {
                 Ok(found) => {
                     if !found.hostnames.is_empty() {
                         tracing::warn!(app = %service.app, cluster = %site.cluster, hostnames = ?found.hostnames,
