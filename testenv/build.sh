@@ -43,5 +43,7 @@ for b in "${want[@]}"; do
   [[ -x "$out.tmp/$b" ]] || { echo "testenv: build produced no $b" >&2; ls "$out.tmp" >&2; exit 1; }
 done
 rm -rf "$out"; mv "$out.tmp" "$out"
+# Servers of older pins are never used again: about 500 MB each.
+find "$cache_root/testenv-bin" -mindepth 1 -maxdepth 1 ! -name "$key" -exec rm -rf {} +
 echo "testenv: built in $(( $(date +%s) - start )) s into $out" >&2
 echo "$out"

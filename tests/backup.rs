@@ -286,26 +286,18 @@ fn order(phase: &str) -> usize {
 }
 
 fn restic_reads(repo: &std::path::Path, cluster: &str, ns: &str) {
-    let restic = |args: &[&str]| {
-        std::process::Command::new("restic")
-            .args(args)
-            .arg("--repo")
-            .arg(repo)
-            .env("RESTIC_PASSWORD", PASSWORD)
-            .env("RESTIC_CACHE_DIR", repo.with_extension("cache"))
-            .output()
-    };
-    let Ok(check) = restic(&["check", "--read-data"]) else {
-        assert!(std::env::var_os("CI").is_none(), "CI needs restic (.ci/run installs it)");
+    if bulkhead_test::program::RESTIC.require().is_none() {
         return;
-    };
+    }
+    let restic = |args: &[&str]| crate::support::restic(repo, repo.parent().unwrap_or(repo), args);
+    let check = restic(&["check", "--read-data"]);
     assert!(
         check.status.success(),
         "restic check: {}{}",
         String::from_utf8_lossy(&check.stdout),
         String::from_utf8_lossy(&check.stderr)
     );
-    let dump = restic(&["dump", "latest", &format!("/{cluster}/configmaps/{ns}/settings.yaml")]).unwrap();
+    let dump = restic(&["dump", "latest", &format!("/{cluster}/configmaps/{ns}/settings.yaml")]);
     let text = String::from_utf8_lossy(&dump.stdout);
     assert!(
         dump.status.success() && text.contains("enabled: \"yes\""),
@@ -316,11 +308,7 @@ fn restic_reads(repo: &std::path::Path, cluster: &str, ns: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backup_goes_to_s3_and_a_wrong_password_is_refused() {
-    let Some(env) = TestEnv::require(1) else { return };
-    let Some(s3) = env.s3.clone() else {
-        assert!(std::env::var_os("CI").is_none(), "CI starts S3");
-        return;
-    };
+    let Some((env, s3)) = TestEnv::require_s3() else { return };
     let ns = TestNamespace::create(&env, 0, "backup-s3").await;
     let client = env.client(0).await;
     create(

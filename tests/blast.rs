@@ -110,14 +110,7 @@ fn html_report_renders_in_chromium() {
     let (domains, apps) =
         (doc["blast"]["domains"].as_array().unwrap().len(), doc["blast"]["apps"].as_array().unwrap().len());
 
-    let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| which(c)) else {
-        assert!(std::env::var("CI").is_err(), "CI=true and no chromium: .ci/run installs it");
-        #[allow(clippy::print_stderr)] // a skipped test says why
-        {
-            eprintln!("skipped: no chromium on PATH");
-        }
-        return;
-    };
+    let Some(chromium) = bulkhead_test::program::CHROMIUM.require() else { return };
     let profile = dir.join("profile");
     let dom = std::process::Command::new(chromium)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
@@ -133,10 +126,6 @@ fn html_report_renders_in_chromium() {
     let header = &matrix[..matrix.find("</tr>").unwrap()];
     assert_eq!(header.matches("<th").count(), apps + 2, "the domain column, an app each, the control planes");
     assert!(dom.contains("<svg id=\"tree\""), "the tree picture is there");
-}
-
-fn which(cmd: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
 }
 
 /// Pairs of failures: a zone of AWS with the bare-metal site takes the

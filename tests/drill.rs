@@ -317,7 +317,6 @@ async fn a_drill_fails_on_a_backup_older_than_the_rpo() {
     }
     let (cluster_tag, app_tag) = (format!("cluster={c0}"), "app=late".to_string());
     let saved = restic(&["backup", "--time", "2026-01-01 00:00:00", "--tag", &cluster_tag, "--tag", &app_tag, "."]);
-    let saved = saved.unwrap();
     assert!(saved.status.success(), "{}", text(&saved));
     let apps = format!(
         "    - name: late\n      manifests: apps/late\n      namespace: {ns}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      sla: {{tier: 1, rto: 5m, rpo: 1m}}\n      backup: {{policy: minutely}}\n"

@@ -10,7 +10,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
-use crate::backup::{PASSWORD, PASSWORD_ENV, json_of, run};
+use crate::backup::{PASSWORD_ENV, json_of, run};
 use crate::support::{create_object, scratch, testenv_fleet_with};
 
 fn args(words: &[&str], fleet: &str) -> Vec<String> {
@@ -119,19 +119,14 @@ async fn snapshots_show_their_changes_and_the_policy_keeps_the_newest() {
     assert!(pruned["pruned"]["bytesUsed"].as_u64() > Some(0), "{pruned}");
     let check = run(args(&["backup", "check", "--read-data"], &fleet)).await;
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
-    let restic = std::process::Command::new("restic")
-        .args(["check", "--read-data", "--no-cache", "--repo"])
-        .arg(dir.join("repo"))
-        .env("RESTIC_PASSWORD", PASSWORD)
-        .output();
-    match restic {
-        Ok(out) => assert!(
+    if bulkhead_test::program::RESTIC.require().is_some() {
+        let out = crate::support::restic(&dir.join("repo"), &dir, &["check", "--read-data"]);
+        assert!(
             out.status.success(),
             "restic check after prune: {}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(_) => assert!(std::env::var_os("CI").is_none(), "CI needs restic (.ci/run installs it)"),
+        );
     }
 
     // Flags override the policy; what is left restores the newest state.

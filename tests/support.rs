@@ -33,8 +33,12 @@ pub fn broken_fleets() -> Vec<String> {
 }
 
 /// Stock restic on the local repository `repo`, run in `cwd` with the
-/// test repositories' password; an error when restic is not installed.
-pub fn restic(repo: &Path, cwd: &Path, args: &[&str]) -> std::io::Result<std::process::Output> {
+/// test repositories' password.
+///
+/// # Panics
+/// When restic cannot be run: check with [`restic_init`] or
+/// `bulkhead_test::program::RESTIC.require()` first.
+pub fn restic(repo: &Path, cwd: &Path, args: &[&str]) -> std::process::Output {
     Command::new("restic")
         .args(args)
         .arg("--repo")
@@ -43,15 +47,16 @@ pub fn restic(repo: &Path, cwd: &Path, args: &[&str]) -> std::io::Result<std::pr
         .current_dir(cwd)
         .env("RESTIC_PASSWORD", crate::backup::PASSWORD)
         .output()
+        .unwrap_or_else(|e| panic!("restic {args:?}: {e}"))
 }
 
 /// Creates the local repository `repo` with stock restic: false (and the
-/// test skips) when restic is not installed, which CI does not allow.
+/// test skips, or fails under CI) when restic is not installed.
 pub fn restic_init(repo: &Path, cwd: &Path) -> bool {
-    let Ok(init) = restic(repo, cwd, &["init"]) else {
-        assert!(std::env::var_os("CI").is_none(), "CI needs restic (.ci/run installs it)");
+    if bulkhead_test::program::RESTIC.require().is_none() {
         return false;
-    };
+    }
+    let init = restic(repo, cwd, &["init"]);
     assert!(init.status.success(), "restic init: {}", String::from_utf8_lossy(&init.stderr));
     true
 }

@@ -5,6 +5,9 @@
 mod netns;
 mod support;
 
+// The README tells the truth: commands, crates, packages, fuzz targets, links.
+mod readme;
+
 // `bulkhead validate` on a corpus of broken fleets, one per mistake class.
 mod validate;
 

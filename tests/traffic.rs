@@ -181,8 +181,7 @@ fn named(sites: &mut Sites, dir: &Path, name: &str, address: &str, zone: &str) {
 
 #[test]
 fn bind_transfers_the_zone_and_takes_updates() {
-    if std::process::Command::new("named").arg("-v").output().is_err() {
-        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "CI=true and BIND 9 (`named`) is not installed");
+    if bulkhead_test::program::NAMED.require().is_none() {
         return;
     }
     let Some(mut sites) = Sites::new("tb", 232, 3) else { return };
@@ -297,6 +296,7 @@ async fn a_site_whose_workloads_are_not_ready_leaves_the_answers() {
     use kube::api::{Patch, PatchParams};
 
     let Some(env) = TestEnv::require(2) else { return };
+    let Some(dig) = bulkhead_test::program::DIG.require() else { return };
     let (c0, c1) = (env.cluster(0).name.clone(), env.cluster(1).name.clone());
     let ns = TestNamespace::create(&env, 0, "traffic-api").await;
     let (client0, client1) = (env.client(0).await, env.client(1).await);
@@ -360,7 +360,7 @@ async fn a_site_whose_workloads_are_not_ready_leaves_the_answers() {
             .unwrap(),
     );
     let ask = || {
-        let out = std::process::Command::new("dig")
+        let out = std::process::Command::new(&dig)
             .args([
                 "+short",
                 "+time=1",

@@ -119,7 +119,7 @@ pub fn drill_findings(fleet: &Fleet, repositories: &[RepositorySnapshots], now: 
             .iter()
             .filter(|s| s.tags.iter().any(|t| t == crate::drill::RECORD_TAG) && s.tag("drill-app") == Some(&app.name))
             .collect();
-        let newest = records.iter().max_by_key(|s| s.epoch);
+        let newest = records.iter().max_by_key(|s| s.nanos);
         let passed = records.iter().filter(|s| s.tag("verdict") == Some("passed")).map(|s| s.epoch).max();
         if let Some(last) = newest {
             let verdict = last.tag("verdict").unwrap_or("unknown");
@@ -182,6 +182,7 @@ mod tests {
             id: "ab".into(),
             time: String::new(),
             epoch,
+            nanos: i128::from(epoch) * 1_000_000_000,
             hostname: "prod".into(),
             label: String::new(),
             tags: vec![format!("app={app}")],

@@ -375,6 +375,7 @@ mod tests {
             id: format!("{app}{epoch}"),
             time: String::new(),
             epoch,
+            nanos: i128::from(epoch) * 1_000_000_000,
             hostname: "target".into(),
             label: String::new(),
             tags: vec![

@@ -59,9 +59,14 @@ pub struct Snapshot {
     pub id: String,
     /// When it was taken (RFC 3339).
     pub time: String,
-    /// Seconds since the epoch, for sorting and ages.
+    /// Seconds since the epoch, for ages.
     #[serde(skip)]
     pub epoch: i64,
+    /// Nanoseconds since the epoch: the order snapshots were taken in.
+    /// Seconds are not enough: two backups of one app a second apart are
+    /// common, and ordering those by id made `latest` the older one.
+    #[serde(skip)]
+    pub nanos: i128,
     /// Its host.
     pub hostname: String,
     /// Its label.
@@ -87,6 +92,7 @@ impl Snapshot {
             id: s.id.to_hex().to_string(),
             time: s.time.timestamp().to_string(),
             epoch: s.time.timestamp().as_second(),
+            nanos: s.time.timestamp().as_nanosecond(),
             hostname: s.hostname.clone(),
             label: s.label.clone(),
             tags: s.tags.iter().cloned().collect(),
@@ -209,7 +215,7 @@ impl Vault {
     pub fn snapshots(&self) -> Result<Vec<Snapshot>, Error> {
         let mut all: Vec<Snapshot> =
             self.repo.get_all_snapshots().map_err(self.fail("list snapshots"))?.iter().map(Snapshot::of).collect();
-        all.sort_by(|a, b| (a.epoch, &a.id).cmp(&(b.epoch, &b.id)));
+        all.sort_by(|a, b| (a.nanos, &a.id).cmp(&(b.nanos, &b.id)));
         Ok(all)
     }
 
@@ -362,5 +368,41 @@ impl Writer {
             return Err(Error::Source(why));
         }
         Ok(Snapshot::of(&saved))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn save_one(writer: &Writer, n: usize) -> Snapshot {
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send(File::bytes(vec![format!("f{n}")], vec![b'x'; n])).unwrap();
+        drop(tx);
+        let snapshot = NewSnapshot {
+            base: "/t".into(),
+            hostname: "t".into(),
+            tags: vec!["cluster=t".into()],
+            ..NewSnapshot::default()
+        };
+        writer.save(&snapshot, rx, &|| Ok(1)).unwrap()
+    }
+
+    /// Regression (issue 28): snapshots taken within one second were
+    /// ordered by id, so `latest` could name the older of two backups and a
+    /// restore would bring back the wrong state.
+    #[test]
+    fn snapshots_within_one_second_keep_the_order_they_were_taken_in() {
+        let dir = std::env::temp_dir().join(format!("bulkhead-vault-order-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let location = Location::Local(dir.display().to_string());
+        let writer = Vault::open(&location, "test", true, &|_| None).unwrap().writer().unwrap();
+        let saved: Vec<String> = (1..=6).map(|n| save_one(&writer, n).id).collect();
+        let vault = Vault::open(&location, "test", false, &|_| None).unwrap();
+        let listed: Vec<String> = vault.snapshots().unwrap().into_iter().map(|s| s.id).collect();
+        let latest = vault.find("latest", &[]).unwrap().id;
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(listed, saved, "oldest first, in the order they were saved");
+        assert_eq!(latest, saved[5]);
     }
 }

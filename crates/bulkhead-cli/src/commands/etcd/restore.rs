@@ -68,7 +68,7 @@ pub fn run(args: &EtcdRestoreArgs, out: &mut dyn Write) -> Result<Verdict, Failu
     };
     let number = |s: &Stored, tag: &str| s.tag(tag).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
     let mut fulls = tagged(bulkhead_etcd::SNAPSHOT_TAG);
-    fulls.sort_by_key(|s| (number(s, "etcd-revision"), s.epoch));
+    fulls.sort_by_key(|s| (number(s, "etcd-revision"), s.nanos));
     let mut deltas = tagged(bulkhead_etcd::DELTA_TAG);
     deltas.sort_by_key(|s| number(s, "etcd-from"));
     if fulls.is_empty() {
