@@ -22,10 +22,16 @@ async fn create(client: &kube::Client, ns: Option<&str>, object: Value) {
     crate::support::create_object(client, ns, object).await;
 }
 
+/// Runs a recovery command with the test repositories' password, logging
+/// everything (`-vv`): whatever it prints, the password never appears.
 pub(crate) async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || bulkhead().args(&args).env(PASSWORD_ENV, PASSWORD).output().unwrap())
-        .await
-        .unwrap()
+    let out = tokio::task::spawn_blocking(move || {
+        bulkhead().arg("-vv").args(&args).env(PASSWORD_ENV, PASSWORD).output().unwrap()
+    })
+    .await
+    .unwrap();
+    crate::support::assert_secret_unseen(&out, PASSWORD);
+    out
 }
 
 pub(crate) fn json_of(out: &Output) -> Value {

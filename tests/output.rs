@@ -165,3 +165,47 @@ fn unreachable_cluster_says_where_and_why() {
         );
     }
 }
+
+/// The commands that report what they did print a table or JSON (a drill
+/// JUnit too), and accept no other format: `--output sarif` is a usage
+/// mistake, while `BULKHEAD_OUTPUT=sarif`, a default meant for the
+/// analyses, leaves them at human.
+#[test]
+fn each_command_accepts_only_the_formats_it_prints() {
+    let refused: [&[&str]; 9] = [
+        &["backup", "create", "--cluster", "x"],
+        &["backup", "list"],
+        &["backup", "show", "latest"],
+        &["backup", "forget"],
+        &["restore", "--from", "latest", "--to", "x"],
+        &["etcd", "snapshot", "--cluster", "x"],
+        &["etcd", "forget", "--cluster", "x"],
+        &["drill", "history"],
+        &["drill", "run", "d"],
+    ];
+    for command in refused {
+        let out = run(&[command, &["--output", "sarif"]].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(stderr.contains("invalid value 'sarif'"), "{command:?}: {stderr}");
+    }
+    let junit = run(&["drill", "history", "tests/fleets/broken/many-mistakes", "--output", "junit"]);
+    assert!(!String::from_utf8_lossy(&junit.stderr).contains("invalid value"), "a drill writes JUnit");
+    let out = bulkhead()
+        .args(["backup", "list", "tests/fleets/broken/many-mistakes"])
+        .env("BULKHEAD_OUTPUT", "sarif")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "the fleet is broken: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "human: the failure goes to stderr only: {}", String::from_utf8_lossy(&out.stdout));
+    let out = bulkhead()
+        .args(["backup", "list", "tests/fleets/broken/many-mistakes"])
+        .env("BULKHEAD_OUTPUT", "json")
+        .output()
+        .unwrap();
+    assert!(
+        serde_json::from_slice::<Value>(&out.stdout).is_ok(),
+        "json from the variable: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

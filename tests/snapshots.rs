@@ -132,10 +132,19 @@ async fn snapshots_show_their_changes_and_the_policy_keeps_the_newest() {
     // Flags override the policy; what is left restores the newest state.
     let done = json(&["backup", "forget", "--app", "shop", "--keep-last", "1", "--output", "json"], &fleet).await;
     assert_eq!(removed(&done), [second], "{done}");
+    // A name that is no id is refused before the repository is read; an id
+    // the repository does not hold is looked for and not found.
     let out = run(args(&["backup", "diff", "nope", "latest"], &fleet)).await;
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no snapshot nope"),
+        String::from_utf8_lossy(&out.stderr).contains("`nope` is not a snapshot: give `latest` or hex digits"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(args(&["backup", "diff", "0000abcd", "latest"], &fleet)).await;
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no snapshot 0000abcd"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

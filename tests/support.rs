@@ -32,6 +32,19 @@ pub fn broken_fleets() -> Vec<String> {
     names
 }
 
+/// Fails when `secret` shows anywhere in what a command printed.
+///
+/// # Panics
+/// When it does, naming the stream and the line.
+pub fn assert_secret_unseen(out: &std::process::Output, secret: &str) {
+    for (name, stream) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(stream);
+        if let Some(line) = text.lines().find(|l| l.contains(secret)) {
+            panic!("a secret showed on {name}: {line}");
+        }
+    }
+}
+
 /// Stock restic on the local repository `repo`, run in `cwd` with the
 /// test repositories' password.
 ///

@@ -764,9 +764,10 @@ pub struct EtcdWatchArgs {
     pub run_for: Option<std::time::Duration>,
 
     /// Output format: a line per event as it happens (`json`: one JSON
-    /// object per line).
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// object per line) [default: human, or BULKHEAD_OUTPUT when it is one
+    /// of these].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// `bulkhead etcd forget`.
@@ -792,9 +793,10 @@ pub struct EtcdForgetArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// `bulkhead etcd restore`.
@@ -843,9 +845,10 @@ pub struct EtcdRestoreArgs {
     #[arg(long, value_name = "N", default_value_t = 1_000_000_000)]
     pub bump_revision: u64,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// Which snapshot `etcd inspect` and `etcd extract` read.
@@ -897,9 +900,10 @@ pub struct EtcdInspectArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub largest: usize,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// `bulkhead etcd extract`.
@@ -957,9 +961,10 @@ pub struct EtcdSnapshotArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// `bulkhead drill …`.
@@ -1011,9 +1016,10 @@ pub struct DrillRunArgs {
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallel: u16,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DrillOutput>,
 }
 
 /// `bulkhead drill history`.
@@ -1031,9 +1037,10 @@ pub struct DrillHistoryArgs {
     #[arg(long)]
     pub app: Option<String>,
 
-    /// Output format (`junit`: one test case per drill).
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format (`junit`: one test case per drill) [default: human,
+    /// or BULKHEAD_OUTPUT when it is one of these].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DrillOutput>,
 }
 
 /// `bulkhead backup show`.
@@ -1063,9 +1070,10 @@ pub struct BackupShowArgs {
     #[arg(long)]
     pub objects: bool,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// `bulkhead backup diff`.
@@ -1095,9 +1103,10 @@ pub struct BackupDiffArgs {
     #[arg(long)]
     pub app: Option<String>,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// Keep rules given as flags (restic's `--keep-*`).
@@ -1155,9 +1164,10 @@ pub struct BackupForgetArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// `bulkhead backup prune`.
@@ -1179,9 +1189,10 @@ pub struct BackupPruneArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// `bulkhead backup check`.
@@ -1262,9 +1273,10 @@ pub struct BackupCreateArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// `bulkhead backup list`.
@@ -1286,9 +1298,10 @@ pub struct BackupListArgs {
     #[arg(long)]
     pub app: Option<String>,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// `bulkhead restore`.
@@ -1355,9 +1368,10 @@ pub struct RestoreArgs {
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallel: u16,
 
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Output::Human, env = env_vars::BULKHEAD_OUTPUT)]
-    pub output: Output,
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// `--existing`.
@@ -1454,6 +1468,27 @@ pub enum PlanOutput {
     Human,
     /// One JSON document, for scripts.
     Json,
+}
+
+/// Output formats of the commands that report what they did (backups,
+/// restores, etcd): a table for people, or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataOutput {
+    /// A table for people.
+    Human,
+    /// One JSON document, for scripts.
+    Json,
+}
+
+/// Output formats of a drill: JUnit too, for CI's test reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DrillOutput {
+    /// A report for people.
+    Human,
+    /// One JSON document, for scripts.
+    Json,
+    /// JUnit XML: a test case per drill.
+    Junit,
 }
 
 /// Output formats.

@@ -6,7 +6,7 @@
 use std::io;
 use std::path::Path;
 
-use bulkhead_model::{Code, Diagnostic};
+use bulkhead_model::{Code, Diagnostic, Fault};
 
 /// Exit code: everything passed.
 pub const EXIT_OK: u8 = 0;
@@ -39,6 +39,28 @@ pub enum Failure {
     /// Bulkhead itself is broken.
     #[error("a bug in Bulkhead: {0}; please report it")]
     Bug(String),
+    /// A job could not be planned or run; the error says whose move it is
+    /// and keeps its sources.
+    #[error(transparent)]
+    Job(#[from] bulkhead_jobs::Error),
+}
+
+impl From<bulkhead_repository::Error> for Failure {
+    fn from(e: bulkhead_repository::Error) -> Self {
+        Self::Job(e.into())
+    }
+}
+
+impl From<bulkhead_dr::Error> for Failure {
+    fn from(e: bulkhead_dr::Error) -> Self {
+        Self::Job(e.into())
+    }
+}
+
+impl From<bulkhead_kube::Error> for Failure {
+    fn from(e: bulkhead_kube::Error) -> Self {
+        Self::Job(e.into())
+    }
 }
 
 impl Failure {
@@ -53,6 +75,11 @@ impl Failure {
             Self::Usage(_) | Self::Input(_) => EXIT_BAD_INPUT,
             Self::Outside(_) | Self::Output(_) => EXIT_OUTSIDE,
             Self::Bug(_) => EXIT_BUG,
+            Self::Job(e) => match e.fault() {
+                Fault::Input => EXIT_BAD_INPUT,
+                Fault::Outside => EXIT_OUTSIDE,
+                Fault::Bug => EXIT_BUG,
+            },
         }
     }
 
@@ -65,9 +92,15 @@ impl Failure {
     pub fn to_diagnostic(&self) -> Diagnostic {
         let code = match self {
             Self::Usage(_) => Code::new("usage"),
+            Self::Job(e) if e.is_usage() => Code::new("usage"),
             Self::Input(_) => Code::new("bad-input"),
             Self::Outside(_) | Self::Output(_) => Code::new("outside-world"),
             Self::Bug(_) => Code::new("internal-error"),
+            Self::Job(e) => match e.fault() {
+                Fault::Input => Code::new("bad-input"),
+                Fault::Outside => Code::new("outside-world"),
+                Fault::Bug => Code::new("internal-error"),
+            },
         };
         Diagnostic::error(code, Path::new(""), None, self.to_string())
     }

@@ -6,6 +6,7 @@ pub mod args;
 pub mod commands;
 pub mod env_vars;
 pub mod error;
+mod runtime;
 pub mod settings;
 
 use std::io::{self, IsTerminal, Write};
@@ -136,15 +137,15 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
         Command::Export(a) => (commands::export::run(&ExportSettings::resolve(a), out), OutputFormat::Human),
         Command::Render(a) => (commands::apply::render::run(&a, out), OutputFormat::Human),
         Command::Plan(a) => {
-            let format = settings::plan_output(a.output);
+            let format = settings::output(a.output);
             (commands::apply::plan::run(&a, out), format)
         }
         Command::Apply(a) => {
-            let format = settings::plan_output(a.output);
+            let format = settings::output(a.output);
             (commands::apply::run::run(&a, out), format)
         }
         Command::Drift(a) => {
-            let format = settings::plan_output(a.output);
+            let format = settings::output(a.output);
             (commands::apply::drift::run(&a, out), format)
         }
     }

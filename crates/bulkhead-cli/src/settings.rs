@@ -8,8 +8,8 @@ use bulkhead_model::Severity;
 use bulkhead_report::{OutputFormat, Style};
 
 use crate::args::{
-    AuditArgs, BlastArgs, CheckArgs, ColorChoice, FailOn, FailOnAll, GlobalArgs, NetCheckArgs, NetPlanArgs, Output,
-    PlanOutput, ValidateArgs,
+    AuditArgs, BlastArgs, CheckArgs, ColorChoice, DataOutput, DrillOutput, FailOn, FailOnAll, GlobalArgs, NetCheckArgs,
+    NetPlanArgs, Output, PlanOutput, ValidateArgs,
 };
 use crate::env_vars;
 
@@ -213,11 +213,7 @@ impl NetPlanSettings {
         };
         // The variable sets a default for every command; it applies only
         // where the value is one this command accepts.
-        let from_env = || {
-            let value = std::env::var(crate::env_vars::BULKHEAD_OUTPUT).ok()?;
-            <PlanOutput as clap::ValueEnum>::from_str(&value, true).ok()
-        };
-        let output = args.output.or_else(from_env).unwrap_or(PlanOutput::Human);
+        let output = flag_or_env(args.output, PlanOutput::Human);
         Self { fleet: args.fleet.fleet, lock, tfvars: args.tfvars, json: output == PlanOutput::Json }
     }
 }
@@ -257,22 +253,65 @@ fn fail_on(f: FailOn) -> Severity {
     }
 }
 
-/// The report format of an `--output` value.
-pub fn output(o: Output) -> OutputFormat {
-    match o {
-        Output::Human => OutputFormat::Human,
-        Output::Json => OutputFormat::Json,
-        Output::Sarif => OutputFormat::Sarif,
-        Output::Junit => OutputFormat::Junit,
+/// An `--output` value: what a command prints.
+pub trait Format {
+    /// The report format it means.
+    fn format(self) -> OutputFormat;
+}
+
+impl Format for Output {
+    fn format(self) -> OutputFormat {
+        match self {
+            Output::Human => OutputFormat::Human,
+            Output::Json => OutputFormat::Json,
+            Output::Sarif => OutputFormat::Sarif,
+            Output::Junit => OutputFormat::Junit,
+        }
     }
 }
 
-/// A human-or-JSON output as the report format.
-pub fn plan_output(o: PlanOutput) -> OutputFormat {
-    match o {
-        PlanOutput::Human => OutputFormat::Human,
-        PlanOutput::Json => OutputFormat::Json,
+impl Format for PlanOutput {
+    fn format(self) -> OutputFormat {
+        match self {
+            PlanOutput::Human => OutputFormat::Human,
+            PlanOutput::Json => OutputFormat::Json,
+        }
     }
+}
+
+/// The flag, else `BULKHEAD_OUTPUT` when it names a format this command
+/// prints (the variable sets a default for every command; the analyses
+/// print more formats than the rest), else human.
+fn flag_or_env<T: clap::ValueEnum + Copy>(flag: Option<T>, human: T) -> T {
+    flag.or_else(|| {
+        let value = std::env::var(crate::env_vars::BULKHEAD_OUTPUT).ok()?;
+        T::from_str(&value, true).ok()
+    })
+    .unwrap_or(human)
+}
+
+impl Format for Option<DataOutput> {
+    fn format(self) -> OutputFormat {
+        match flag_or_env(self, DataOutput::Human) {
+            DataOutput::Human => OutputFormat::Human,
+            DataOutput::Json => OutputFormat::Json,
+        }
+    }
+}
+
+impl Format for Option<DrillOutput> {
+    fn format(self) -> OutputFormat {
+        match flag_or_env(self, DrillOutput::Human) {
+            DrillOutput::Human => OutputFormat::Human,
+            DrillOutput::Json => OutputFormat::Json,
+            DrillOutput::Junit => OutputFormat::Junit,
+        }
+    }
+}
+
+/// The report format of an `--output` value.
+pub fn output(o: impl Format) -> OutputFormat {
+    o.format()
 }
 
 /// `bulkhead export`, resolved.

@@ -1,7 +1,7 @@
 //! A backup: every selected object of a cluster, cleaned, streamed from the
 //! API server into one snapshot of the repository. Resources are listed
-//! several at once but written in path order; the repository works on a
-//! thread of its own (rustic_core blocks).
+//! several at once but written in path order; the repository saves them on
+//! its own thread as they come ([`RepositoryAccess::run`]).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, mpsc};
@@ -10,7 +10,7 @@ use std::time::Instant;
 use bulkhead_kube::Cluster;
 use bulkhead_kube::discovery::{Served, served_resources};
 use bulkhead_kube::export::{Skipped, list_clean};
-use bulkhead_vault::{File, Location, NewSnapshot, Snapshot, Vault};
+use bulkhead_repository::{File, NewSnapshot, Open, RepositoryAccess, Snapshot};
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -27,9 +27,7 @@ pub struct BackupRequest {
     /// API server's version and the resources appended.
     pub snapshot: NewSnapshot,
     /// The repository.
-    pub location: Location,
-    /// Its password.
-    pub password: String,
+    pub repository: RepositoryAccess,
     /// Resources listed at once.
     pub parallel: usize,
 }
@@ -65,7 +63,7 @@ impl From<Skipped> for SkippedResource {
     }
 }
 
-/// Backs up `cluster` into the repository. `env` supplies S3 keys.
+/// Backs up `cluster` into the repository.
 ///
 /// # Errors
 /// When the cluster cannot be read at all or the repository fails; a
@@ -73,7 +71,6 @@ impl From<Skipped> for SkippedResource {
 pub async fn backup(
     cluster: &Cluster,
     request: BackupRequest,
-    env: bulkhead_vault::Env,
     progress: &(dyn Fn(crate::Progress<'_>) + Sync),
 ) -> Result<BackupReport, Error> {
     let started = Instant::now();
@@ -102,14 +99,13 @@ pub async fn backup(
     let (tx, rx) = mpsc::channel::<File>();
     let outcome: Arc<Mutex<Option<Result<u64, String>>>> = Arc::new(Mutex::new(None));
     let writer = {
-        let (location, password, outcome) = (request.location.clone(), request.password.clone(), Arc::clone(&outcome));
-        std::thread::spawn(move || -> Result<Snapshot, bulkhead_vault::Error> {
-            let vault = Vault::open(&location, &password, true, &*env)?;
-            tracing::debug!(repository = %location, "repository open");
+        let outcome = Arc::clone(&outcome);
+        request.repository.run(Open::OrCreate, move |repository| {
+            tracing::debug!(repository = repository.location(), "repository open");
             let complete = || {
                 outcome.lock().ok().and_then(|o| o.clone()).unwrap_or_else(|| Err("the backup stopped early".into()))
             };
-            vault.save(&snapshot, rx, &complete)
+            repository.save(&snapshot, rx, &complete)
         })
     };
 
@@ -170,10 +166,7 @@ pub async fn backup(
         *o = Some(failure.map_or(Ok(sent), Err));
     }
     drop(tx);
-    let saved = tokio::task::spawn_blocking(move || writer.join())
-        .await
-        .map_err(|e| Error::Input(format!("the repository's thread failed: {e}")))?
-        .map_err(|_| Error::Input("the repository's thread panicked".into()))??;
+    let saved = writer.await?;
     Ok(BackupReport {
         snapshot: saved,
         objects: counts.values().sum(),

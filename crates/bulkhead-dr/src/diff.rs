@@ -2,7 +2,7 @@
 //! removed or changed, and which of a changed object's fields differ. Pure:
 //! the repository says which files differ, this says what that means.
 
-use bulkhead_vault::{Change, Difference};
+use bulkhead_repository::{Change, Difference};
 use serde::Serialize;
 
 use crate::layout::{from_yaml, place_of};

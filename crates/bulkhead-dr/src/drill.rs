@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bulkhead_kube::Cluster;
-use bulkhead_vault::{File, Location, NewSnapshot, Snapshot, Vault};
+use bulkhead_repository::{File, NewSnapshot, Open, RepositoryAccess, Snapshot, SnapshotKind, SnapshotRef, TagKey};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Namespace;
@@ -26,13 +26,6 @@ use crate::classes::FleetClasses;
 use crate::mapping::Mapping;
 use crate::restore::{Action, Existing, RestoreRequest, changed_fields, read_snapshot, restore_files};
 
-/// The tag that marks a drill's record among the repository's snapshots.
-pub const RECORD_TAG: &str = "bulkhead=drill";
-
-/// The record's tag holding the measured RTO in whole seconds (rounded up),
-/// so the blast radius reads it from the snapshot list alone.
-pub const RTO_TAG: &str = "rto-seconds";
-
 /// What to rehearse.
 #[derive(Debug, Clone)]
 pub struct DrillRequest {
@@ -46,10 +39,8 @@ pub struct DrillRequest {
     pub from: String,
     /// The cluster it is restored into.
     pub to: String,
-    /// The repository, and its password.
-    pub location: Location,
-    /// The repository's password.
-    pub password: String,
+    /// The repository.
+    pub repository: RepositoryAccess,
     /// The fleet's storage classes, to map them.
     pub fleet_classes: Option<FleetClasses>,
     /// The app's recovery time objective.
@@ -136,7 +127,6 @@ pub fn scratch_namespace(ns: &str, nanos: u32) -> String {
 pub async fn run(
     cluster: &Cluster,
     request: &DrillRequest,
-    env: bulkhead_vault::Env,
     cancel: impl std::future::Future<Output = ()>,
 ) -> Result<DrillReport, Error> {
     let clock = Instant::now();
@@ -162,10 +152,9 @@ pub async fn run(
         passed: false,
     };
     let restore = RestoreRequest {
-        location: request.location.clone(),
-        password: request.password.clone(),
-        snapshot: "latest".into(),
-        latest_tags: vec![format!("cluster={}", request.from), format!("app={}", request.app)],
+        repository: request.repository.clone(),
+        snapshot: SnapshotRef::Latest,
+        latest_tags: vec![TagKey::Cluster.with(&request.from), TagKey::App.with(&request.app)],
         namespaces: request.namespaces.clone(),
         kinds: Vec::new(),
         mapping: Mapping { namespaces: scratch.clone(), storage_classes: BTreeMap::new() },
@@ -176,7 +165,7 @@ pub async fn run(
     };
     // Ok(true): interrupted. Whatever happened, the scratch namespaces go.
     let outcome: Result<bool, Error> = {
-        let work = rehearse(cluster, request, &restore, env, &mut report, clock);
+        let work = rehearse(cluster, request, &restore, &mut report, clock);
         tokio::select! {
             outcome = work => outcome.map(|()| false),
             () = cancel => Ok(true),
@@ -201,13 +190,12 @@ async fn rehearse(
     cluster: &Cluster,
     request: &DrillRequest,
     restore: &RestoreRequest,
-    env: bulkhead_vault::Env,
     report: &mut DrillReport,
     clock: Instant,
 ) -> Result<(), Error> {
-    let (snapshot, files) = match read_snapshot(restore, env).await {
+    let (snapshot, files) = match read_snapshot(restore).await {
         Ok(read) => read,
-        Err(Error::Vault(e @ bulkhead_vault::Error::Storage { .. })) => return Err(Error::Vault(e)),
+        Err(Error::Repository(e @ bulkhead_repository::Error::Storage { .. })) => return Err(Error::Repository(e)),
         Err(e) => {
             report.problems.push(format!("the backup could not be read: {e}"));
             return Ok(());
@@ -263,7 +251,7 @@ async fn rehearse(
 }
 
 fn record_snapshot(report: &mut DrillReport, snapshot: &Snapshot) {
-    report.snapshot = Some(snapshot.id.clone());
+    report.snapshot = Some(snapshot.id.to_string());
     #[allow(clippy::cast_precision_loss)] // seconds of age: far below 2^52
     let age = (report.started - snapshot.epoch).max(0) as f64;
     report.rpo_seconds = Some(age);
@@ -421,17 +409,12 @@ async fn remove_namespaces<'a>(cluster: &Cluster, namespaces: impl Iterator<Item
 
 /// Stores `report` in the repository as a snapshot of its own (one JSON
 /// file, `/drills/APP/STARTED.json`, tagged `bulkhead=drill`), readable with
-/// stock restic. Blocks: call it from a plain thread.
+/// stock restic. Its tags carry the verdict and the RTO (whole seconds,
+/// rounded up), so `check` and `blast` read them from the snapshot list alone.
 ///
 /// # Errors
 /// When the repository cannot be written.
-pub fn record(
-    location: &Location,
-    password: &str,
-    report: &DrillReport,
-    env: &bulkhead_vault::Env,
-) -> Result<Snapshot, Error> {
-    let vault = Vault::open(location, password, true, &**env)?;
+pub async fn record(repository: &RepositoryAccess, report: &DrillReport) -> Result<Snapshot, Error> {
     let content = serde_json::to_vec_pretty(report).map_err(|e| Error::Input(format!("the drill's report: {e}")))?;
     let (tx, rx) = mpsc::channel();
     tx.send(File::bytes(vec![report.app.clone(), format!("{}.json", report.started)], content))
@@ -441,13 +424,16 @@ pub fn record(
         base: "/drills".into(),
         hostname: report.to.clone(),
         label: report.drill.clone(),
-        tags: vec![
-            RECORD_TAG.into(),
-            format!("drill={}", report.drill),
-            format!("drill-app={}", report.app),
-            format!("verdict={}", if report.passed { "passed" } else { "failed" }),
-            format!("{RTO_TAG}={}", report.rto_seconds.ceil()),
-        ],
+        tags: SnapshotKind::DrillRecord
+            .tag()
+            .into_iter()
+            .chain([
+                TagKey::Drill.with(&report.drill),
+                TagKey::DrillApp.with(&report.app),
+                TagKey::Verdict.with(if report.passed { "passed" } else { "failed" }),
+                TagKey::RtoSeconds.with(report.rto_seconds.ceil()),
+            ])
+            .collect(),
         description: format!(
             "bulkhead drill {}: {} ({} → {})",
             report.drill,
@@ -456,31 +442,29 @@ pub fn record(
             report.to
         ),
     };
-    Ok(vault.save(&snapshot, rx, &|| Ok(1))?)
+    Ok(repository.run(Open::OrCreate, move |r| r.save(&snapshot, rx, &|| Ok(1))).await?)
 }
 
 /// Every drill record of the repository (of `app` only, when given),
-/// oldest first. Blocks.
+/// oldest first, read with one index.
 ///
 /// # Errors
 /// When the repository cannot be read.
-pub fn history(
-    location: &Location,
-    password: &str,
-    app: Option<&str>,
-    env: &bulkhead_vault::Env,
-) -> Result<Vec<DrillReport>, Error> {
-    let vault = Vault::open(location, password, false, &**env)?;
-    let records: Vec<Snapshot> = vault
-        .snapshots()?
-        .into_iter()
-        .filter(|s| s.tags.iter().any(|t| t == RECORD_TAG))
-        .filter(|s| app.is_none_or(|a| s.tag("drill-app") == Some(a)))
-        .collect();
+pub async fn history(repository: &RepositoryAccess, app: Option<&str>) -> Result<Vec<DrillReport>, Error> {
+    let app = app.map(str::to_string);
+    let read = repository.run(Open::Existing, move |r| {
+        let records: Vec<Snapshot> = r
+            .snapshots()?
+            .into_iter()
+            .filter(|s| s.kind() == SnapshotKind::DrillRecord)
+            .filter(|s| app.as_deref().is_none_or(|a| s.tag(TagKey::DrillApp) == Some(a)))
+            .collect();
+        let ids: Vec<_> = records.iter().map(|s| s.id.clone()).collect();
+        Ok(records.into_iter().zip(r.files_of(&ids)?).collect::<Vec<_>>())
+    });
     let mut out = Vec::new();
-    for s in records {
-        let vault = Vault::open(location, password, false, &**env)?;
-        for (path, bytes) in vault.files(&s.id)? {
+    for (s, files) in read.await? {
+        for (path, bytes) in files {
             match serde_json::from_slice::<DrillReport>(&bytes) {
                 Ok(r) => out.push(r),
                 Err(e) => tracing::warn!(snapshot = %s.id, path = %path, error = %e, "not a drill record"),

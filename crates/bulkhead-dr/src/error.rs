@@ -6,8 +6,19 @@ pub enum Error {
     Kube(#[from] bulkhead_kube::Error),
     /// The repository failed.
     #[error(transparent)]
-    Vault(#[from] bulkhead_vault::Error),
+    Repository(#[from] bulkhead_repository::Error),
     /// What was asked for cannot be done (a mapping, a selection).
     #[error("{0}")]
     Input(String),
+}
+
+impl Error {
+    /// Whose move it is.
+    pub fn fault(&self) -> bulkhead_model::Fault {
+        match self {
+            Self::Kube(e) => e.fault(),
+            Self::Repository(e) => e.fault(),
+            Self::Input(_) => bulkhead_model::Fault::Input,
+        }
+    }
 }

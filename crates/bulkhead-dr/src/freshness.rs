@@ -5,7 +5,7 @@
 //! caller.
 
 use bulkhead_model::{Code, Diagnostic, Fleet};
-use bulkhead_vault::Snapshot;
+use bulkhead_repository::{Snapshot, SnapshotKind, TagKey};
 
 /// An app's newest backup is older than its RPO.
 pub const BACKUP_STALE: Code = Code::new("backup-stale");
@@ -26,8 +26,8 @@ pub const DRILL_PASSED: Code = Code::new("drill-passed");
 pub struct RepositorySnapshots {
     /// The repository's name in `dr.repositories`.
     pub name: String,
-    /// Its snapshots, or the reason they could not be read.
-    pub snapshots: Result<Vec<Snapshot>, String>,
+    /// Its snapshots, or why they could not be read.
+    pub snapshots: Result<Vec<Snapshot>, bulkhead_repository::Error>,
 }
 
 /// A finding per app with a backup policy whose newest snapshot (tagged
@@ -56,7 +56,7 @@ pub fn backup_findings(fleet: &Fleet, repositories: &[RepositorySnapshots], now:
                 continue;
             }
         };
-        let newest = snapshots.iter().filter(|s| s.tag("app") == Some(app.name.as_str())).map(|s| s.epoch).max();
+        let newest = snapshots.iter().filter(|s| s.tag(TagKey::App) == Some(app.name.as_str())).map(|s| s.epoch).max();
         let rpo = app.sla.rpo.as_deref().and_then(|r| humantime::parse_duration(r).ok()).map(|d| d.as_secs() as i64);
         match (newest, rpo) {
             (None, _) => out.push(
@@ -117,13 +117,13 @@ pub fn drill_findings(fleet: &Fleet, repositories: &[RepositorySnapshots], now: 
         let span = Some(fleet.span(&format!("spec/apps/{i}")));
         let records: Vec<&Snapshot> = snapshots
             .iter()
-            .filter(|s| s.tags.iter().any(|t| t == crate::drill::RECORD_TAG) && s.tag("drill-app") == Some(&app.name))
+            .filter(|s| s.kind() == SnapshotKind::DrillRecord && s.tag(TagKey::DrillApp) == Some(&app.name))
             .collect();
         let newest = records.iter().max_by_key(|s| s.nanos);
-        let passed = records.iter().filter(|s| s.tag("verdict") == Some("passed")).map(|s| s.epoch).max();
+        let passed = records.iter().filter(|s| s.tag(TagKey::Verdict) == Some("passed")).map(|s| s.epoch).max();
         if let Some(last) = newest {
-            let verdict = last.tag("verdict").unwrap_or("unknown");
-            let drill = last.tag("drill").unwrap_or("?");
+            let verdict = last.tag(TagKey::Verdict).unwrap_or("unknown");
+            let drill = last.tag(TagKey::Drill).unwrap_or("?");
             if verdict == "passed" {
                 out.push(Diagnostic::new(
                     bulkhead_model::Severity::Info,
@@ -179,7 +179,7 @@ mod tests {
 
     fn snapshot(app: &str, epoch: i64) -> Snapshot {
         Snapshot {
-            id: "ab".into(),
+            id: bulkhead_repository::SnapshotId::parse(&"ab".repeat(32)).unwrap(),
             time: String::new(),
             epoch,
             nanos: i128::from(epoch) * 1_000_000_000,
@@ -194,7 +194,7 @@ mod tests {
         }
     }
 
-    fn codes(snapshots: Result<Vec<Snapshot>, String>, now: i64) -> Vec<String> {
+    fn codes(snapshots: Result<Vec<Snapshot>, bulkhead_repository::Error>, now: i64) -> Vec<String> {
         let mut files = MemoryFiles::new();
         files.insert("fleet.yaml", FLEET);
         files.insert("apps/shop/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
@@ -215,7 +215,7 @@ mod tests {
             .map(|(epoch, verdict)| {
                 let mut s = snapshot("x", epoch);
                 s.tags = vec![
-                    crate::drill::RECORD_TAG.into(),
+                    SnapshotKind::DrillRecord.tag().unwrap(),
                     "drill-app=shop".into(),
                     "drill=d".into(),
                     format!("verdict={verdict}"),
@@ -243,6 +243,6 @@ mod tests {
         assert_eq!(codes(Ok(vec![snapshot("other", 9_000)]), 10_000), ["backup-missing"]);
         assert!(codes(Ok(vec![snapshot("shop", 9_000)]), 10_000).is_empty(), "17 minutes old, RPO 1 h");
         assert_eq!(codes(Ok(vec![snapshot("shop", 1_000)]), 10_000), ["backup-stale"]);
-        assert_eq!(codes(Err("unreachable".into()), 10_000), ["backup-unknown"]);
+        assert_eq!(codes(Err(bulkhead_repository::Error::Source("unreachable".into())), 10_000), ["backup-unknown"]);
     }
 }

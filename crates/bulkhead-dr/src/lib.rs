@@ -15,7 +15,6 @@ pub mod freshness;
 pub mod layout;
 pub mod mapping;
 pub use bulkhead_kube::order;
-pub mod repos;
 pub mod restore;
 pub mod select;
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use bulkhead_kube::Cluster;
-use bulkhead_vault::{Location, Snapshot, Vault};
+use bulkhead_repository::{Open, RepositoryAccess, Snapshot, SnapshotRef};
 use futures::StreamExt;
 use kube::Api;
 use kube::api::{DynamicObject, Patch, PatchParams};
@@ -42,11 +42,9 @@ pub enum Existing {
 #[derive(Debug, Clone)]
 pub struct RestoreRequest {
     /// The repository.
-    pub location: Location,
-    /// Its password.
-    pub password: String,
-    /// A snapshot id (or prefix), or `latest`.
-    pub snapshot: String,
+    pub repository: RepositoryAccess,
+    /// The snapshot: an id (or prefix), or `latest`.
+    pub snapshot: SnapshotRef,
     /// With `latest`: tags the snapshot must have (`cluster=…`, `app=…`).
     pub latest_tags: Vec<String>,
     /// Only objects of these source namespaces (cluster-scoped ones are then left out); empty: all.
@@ -164,7 +162,7 @@ impl RestoreReport {
     }
 }
 
-/// Restores a snapshot into `cluster`. `env` supplies S3 keys.
+/// Restores a snapshot into `cluster`.
 ///
 /// # Errors
 /// When the repository or the snapshot cannot be read, or the cluster
@@ -172,11 +170,10 @@ impl RestoreReport {
 pub async fn restore(
     cluster: &Cluster,
     request: RestoreRequest,
-    env: bulkhead_vault::Env,
     progress: &(dyn Fn(crate::Progress<'_>) + Sync),
 ) -> Result<RestoreReport, Error> {
     let started = Instant::now();
-    let (snapshot, files) = read_snapshot(&request, env).await?;
+    let (snapshot, files) = read_snapshot(&request).await?;
     let (mut report, _) = restore_files(cluster, &request, snapshot, files, progress).await?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -250,7 +247,8 @@ pub async fn restore_files(
     if mapping.storage_classes.is_empty()
         && let Some(fleet) = &request.fleet_classes
     {
-        mapping.storage_classes = derive_classes(cluster, fleet, snapshot.tag("cluster"), &selected).await?;
+        mapping.storage_classes =
+            derive_classes(cluster, fleet, snapshot.tag(bulkhead_repository::TagKey::Cluster), &selected).await?;
     }
     for object in selected {
         let (group, kind) = group_kind(&object);
@@ -398,19 +396,14 @@ pub type SnapshotFiles = (Snapshot, Vec<(String, Vec<u8>)>);
 ///
 /// # Errors
 /// When the repository or the snapshot cannot be read.
-pub async fn read_snapshot(request: &RestoreRequest, env: bulkhead_vault::Env) -> Result<SnapshotFiles, Error> {
-    let (location, password) = (request.location.clone(), request.password.clone());
+pub async fn read_snapshot(request: &RestoreRequest) -> Result<SnapshotFiles, Error> {
     let (wanted, tags) = (request.snapshot.clone(), request.latest_tags.clone());
-    let read = std::thread::spawn(move || -> Result<SnapshotFiles, Error> {
-        let vault = Vault::open(&location, &password, false, &*env)?;
-        let snapshot = vault.find(&wanted, &tags)?;
-        let files = vault.files(&snapshot.id)?;
+    let read = request.repository.run(Open::Existing, move |repository| {
+        let snapshot = repository.find(&wanted, &tags)?;
+        let files = repository.files(&snapshot.id)?;
         Ok((snapshot, files))
     });
-    tokio::task::spawn_blocking(move || read.join())
-        .await
-        .map_err(|e| Error::Input(format!("reading the snapshot failed: {e}")))?
-        .map_err(|_| Error::Input("reading the snapshot panicked".into()))?
+    Ok(read.await?)
 }
 
 fn group_kind(object: &Value) -> (String, String) {

@@ -43,4 +43,14 @@ impl Error {
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Self::Etcd { .. })
     }
+
+    /// Whose move it is: etcd that cannot be reached (or a file that cannot
+    /// be written) is the outside world's; settings, certificates and a
+    /// damaged stream are the input's.
+    pub fn fault(&self) -> bulkhead_model::Fault {
+        match self {
+            Self::Etcd { .. } | Self::Write { .. } => bulkhead_model::Fault::Outside,
+            Self::Access(_) | Self::ReadFile { .. } | Self::Damaged(_) => bulkhead_model::Fault::Input,
+        }
+    }
 }

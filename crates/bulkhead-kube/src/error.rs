@@ -57,6 +57,18 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Whose move it is: a cluster the fleet gives no usable access to is
+    /// the input's; a server that refuses, fails or does not answer is the
+    /// outside world's.
+    pub fn fault(&self) -> bulkhead_model::Fault {
+        match self {
+            Self::NoAccess { .. } | Self::Kubeconfig { .. } => bulkhead_model::Fault::Input,
+            Self::Client { .. } | Self::Api { .. } | Self::Timeout { .. } => bulkhead_model::Fault::Outside,
+        }
+    }
+}
+
 /// The cause of a failed request in words a person acts on: the client's own
 /// errors read `ServiceError: client error (Connect)`, which names neither
 /// the reason nor what to fix. Walks the chain of sources for the innermost

@@ -12,6 +12,7 @@
 
 pub mod api_rules;
 pub mod diagnostic;
+mod fault;
 pub mod files;
 pub mod kubernetes;
 mod load;
@@ -25,6 +26,7 @@ pub mod yaml;
 mod yaml_de;
 
 pub use diagnostic::{About, Code, Diagnostic, Severity};
+pub use fault::Fault;
 pub use files::{DirFiles, FleetFiles, MemoryFiles};
 pub use load::{Counts, FLEET_FILE, Fleet, LoadOptions, Loaded, Sources, load, load_from};
 pub use source::{SourceFile, Span};

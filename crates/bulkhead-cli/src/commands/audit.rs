@@ -32,7 +32,7 @@ pub fn run(settings: &AuditSettings, global: GlobalSettings, out: &mut dyn Write
     let (audit_settings, mut diagnostics) = bulkhead_audit::resolve_settings(fleet);
     let mut unreachable = false;
     let (findings, stats) = if settings.live {
-        let live = super::block_on(bulkhead_kube::read_workloads(fleet))?;
+        let live = crate::runtime::block_on(bulkhead_kube::read_workloads(fleet))?;
         unreachable = !live.unreachable.is_empty();
         diagnostics.extend(live.unreachable.iter().cloned());
         bulkhead_audit::audit_live(fleet, &live, &audit_settings)

@@ -21,18 +21,18 @@ pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write
     let Some(loaded) = super::load_valid(printer, true, out)? else { return Ok(Verdict::Invalid) };
     let fleet = loaded.fleet.as_ref().expect("load_valid returns a fleet");
     let measured = if settings.repos {
-        let backups = super::block_on(bulkhead_engine::read_backups(fleet))?;
+        let backups = crate::runtime::block_on(bulkhead_jobs::read_backups(fleet, &super::recovery::environment()))?;
         for r in &backups.repositories {
             if let Err(e) = &r.snapshots {
                 tracing::warn!("repository `{}` could not be read ({e}): its apps' restores are not measured", r.name);
             }
         }
-        bulkhead_engine::measured(&backups)
+        bulkhead_jobs::measured(&backups)
     } else {
         bulkhead_blast::Measured::default()
     };
     let (blast, unreachable) = if settings.live {
-        let live = super::block_on(bulkhead_kube::read_workloads(fleet))?;
+        let live = crate::runtime::block_on(bulkhead_kube::read_workloads(fleet))?;
         (bulkhead_blast::analyze_live(fleet, &live, settings.depth, &measured), live.unreachable)
     } else {
         (bulkhead_blast::analyze_static(fleet, settings.depth, &measured), Vec::new())

@@ -19,15 +19,17 @@ pub fn run(settings: &CheckSettings, global: GlobalSettings, out: &mut dyn Write
     let loaded = load(&settings.fleet, LoadOptions::default())?;
     let usable = loaded.fleet.as_ref().filter(|_| !loaded.has_errors());
     let live = match usable.filter(|_| settings.live) {
-        Some(fleet) => Some(super::block_on(bulkhead_engine::read_live(fleet))?),
+        Some(fleet) => Some(crate::runtime::block_on(bulkhead_jobs::read_live(fleet))?),
         None => None,
     };
     let backups = match usable.filter(|_| settings.live || settings.repos) {
-        Some(fleet) => Some(super::block_on(bulkhead_engine::read_backups(fleet))?),
+        Some(fleet) => {
+            Some(crate::runtime::block_on(bulkhead_jobs::read_backups(fleet, &super::recovery::environment()))?)
+        }
         None => None,
     };
-    let options = bulkhead_engine::CheckOptions { fail_on: settings.fail_on };
-    let result = bulkhead_engine::check(&loaded, live.as_ref(), backups.as_ref(), options);
+    let options = bulkhead_jobs::CheckOptions { fail_on: settings.fail_on };
+    let result = bulkhead_jobs::check(&loaded, live.as_ref(), backups.as_ref(), options);
     let printer = Printer { fleet: &settings.fleet, format: settings.output, global, suite: "check" };
     let report = CheckReport {
         fleet: result.fleet.clone(),

@@ -20,7 +20,7 @@ use crate::settings::{ExportSettings, ExportSource};
 pub fn run(settings: &ExportSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let options = ExportOptions { namespaces: settings.namespaces.clone(), parallel: settings.parallel };
     // One runtime for the whole export: a client lives on the runtime it was made on.
-    let (cluster, exported) = super::block_on(async {
+    let (cluster, exported) = crate::runtime::block_on(async {
         let cluster = connect_to(settings).await?;
         let exported = match &settings.out {
             Some(dir) => Exported::Tree(write_tree(&cluster, &options, dir).await?),
@@ -59,7 +59,7 @@ async fn connect_to(settings: &ExportSettings) -> Result<Cluster, Failure> {
         }
         ExportSource::Fleet(name) => {
             let fleet = super::recovery::load_fleet(&settings.fleet)?;
-            super::recovery::connect_named(&fleet, name).await
+            Ok(bulkhead_jobs::clusters::connect(&fleet, name).await?)
         }
     }
 }

@@ -36,18 +36,6 @@ pub(crate) fn at_exit<T>(value: T) {
     std::mem::forget(value);
 }
 
-/// Runs live work (reading clusters) to completion. The command line is
-/// the edge that owns the one runtime; the libraries below are async all the
-/// way, so the coming server calls them from its own runtime.
-pub(crate) fn block_on<F: std::future::Future>(work: F) -> Result<F::Output, Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Outside(format!("cannot start the async runtime: {e}")))?;
-    Ok(runtime.block_on(work))
-}
-
 /// How a command that stops on bad input prints it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Printer<'a> {

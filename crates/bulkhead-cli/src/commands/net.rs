@@ -29,7 +29,7 @@ pub fn plan(settings: &NetPlanSettings, global: GlobalSettings, out: &mut dyn Wr
     let format = if settings.json { OutputFormat::Json } else { OutputFormat::Human };
     let printer = Printer { fleet: &settings.fleet, format, global, suite: "net plan" };
     let Some((fleet, loaded)) = load_fleet(printer, out)? else { return Ok(Verdict::Invalid) };
-    let old = match bulkhead_engine::read_lock(&fleet) {
+    let old = match bulkhead_jobs::read_lock(&fleet) {
         Ok(l) => l.unwrap_or_else(Lock::new),
         Err(d) => {
             printer.diagnostics(out, &[d], &loaded)?;
@@ -100,14 +100,14 @@ pub fn check(settings: &NetCheckSettings, global: GlobalSettings, out: &mut dyn 
     let Some((fleet, loaded)) = load_fleet(printer, out)? else { return Ok(Verdict::Invalid) };
     let mut diagnostics = Vec::new();
     let mut invalid = false;
-    let lock = bulkhead_engine::read_lock(&fleet).unwrap_or_else(|d| {
+    let lock = bulkhead_jobs::read_lock(&fleet).unwrap_or_else(|d| {
         diagnostics.push(d);
         invalid = true;
         None
     });
     let mut inputs = Inputs { lock, ..Default::default() };
     if let Some(path) = &settings.ranges {
-        match bulkhead_engine::read_ranges(path) {
+        match bulkhead_jobs::read_ranges(path) {
             Ok(r) => inputs.imported = r,
             Err(mut ds) => {
                 diagnostics.append(&mut ds);
@@ -117,7 +117,7 @@ pub fn check(settings: &NetCheckSettings, global: GlobalSettings, out: &mut dyn 
     }
     let mut unreachable = false;
     if settings.live {
-        let (read, failed) = super::block_on(bulkhead_kube::read_networks(&fleet))?;
+        let (read, failed) = crate::runtime::block_on(bulkhead_kube::read_networks(&fleet))?;
         let live = bulkhead_net::live_ranges(&fleet, &read);
         inputs.live = live.ranges;
         unreachable = !failed.is_empty();

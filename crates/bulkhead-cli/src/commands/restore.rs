@@ -3,14 +3,12 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use bulkhead_dr::classes::FleetClasses;
 use bulkhead_dr::mapping::{Mapping, parse_pairs};
-use bulkhead_dr::{Action, Existing, RestoreReport, RestoreRequest};
+use bulkhead_dr::{Action, Existing, RestoreReport};
+use bulkhead_jobs::restore::RestoreJob;
 use bulkhead_report::{OutputFormat, Table, Verdict};
 
-use super::recovery::{
-    ProgressDisplay, connect_named, environment, latest_tags, load_fleet, repository, vault_failure,
-};
+use super::recovery::{ProgressDisplay, environment, load_fleet, snapshot_ref};
 use crate::args::{ExistingArg, RestoreArgs};
 use crate::error::Failure;
 use crate::settings::output;
@@ -21,24 +19,17 @@ use crate::settings::output;
 /// Bad flags or fleet (exit 2), an unreachable cluster or repository (exit 3).
 pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let fleet = load_fleet(&args.fleet.fleet)?;
-    let repo = repository(&fleet, args.repo.repo.as_deref(), args.app.as_deref())?;
-    let mapping = Mapping {
-        namespaces: parse_pairs(&args.namespace_map, "namespace").map_err(Failure::Usage)?,
-        storage_classes: parse_pairs(&args.storage_class_map, "storage class").map_err(Failure::Usage)?,
-    };
-    let latest_tags = latest_tags(args.source_cluster.as_deref(), args.app.as_deref());
-    let request = RestoreRequest {
-        location: repo.location.clone(),
-        password: repo.password.clone(),
-        snapshot: args.from.clone(),
-        latest_tags,
+    let job = RestoreJob {
+        snapshot: snapshot_ref(&args.from)?,
+        source_cluster: args.source_cluster.clone(),
+        app: args.app.clone(),
+        to: args.to.clone(),
         namespaces: args.namespaces.clone(),
         kinds: args.kinds.clone(),
-        fleet_classes: mapping.storage_classes.is_empty().then(|| FleetClasses {
-            by_cluster: fleet.file.spec.clusters.iter().map(|c| (c.name.clone(), c.storage_classes.clone())).collect(),
-            target: args.to.clone(),
-        }),
-        mapping,
+        mapping: Mapping {
+            namespaces: parse_pairs(&args.namespace_map, "namespace").map_err(Failure::Usage)?,
+            storage_classes: parse_pairs(&args.storage_class_map, "storage class").map_err(Failure::Usage)?,
+        },
         existing: match args.existing {
             ExistingArg::Skip => Existing::Skip,
             ExistingArg::Update => Existing::Update,
@@ -46,14 +37,12 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> Result<Verdict, Failure> 
         },
         dry_run: args.dry_run,
         parallel: usize::from(args.parallel),
+        repository: args.repo.repo.clone(),
     };
-    let report = super::block_on(async {
-        let cluster = connect_named(&fleet, &args.to).await?;
-        let display = ProgressDisplay::new(&format!("restoring into {}", args.to));
-        bulkhead_dr::restore(&cluster, request, environment(), &|p| display.update(p))
-            .await
-            .map_err(|e| vault_failure(&e))
-    })??;
+    let plan = bulkhead_jobs::restore::plan(&fleet, job, &environment())?;
+    let display = ProgressDisplay::objects();
+    let report = crate::runtime::block_on(bulkhead_jobs::restore::execute(&fleet, plan, &|p| display.update(p)))??;
+    drop(display);
     match output(args.output) {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -66,7 +55,7 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> Result<Verdict, Failure> 
 
 fn write_human(out: &mut dyn Write, report: &RestoreReport, to: &str) -> Result<(), Failure> {
     if report.dry_run {
-        writeln!(out, "plan: restore snapshot {} into `{to}` (dry run: nothing changed)", short(&report.snapshot.id))?;
+        writeln!(out, "plan: restore snapshot {} into `{to}` (dry run: nothing changed)", report.snapshot.id.short())?;
         for r in &report.results {
             let id = object_id(r);
             match r.action {
@@ -110,15 +99,11 @@ fn write_human(out: &mut dyn Write, report: &RestoreReport, to: &str) -> Result<
         out,
         "{} objects from snapshot {} into `{to}` in {:.1} s: {} failed",
         report.results.len(),
-        short(&report.snapshot.id),
+        report.snapshot.id.short(),
         report.seconds,
         report.failed()
     )?;
     Ok(())
-}
-
-fn short(id: &str) -> &str {
-    &id[..8.min(id.len())]
 }
 
 fn object_id(r: &bulkhead_dr::ObjectResult) -> String {

@@ -1,12 +1,12 @@
 //! `bulkhead backup forget | prune`: keeping a repository to its retention.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
+use bulkhead_jobs::retention::ForgetJob;
 use bulkhead_report::{OutputFormat, Table, Verdict};
-use bulkhead_vault::{Keep, Retention, Snapshot};
+use bulkhead_repository::{Keep, TagKey};
 
-use super::recovery::{load_fleet, repository, with_vault};
+use super::recovery::{environment, load_fleet, repository};
 use crate::args::{BackupForgetArgs, BackupPruneArgs};
 use crate::error::Failure;
 use crate::settings::output;
@@ -17,104 +17,47 @@ use crate::settings::output;
 /// Bad flags or fleet (exit 2), an unreachable repository (exit 3).
 pub fn forget(args: &BackupForgetArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let fleet = load_fleet(&args.fleet.fleet)?;
-    let spec = &fleet.file.spec;
-    let policy = match &args.policy {
-        Some(name) => Some(spec.dr.policies.iter().find(|p| p.name == *name).ok_or_else(|| {
-            let known: Vec<&str> = spec.dr.policies.iter().map(|p| p.name.as_str()).collect();
-            Failure::Usage(format!("the fleet has no policy `{name}`; it has: {}", known.join(", ")))
-        })?),
-        None => None,
+    let job = ForgetJob {
+        policy: args.policy.clone(),
+        cluster: args.cluster.clone(),
+        app: args.app.clone(),
+        keep: keep_flags(&args.keep),
+        repository: args.repo.repo.clone(),
     };
-    let wanted_repo = args.repo.repo.clone().or_else(|| policy.map(|p| p.repository.clone()));
-    let repo = repository(&fleet, wanted_repo.as_deref(), args.app.as_deref())?;
-    let flags = keep_flags(&args.keep);
-    // The keep rules of an app: the flags, or its policy's.
-    let policy_of = |app: &str| {
-        let name = &spec.apps.iter().find(|a| a.name == app)?.backup.as_ref()?.policy;
-        spec.dr.policies.iter().find(|p| p.name == *name)
-    };
-    let rules = |app: Option<&str>| -> Keep {
-        if !flags.is_empty() {
-            return flags;
-        }
-        app.and_then(policy_of).map_or_else(Keep::default, policy_keep)
-    };
-    let dry_run = args.dry_run;
-    let (cluster, app, policy_name) = (args.cluster.clone(), args.app.clone(), policy.map(|p| p.name.clone()));
-    let uses_policy = |snapshot: &Snapshot| {
-        policy_name.as_ref().is_none_or(|p| {
-            snapshot.tag("policy") == Some(p.as_str())
-                || snapshot.tag("app").and_then(policy_of).is_some_and(|x| x.name == *p)
-        })
-    };
-    let snapshots = with_vault(&repo, |v| v.snapshots())?;
-    // Groups: one per (cluster, app), as the snapshots' tags say.
-    let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for s in &snapshots {
-        // Drill records are history and etcd snapshots have rules of their
-        // own: no resource backup's keep rule removes them.
-        let in_scope = s.is_resource_backup()
-            && cluster.as_deref().is_none_or(|c| s.tag("cluster") == Some(c))
-            && app.as_deref().is_none_or(|a| s.tag("app") == Some(a))
-            && uses_policy(s);
-        if in_scope {
-            let key = (s.tag("cluster").unwrap_or(&s.hostname).to_string(), s.tag("app").unwrap_or("").to_string());
-            groups.entry(key).or_default().push(s.id.clone());
-        }
-    }
-    let retention: Vec<(String, String, Retention)> = groups
-        .into_iter()
-        .map(|((c, a), ids)| {
-            let keep = rules(Some(a.as_str()).filter(|a| !a.is_empty()));
-            (c, a, Retention { snapshots: ids, keep })
-        })
-        .collect();
-    let unruled: Vec<String> = retention
-        .iter()
-        .filter(|(_, _, r)| r.keep.is_empty())
-        .map(|(c, a, r)| {
-            format!(
-                "{c}{}: {} snapshots",
-                if a.is_empty() { String::new() } else { format!(" (app {a})") },
-                r.snapshots.len()
-            )
-        })
-        .collect();
-    let groups: Vec<Retention> = retention.into_iter().map(|(_, _, r)| r).collect();
-    let decisions = with_vault(&repo, move |v| v.forget(&groups, dry_run))?;
-    let removed = decisions.iter().filter(|d| !d.keep).count();
+    let done = crate::runtime::block_on(async {
+        let plan = bulkhead_jobs::retention::plan_forget(&fleet, &job, &environment()).await?;
+        bulkhead_jobs::retention::execute_forget(plan, args.dry_run).await
+    })??;
+    let removed = done.removed();
     match output(args.output) {
         OutputFormat::Json => {
-            let doc = serde_json::json!({
-                "repository": repo.name, "dryRun": dry_run, "decisions": decisions, "noRules": unruled,
-            });
-            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            serde_json::to_writer_pretty(&mut *out, &done)?;
             writeln!(out)?;
         }
         _ => {
             let mut table = Table::new(["snapshot", "time", "cluster", "app", "", "kept by"]);
-            for d in &decisions {
+            for d in &done.decisions {
                 let s = &d.snapshot;
                 table.row([
-                    s.id[..8.min(s.id.len())].to_string(),
+                    s.id.short().to_string(),
                     s.time.clone(),
-                    s.tag("cluster").unwrap_or(&s.hostname).to_string(),
-                    s.tag("app").unwrap_or("-").to_string(),
+                    s.tag(TagKey::Cluster).unwrap_or(&s.hostname).to_string(),
+                    s.tag(TagKey::App).unwrap_or("-").to_string(),
                     if d.keep { "keep" } else { "remove" }.to_string(),
                     d.reasons.join(", "),
                 ]);
             }
             table.write(out)?;
-            for u in &unruled {
+            for u in &done.no_rules {
                 writeln!(out, "left alone, no keep rules (give --keep-* or a policy's keep): {u}")?;
             }
-            let verb = if dry_run { "would be removed (dry run: nothing removed)" } else { "removed" };
+            let verb = if done.dry_run { "would be removed (dry run: nothing removed)" } else { "removed" };
             writeln!(
                 out,
                 "{} kept, {removed} {verb} in {}{}",
-                decisions.len() - removed,
-                repo.name,
-                if removed > 0 && !dry_run { "; `bulkhead backup prune` frees their data" } else { "" }
+                done.decisions.len() - removed,
+                done.repository,
+                if removed > 0 && !done.dry_run { "; `bulkhead backup prune` frees their data" } else { "" }
             )?;
         }
     }
@@ -132,17 +75,6 @@ pub(crate) fn keep_flags(flags: &crate::args::KeepArgs) -> Keep {
     }
 }
 
-/// A policy's keep rules.
-pub(crate) fn policy_keep(p: &bulkhead_model::spec::BackupPolicy) -> Keep {
-    Keep {
-        last: p.keep.last,
-        hourly: p.keep.hourly,
-        daily: p.keep.daily,
-        weekly: p.keep.weekly,
-        monthly: p.keep.monthly,
-    }
-}
-
 /// Runs `backup prune`.
 ///
 /// # Errors
@@ -151,13 +83,11 @@ pub fn prune(args: &BackupPruneArgs, out: &mut dyn Write) -> Result<Verdict, Fai
     let fleet = load_fleet(&args.fleet.fleet)?;
     let repo = repository(&fleet, args.repo.repo.as_deref(), None)?;
     let (dry_run, now) = (args.dry_run, args.now);
-    let pruned = with_vault(&repo, move |v| v.prune(dry_run, now))?;
+    let done = crate::runtime::block_on(bulkhead_jobs::retention::prune(repo, dry_run, now))??;
+    let pruned = &done.pruned;
     match output(args.output) {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *out,
-                &serde_json::json!({"repository": repo.name, "dryRun": dry_run, "pruned": pruned}),
-            )?;
+            serde_json::to_writer_pretty(&mut *out, &done)?;
             writeln!(out)?;
         }
         _ => {
@@ -165,7 +95,7 @@ pub fn prune(args: &BackupPruneArgs, out: &mut dyn Write) -> Result<Verdict, Fai
             writeln!(
                 out,
                 "{}: {verb} {} packs ({} bytes), repacked {}; {} bytes in use, {} unused bytes left{}",
-                repo.name,
+                done.repository,
                 pruned.packs_deleted,
                 pruned.bytes_deleted,
                 pruned.packs_repacked,

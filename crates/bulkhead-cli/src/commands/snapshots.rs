@@ -6,9 +6,11 @@ use std::io::Write;
 use bulkhead_dr::diff::{ObjectChange, object_changes};
 use bulkhead_dr::layout::{Place, place_of};
 use bulkhead_report::{OutputFormat, Table, Verdict};
-use bulkhead_vault::Change;
+use bulkhead_repository::Change;
 
-use super::recovery::{latest_tags, load_fleet, repository, with_vault};
+use bulkhead_jobs::tags::latest as latest_tags;
+
+use super::recovery::{load_fleet, repository, snapshot_ref, with_repository};
 use crate::args::{BackupDiffArgs, BackupShowArgs};
 use crate::error::Failure;
 use crate::settings::output;
@@ -20,10 +22,11 @@ use crate::settings::output;
 pub fn show(args: &BackupShowArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let fleet = load_fleet(&args.fleet.fleet)?;
     let repo = repository(&fleet, args.repo.repo.as_deref(), args.app.as_deref())?;
-    let (wanted, tags) = (args.snapshot.clone(), latest_tags(args.cluster.as_deref(), args.app.as_deref()));
-    let (snapshot, paths) = with_vault(&repo, move |v| {
-        let snapshot = v.find(&wanted, &tags)?;
-        let paths = v.paths(&snapshot.id)?;
+    let wanted = snapshot_ref(&args.snapshot)?;
+    let tags = latest_tags(args.cluster.as_deref(), args.app.as_deref());
+    let (snapshot, paths) = with_repository(&repo, move |r| {
+        let snapshot = r.find(&wanted, &tags)?;
+        let paths = r.paths(&snapshot.id)?;
         Ok((snapshot, paths))
     })?;
     let places: Vec<Place> = paths.iter().filter_map(|p| place_of(p)).collect();
@@ -81,11 +84,11 @@ pub fn diff(args: &BackupDiffArgs, out: &mut dyn Write) -> Result<Verdict, Failu
     let fleet = load_fleet(&args.fleet.fleet)?;
     let repo = repository(&fleet, args.repo.repo.as_deref(), args.app.as_deref())?;
     let tags = latest_tags(args.cluster.as_deref(), args.app.as_deref());
-    let (first, second) = (args.first.clone(), args.second.clone());
-    let (a, b, differences) = with_vault(&repo, move |v| {
-        let a = v.find(&first, &tags)?;
-        let b = v.find(&second, &tags)?;
-        let differences = v.compare(&a.id, &b.id)?;
+    let (first, second) = (snapshot_ref(&args.first)?, snapshot_ref(&args.second)?);
+    let (a, b, differences) = with_repository(&repo, move |r| {
+        let a = r.find(&first, &tags)?;
+        let b = r.find(&second, &tags)?;
+        let differences = r.compare(&a.id, &b.id)?;
         Ok((a, b, differences))
     })?;
     let changes = object_changes(&differences);
@@ -95,14 +98,13 @@ pub fn diff(args: &BackupDiffArgs, out: &mut dyn Write) -> Result<Verdict, Failu
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
         }
-        _ => write_diff(out, &a.id, &b.id, &changes)?,
+        _ => write_diff(out, a.id.short(), b.id.short(), &changes)?,
     }
     Ok(Verdict::Pass)
 }
 
 fn write_diff(out: &mut dyn Write, a: &str, b: &str, changes: &[ObjectChange]) -> Result<(), Failure> {
-    let short = |id: &str| id[..8.min(id.len())].to_string();
-    writeln!(out, "from snapshot {} to {}:", short(a), short(b))?;
+    writeln!(out, "from snapshot {a} to {b}:")?;
     for c in changes {
         let id = match &c.namespace {
             Some(ns) => format!("{} {ns}/{}", c.kind, c.name),

@@ -79,7 +79,7 @@ pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Ver
         }
         serve(zone, options, shutdown).await
     };
-    super::block_on(run)?.map_err(|e| match e {
+    crate::runtime::block_on(run)?.map_err(|e| match e {
         bulkhead_traffic::Error::Listen { .. } | bulkhead_traffic::Error::Update { .. } => {
             Failure::Outside(e.to_string())
         }

@@ -19,7 +19,7 @@ pub fn run(args: &DriftArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let (fleet, desired) = super::load_and_render(&args.fleet.fleet)?;
     let chosen = super::chosen(&fleet, &args.targets)?;
     let options = PlanOptions { parallel: usize::from(args.targets.parallel), ..PlanOptions::default() };
-    let planned = super::super::block_on(super::plan_chosen(&fleet, desired, &chosen, options))?;
+    let planned = crate::runtime::block_on(super::plan_chosen(&fleet, desired, &chosen, options))?;
     let drift: Vec<Result<ClusterDrift, (String, String)>> =
         planned.iter().map(|p| p.plan.as_ref().map(of_plan).map_err(|e| (p.name.clone(), e.clone()))).collect();
     let unreachable = drift.iter().any(Result::is_err);

@@ -83,7 +83,7 @@ pub(crate) async fn plan_chosen(
     let mut reachable = Vec::new();
     for d in desired.into_iter().filter(|d| chosen.contains(&d.cluster.as_str())) {
         let desired = Arc::new(d);
-        match super::recovery::connect_named(fleet, &desired.cluster).await {
+        match bulkhead_jobs::clusters::connect(fleet, &desired.cluster).await {
             Ok(cluster) => reachable.push((cluster, desired)),
             Err(e) => {
                 out.push(Planned { name: desired.cluster.clone(), cluster: None, desired, plan: Err(e.to_string()) })

@@ -24,7 +24,7 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let (fleet, desired) = super::load_and_render(&args.fleet.fleet)?;
     let chosen = super::chosen(&fleet, &args.targets)?;
     let options = PlanOptions { parallel: usize::from(args.targets.parallel), ..PlanOptions::default() };
-    let planned = super::super::block_on(super::plan_chosen(&fleet, desired, &chosen, options))?;
+    let planned = crate::runtime::block_on(super::plan_chosen(&fleet, desired, &chosen, options))?;
     if let Some(path) = &args.out {
         save(&args.fleet.fleet, &planned, path)?;
     }

@@ -24,7 +24,7 @@ use crate::error::Failure;
 pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let options = PlanOptions { parallel: usize::from(args.targets.parallel), ..PlanOptions::default() };
     let saved = read_plan_file(&args.target)?;
-    super::super::block_on(async {
+    crate::runtime::block_on(async {
         let (fleet, planned, recheck) = match saved {
             Some(file) => {
                 let fleet = super::super::recovery::load_fleet(&file.fleet)?;
@@ -117,7 +117,7 @@ async fn from_file(fleet: &Fleet, file: &PlanFile, args: &ApplyArgs) -> Vec<Plan
             continue;
         }
         let desired = Arc::new(c.desired.clone());
-        match super::super::recovery::connect_named(fleet, name).await {
+        match bulkhead_jobs::clusters::connect(fleet, name).await {
             Ok(cluster) => {
                 out.push(Planned { name: name.clone(), cluster: Some(cluster), desired, plan: Ok(c.plan.clone()) });
             }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use bulkhead_etcd::file::{ReadError, Snapshot};
 
-use super::super::recovery::{load_fleet, repository, with_vault};
+use bulkhead_repository::{SnapshotKind, SnapshotRef, TagKey};
+
+use super::super::recovery::{load_fleet, repository, snapshot_ref, with_repository};
 use crate::args::EtcdSourceArgs;
 use crate::error::Failure;
 
@@ -62,33 +64,35 @@ fn open_snapshot(args: &EtcdSourceArgs) -> Result<Opened, Failure> {
     let repo = repository(&fleet, args.repo.repo.as_deref(), None)?;
     let path = std::env::temp_dir().join(format!("bulkhead-etcd-read-{cluster}-{}.db", std::process::id()));
     let (wanted, cluster_owned, target) = (args.snapshot.clone(), cluster.clone(), path.clone());
-    let found = with_vault(&repo, move |vault| {
-        let chosen = if wanted == "latest" {
-            let tags = [bulkhead_etcd::SNAPSHOT_TAG.to_string(), format!("cluster={cluster_owned}")];
-            vault.snapshots()?.into_iter().rev().find(|s| tags.iter().all(|t| s.tags.contains(t))).ok_or_else(|| {
-                bulkhead_vault::Error::NoSnapshot {
-                    location: vault.location().to_string(),
+    let wanted = snapshot_ref(&wanted)?;
+    let found = with_repository(&repo, move |r| {
+        let chosen = match &wanted {
+            SnapshotRef::Latest => r
+                .snapshots()?
+                .into_iter()
+                .rev()
+                .find(|s| s.kind() == SnapshotKind::EtcdFull && s.tag(TagKey::Cluster) == Some(cluster_owned.as_str()))
+                .ok_or_else(|| bulkhead_repository::Error::NoSnapshot {
+                    location: r.location().to_string(),
                     wanted: format!("of etcd of cluster `{cluster_owned}`: take one with `bulkhead etcd snapshot`"),
-                }
-            })?
-        } else {
-            vault.snapshot(&wanted)?
+                })?,
+            SnapshotRef::Prefix(prefix) => r.snapshot(prefix)?,
         };
-        if !chosen.tags.iter().any(|t| t == bulkhead_etcd::SNAPSHOT_TAG) {
-            return Err(bulkhead_vault::Error::Source(format!(
+        if chosen.kind() != SnapshotKind::EtcdFull {
+            return Err(bulkhead_repository::Error::Source(format!(
                 "snapshot {} is not an etcd snapshot (tags: {})",
                 chosen.id,
                 chosen.tags.join(", ")
             )));
         }
-        let mut file = std::fs::File::create(&target).map_err(|e| bulkhead_vault::Error::Source(e.to_string()))?;
-        let bytes = vault.dump(&chosen.id, "snapshot.db", &mut file)?;
+        let mut file = std::fs::File::create(&target).map_err(|e| bulkhead_repository::Error::Source(e.to_string()))?;
+        let bytes = r.dump(&chosen.id, "snapshot.db", &mut file)?;
         Ok((chosen, bytes))
     });
     let (chosen, bytes) = found.inspect_err(|_| {
         let _ = std::fs::remove_file(&path);
     })?;
-    let shown = format!("repository `{}`, snapshot {} of {cluster}", repo.name, &chosen.id[..8.min(chosen.id.len())]);
+    let shown = format!("repository `{}`, snapshot {} of {cluster}", repo.name, chosen.id.short());
     // Stored with its trailer and checked by the repository's own hashes: checked again all the same.
     let snapshot = Snapshot::open(&path, true).map_err(|e| {
         let _ = std::fs::remove_file(&path);

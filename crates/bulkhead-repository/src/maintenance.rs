@@ -7,7 +7,7 @@ use rustic_core::{KeepOptions, PruneOptions};
 use serde::Serialize;
 
 use crate::error::rustic;
-use crate::{Error, Snapshot, Vault};
+use crate::{Error, Repository, Snapshot, SnapshotId};
 
 /// How many snapshots of a group to keep: the newest `last`, and the
 /// newest of each of the latest `hourly` hours, `daily` days, ….
@@ -52,7 +52,7 @@ impl Keep {
 #[derive(Debug, Clone)]
 pub struct Retention {
     /// The snapshots' ids.
-    pub snapshots: Vec<String>,
+    pub snapshots: Vec<SnapshotId>,
     /// The rules.
     pub keep: Keep,
 }
@@ -84,7 +84,7 @@ pub struct Pruned {
     pub bytes_unused_left: u64,
 }
 
-impl Vault {
+impl Repository {
     /// Applies each group's rules; unless `dry_run`, removes the snapshots
     /// they do not keep. Snapshots of no group are not touched.
     ///
@@ -96,7 +96,7 @@ impl Vault {
         let mut decisions = Vec::new();
         for group in groups.iter().filter(|g| !g.keep.is_empty()) {
             let files: Vec<_> =
-                all.iter().filter(|s| group.snapshots.contains(&s.id.to_hex().to_string())).cloned().collect();
+                all.iter().filter(|s| group.snapshots.contains(&SnapshotId::of(&s.id))).cloned().collect();
             let fates = group.keep.options().apply(files, &now).map_err(self.fail("apply the keep rules"))?;
             decisions.extend(fates.into_iter().map(|f| Decision {
                 snapshot: Snapshot::of(&f.snapshot),
@@ -106,7 +106,7 @@ impl Vault {
         }
         let removed: Vec<_> = all
             .iter()
-            .filter(|s| decisions.iter().any(|d| !d.keep && d.snapshot.id == s.id.to_hex().to_string()))
+            .filter(|s| decisions.iter().any(|d| !d.keep && d.snapshot.id == SnapshotId::of(&s.id)))
             .map(|s| s.id)
             .collect();
         if !dry_run && !removed.is_empty() {
@@ -119,9 +119,9 @@ impl Vault {
     ///
     /// # Errors
     /// When the repository cannot be read or written.
-    pub fn remove(&self, ids: &[String]) -> Result<usize, Error> {
+    pub fn remove(&self, ids: &[SnapshotId]) -> Result<usize, Error> {
         let all = self.repo.get_all_snapshots().map_err(self.fail("list snapshots"))?;
-        let removed: Vec<_> = all.iter().filter(|s| ids.contains(&s.id.to_hex().to_string())).map(|s| s.id).collect();
+        let removed: Vec<_> = all.iter().filter(|s| ids.contains(&SnapshotId::of(&s.id))).map(|s| s.id).collect();
         if !removed.is_empty() {
             self.repo.delete_snapshots(&removed).map_err(self.fail("remove snapshots"))?;
         }

@@ -13,27 +13,29 @@ use std::sync::mpsc::Receiver;
 use rustic_backend::BackendOptions;
 use rustic_core::repofile::SnapshotFile;
 use rustic_core::{
-    BackupOptions, CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, Repository, RepositoryOptions,
-    RusticError, SnapshotOptions,
+    BackupOptions, CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, Repository as RusticRepository,
+    RepositoryOptions, RusticError, SnapshotOptions,
 };
+
+use secrecy::ExposeSecret;
 
 use crate::compare::file_nodes;
 use crate::error::rustic;
 use crate::source::{ChannelSource, File, Tally};
-use crate::{Error, Location};
+use crate::{Error, Location, Password, SnapshotId, SnapshotKind, SnapshotRef, TagKey};
 
 /// A snapshot's files: (path under the snapshot's root, content), in path order.
 pub type Files = Vec<(String, Vec<u8>)>;
 
 /// A repository, opened with its password.
-pub struct Vault {
-    pub(crate) repo: Repository<OpenStatus>,
+pub struct Repository {
+    pub(crate) repo: RusticRepository<OpenStatus>,
     pub(crate) location: String,
 }
 
-impl std::fmt::Debug for Vault {
+impl std::fmt::Debug for Repository {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("location", &self.location).finish_non_exhaustive()
+        f.debug_struct("Repository").field("location", &self.location).finish_non_exhaustive()
     }
 }
 
@@ -55,8 +57,8 @@ pub struct NewSnapshot {
 /// A snapshot, as Bulkhead shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Snapshot {
-    /// Its id (hex).
-    pub id: String,
+    /// Its id.
+    pub id: SnapshotId,
     /// When it was taken (RFC 3339).
     pub time: String,
     /// Seconds since the epoch, for ages.
@@ -89,7 +91,7 @@ impl Snapshot {
     pub(crate) fn of(s: &SnapshotFile) -> Self {
         let summary = s.summary.as_ref();
         Self {
-            id: s.id.to_hex().to_string(),
+            id: SnapshotId::of(&s.id),
             time: s.time.timestamp().to_string(),
             epoch: s.time.timestamp().as_second(),
             nanos: s.time.timestamp().as_nanosecond(),
@@ -104,24 +106,31 @@ impl Snapshot {
         }
     }
 
-    /// The value of a `key=value` tag.
-    pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.iter().find_map(|t| t.strip_prefix(key)?.strip_prefix('='))
+    /// The value of its tag `key`.
+    pub fn tag(&self, key: TagKey) -> Option<&str> {
+        self.tags.iter().find_map(|t| key.value_in(t))
+    }
+
+    /// The value of its tag `key` as a number (a revision, seconds).
+    pub fn number(&self, key: TagKey) -> Option<i64> {
+        self.tag(key)?.parse().ok()
+    }
+
+    /// What it holds.
+    pub fn kind(&self) -> SnapshotKind {
+        SnapshotKind::of(&self.tags)
     }
 
     /// Whether this is a backup of cluster resources. Snapshots of other
-    /// kinds carry `bulkhead=KIND` (`drill` records, `etcd` snapshots) and
-    /// are left to their own commands: `backup list`, `restore --from
-    /// latest` and `backup forget` pass them by.
+    /// kinds (drill records, etcd snapshots) are left to their own
+    /// commands: `backup list`, `restore --from latest` and `backup forget`
+    /// pass them by.
     pub fn is_resource_backup(&self) -> bool {
-        self.tag(KIND_TAG).is_none()
+        self.kind() == SnapshotKind::ResourceBackup
     }
 }
 
-/// The tag key naming a snapshot's kind when it is not a resource backup.
-pub const KIND_TAG: &str = "bulkhead";
-
-impl Vault {
+impl Repository {
     /// Opens the repository at `location`; with `create`, initialises it
     /// first when it does not exist yet. `env` supplies S3 keys.
     ///
@@ -130,7 +139,7 @@ impl Vault {
     /// repository does not exist (and `create` is off).
     pub fn open(
         location: &Location,
-        password: &str,
+        password: &Password,
         create: bool,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
@@ -141,8 +150,8 @@ impl Vault {
             BackendOptions::default().repository(name).options(options).to_backends().map_err(fail("reach it"))?;
         // No local cache: a backup job on a fresh machine (CI, a pod) must not depend on one.
         let repo_options = RepositoryOptions::default().no_cache(true);
-        let repo = Repository::new(&repo_options, &backends).map_err(fail("reach it"))?;
-        let credentials = Credentials::password(password);
+        let repo = RusticRepository::new(&repo_options, &backends).map_err(fail("reach it"))?;
+        let credentials = Credentials::password(password.expose_secret());
         let exists = repo.config_id().map_err(fail("read its config"))?.is_some();
         let repo = match (exists, create) {
             (true, _) => repo.open(&credentials).map_err(fail("open it"))?,
@@ -219,33 +228,45 @@ impl Vault {
         Ok(all)
     }
 
-    /// The snapshot `wanted` names: an id or its prefix.
+    /// The snapshot whose id is or starts with `prefix`, found as restic
+    /// finds it: by the names of the snapshot files, reading only the one
+    /// that matches (not every snapshot). The names are matched here rather
+    /// than by rustic's `find_ids`, which reports "none matches" as a
+    /// failure of the storage: a mistyped id is the user's, not an outage.
     ///
     /// # Errors
     /// When none or several match, or the repository cannot be read.
-    pub fn snapshot(&self, wanted: &str) -> Result<Snapshot, Error> {
-        let found: Vec<Snapshot> = self.snapshots()?.into_iter().filter(|s| s.id.starts_with(wanted)).collect();
-        match found.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => Err(Error::NoSnapshot { location: self.location.clone(), wanted: wanted.to_string() }),
-            _ => Err(Error::NoSnapshot {
-                location: self.location.clone(),
-                wanted: format!("{wanted} alone: {} snapshots start with it", found.len()),
-            }),
+    pub fn snapshot(&self, prefix: &str) -> Result<Snapshot, Error> {
+        let matching: Vec<rustic_core::repofile::SnapshotId> = self
+            .repo
+            .list::<rustic_core::repofile::SnapshotId>()
+            .map_err(self.fail("list snapshots"))?
+            .filter(|id| id.to_hex().starts_with(prefix))
+            .collect();
+        let not_found = |wanted: String| Error::NoSnapshot { location: self.location.clone(), wanted };
+        match matching.as_slice() {
+            [id] => {
+                let file =
+                    self.repo.get_snapshot_from_str(&id.to_hex(), |_| true).map_err(self.fail("read the snapshot"))?;
+                Ok(Snapshot::of(&file))
+            }
+            [] => Err(not_found(prefix.to_string())),
+            several => Err(not_found(format!("{prefix} alone: {} snapshots start with it", several.len()))),
         }
     }
 
-    /// The snapshot `wanted` names: `latest` (the newest backup, a snapshot
-    /// tagged `cluster=…`, with every tag of `tags`), or an id or its prefix.
+    /// The snapshot `wanted` names: [`SnapshotRef::Latest`] is the newest
+    /// resource backup (tagged `cluster=…`) that has every tag of `tags`;
+    /// a prefix is looked up as [`Repository::snapshot`] does.
     ///
     /// # Errors
     /// When none or several match, or the repository cannot be read.
-    pub fn find(&self, wanted: &str, tags: &[String]) -> Result<Snapshot, Error> {
-        if wanted != "latest" {
-            return self.snapshot(wanted);
+    pub fn find(&self, wanted: &SnapshotRef, tags: &[String]) -> Result<Snapshot, Error> {
+        if let SnapshotRef::Prefix(prefix) = wanted {
+            return self.snapshot(prefix);
         }
         let backup = |s: &Snapshot| {
-            s.is_resource_backup() && s.tag("cluster").is_some() && tags.iter().all(|t| s.tags.contains(t))
+            s.is_resource_backup() && s.tag(TagKey::Cluster).is_some() && tags.iter().all(|t| s.tags.contains(t))
         };
         self.snapshots()?.into_iter().rev().find(backup).ok_or_else(|| Error::NoSnapshot {
             location: self.location.clone(),
@@ -257,8 +278,8 @@ impl Vault {
     ///
     /// # Errors
     /// When the snapshot or a file cannot be read.
-    pub fn files(self, id: &str) -> Result<Files, Error> {
-        Ok(self.files_of(&[id.to_string()])?.pop().unwrap_or_default())
+    pub fn files(self, id: &SnapshotId) -> Result<Files, Error> {
+        Ok(self.files_of(std::slice::from_ref(id))?.pop().unwrap_or_default())
     }
 
     /// Writes the first file of snapshot `id` whose path ends with `name`
@@ -267,7 +288,7 @@ impl Vault {
     ///
     /// # Errors
     /// When the snapshot has no such file, or it cannot be read or written.
-    pub fn dump(self, id: &str, name: &str, out: &mut dyn std::io::Write) -> Result<u64, Error> {
+    pub fn dump(self, id: &SnapshotId, name: &str, out: &mut dyn std::io::Write) -> Result<u64, Error> {
         let location = self.location.clone();
         let repo = self.repo.to_indexed().map_err(rustic(&location, "read its index"))?;
         let nodes = file_nodes(&repo, id, &location)?;
@@ -284,7 +305,7 @@ impl Vault {
     ///
     /// # Errors
     /// When a snapshot or a file cannot be read.
-    pub fn files_of(self, ids: &[String]) -> Result<Vec<Files>, Error> {
+    pub fn files_of(self, ids: &[SnapshotId]) -> Result<Vec<Files>, Error> {
         let location = self.location.clone();
         let repo = self.repo.to_indexed().map_err(rustic(&location, "read its index"))?;
         let mut all = Vec::with_capacity(ids.len());
@@ -304,16 +325,16 @@ impl Vault {
     ///
     /// # Errors
     /// When the snapshot cannot be read.
-    pub fn paths(self, id: &str) -> Result<Vec<String>, Error> {
+    pub fn paths(self, id: &SnapshotId) -> Result<Vec<String>, Error> {
         let location = self.location.clone();
         let repo = self.repo.to_indexed_ids().map_err(rustic(&location, "read its index"))?;
         Ok(file_nodes(&repo, id, &location)?.into_keys().collect())
     }
 }
 
-/// A repository open for saving, again and again (see [`Vault::writer`]).
+/// A repository open for saving, again and again (see [`Repository::writer`]).
 pub struct Writer {
-    repo: Repository<rustic_core::IndexedIdsStatus>,
+    repo: RusticRepository<rustic_core::IndexedIdsStatus>,
     location: String,
 }
 
@@ -324,7 +345,25 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    /// [`Vault::save`], on the open repository.
+    /// Whether the repository is still where it was opened: a repository
+    /// kept open for long (the etcd watch's) must not go on writing when
+    /// its storage was taken away — a local backend would recreate the
+    /// folders and fill a repository without a config that nothing can read.
+    ///
+    /// # Errors
+    /// When the storage cannot be read, or the repository's config is gone.
+    pub fn check_present(&self) -> Result<(), Error> {
+        match self.repo.config_id().map_err(rustic(&self.location, "read its config"))? {
+            Some(_) => Ok(()),
+            None => Err(Error::Storage {
+                location: self.location.clone(),
+                action: "save".into(),
+                message: "the repository is gone from its storage (no config file)".into(),
+            }),
+        }
+    }
+
+    /// [`Repository::save`], on the open repository.
     ///
     /// # Errors
     /// When the repository fails or the stream was incomplete.
@@ -396,13 +435,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("bulkhead-vault-order-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let location = Location::Local(dir.display().to_string());
-        let writer = Vault::open(&location, "test", true, &|_| None).unwrap().writer().unwrap();
-        let saved: Vec<String> = (1..=6).map(|n| save_one(&writer, n).id).collect();
-        let vault = Vault::open(&location, "test", false, &|_| None).unwrap();
-        let listed: Vec<String> = vault.snapshots().unwrap().into_iter().map(|s| s.id).collect();
-        let latest = vault.find("latest", &[]).unwrap().id;
+        let password = Password::from("test");
+        let writer = Repository::open(&location, &password, true, &|_| None).unwrap().writer().unwrap();
+        let saved: Vec<SnapshotId> = (1..=6).map(|n| save_one(&writer, n).id).collect();
+        let repository = Repository::open(&location, &password, false, &|_| None).unwrap();
+        let listed: Vec<SnapshotId> = repository.snapshots().unwrap().into_iter().map(|s| s.id).collect();
+        let latest = repository.find(&SnapshotRef::Latest, &[]).unwrap().id;
+        let by_prefix = repository.find(&SnapshotRef::Prefix(saved[2].short().into()), &[]).unwrap().id;
+        let missing = repository.snapshot("00000000").unwrap_err();
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(listed, saved, "oldest first, in the order they were saved");
         assert_eq!(latest, saved[5]);
+        assert_eq!(by_prefix, saved[2]);
+        assert!(matches!(missing, Error::NoSnapshot { .. }), "{missing}");
     }
 }

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 
 use rustic_core::repofile::Node;
-use rustic_core::{IndexedTree, LsOptions, Repository};
+use rustic_core::{IndexedTree, LsOptions, Repository as RusticRepository};
 use serde::Serialize;
 
 use crate::error::rustic;
-use crate::{Error, Vault};
+use crate::{Error, Repository, SnapshotId};
 
 /// How a file differs between two snapshots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -36,16 +36,16 @@ pub struct Difference {
     pub after: Option<Vec<u8>>,
 }
 
-impl Vault {
+impl Repository {
     /// The files that differ between snapshots `a` and `b` (ids), in path order.
     ///
     /// # Errors
     /// When a snapshot or a file cannot be read.
-    pub fn compare(self, a: &str, b: &str) -> Result<Vec<Difference>, Error> {
+    pub fn compare(self, a: &SnapshotId, b: &SnapshotId) -> Result<Vec<Difference>, Error> {
         let location = self.location.clone();
         let fail = |action: &str| rustic(&location, action);
         let repo = self.repo.to_indexed().map_err(fail("read its index"))?;
-        let list = |id: &str| file_nodes(&repo, id, &location);
+        let list = |id: &SnapshotId| file_nodes(&repo, id, &location);
         let read = |node: &Node| -> Result<Vec<u8>, Error> {
             let mut content = Vec::with_capacity(usize::try_from(node.meta.size).unwrap_or(0));
             repo.dump(node, &mut content).map_err(fail("read a file"))?;
@@ -80,12 +80,12 @@ impl Vault {
 
 /// The files of snapshot `id` by path (under its root), without their content.
 pub(crate) fn file_nodes<S: IndexedTree>(
-    repo: &Repository<S>,
-    id: &str,
+    repo: &RusticRepository<S>,
+    id: &SnapshotId,
     location: &str,
 ) -> Result<BTreeMap<String, Node>, Error> {
     let fail = |action: &str| rustic(location, action);
-    let root = repo.node_from_snapshot_path(id, |_| true).map_err(fail("find the snapshot"))?;
+    let root = repo.node_from_snapshot_path(id.as_str(), |_| true).map_err(fail("find the snapshot"))?;
     let mut files = BTreeMap::new();
     for item in repo.ls(&root, &LsOptions::default()).map_err(fail("list the snapshot"))? {
         let (path, node) = item.map_err(fail("list the snapshot"))?;

@@ -1,6 +1,6 @@
 /// What went wrong with a repository. Messages name the repository by its
 /// URL and never carry its password or keys.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The URL cannot name a repository.
     #[error("repository `{url}`: {why}")]
@@ -56,6 +56,33 @@ pub enum Error {
     /// The data to save could not be produced (the source failed).
     #[error("the backup's source failed: {0}")]
     Source(String),
+    /// A snapshot's name that names none.
+    #[error(transparent)]
+    BadName(#[from] crate::BadSnapshotName),
+    /// The repository's thread panicked (rustic_core panics on some damaged
+    /// data, or Bulkhead has a bug).
+    #[error("the repository's work panicked: {0}")]
+    Panicked(String),
+}
+
+impl Error {
+    /// Whose move it is: storage that fails is the outside world's; a
+    /// panic is a bug; the rest (a wrong password, a missing repository or
+    /// snapshot, a bad URL) is the input's.
+    pub fn fault(&self) -> bulkhead_model::Fault {
+        use bulkhead_model::Fault;
+        match self {
+            Self::Storage { .. } => Fault::Outside,
+            Self::Panicked(_) => Fault::Bug,
+            Self::Source(_)
+            | Self::Location { .. }
+            | Self::Credentials { .. }
+            | Self::Password { .. }
+            | Self::Repository { .. }
+            | Self::NoSnapshot { .. }
+            | Self::BadName(_) => Fault::Input,
+        }
+    }
 }
 
 /// A rustic error as ours: the storage's failures apart from the

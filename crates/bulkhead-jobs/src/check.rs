@@ -1,18 +1,16 @@
-//! The `check` pipeline as a library. [`check`] runs every analysis over a
-//! loaded fleet (validate, net, audit, blast; live, backups too) and returns a [`CheckResult`]:
-//! stages, findings and one [`Verdict`]. The CLI prints it; `bulkhead serve`
-//! will run it on a schedule and serve it. Live state comes in as a
-//! [`LiveState`], read by [`read_live`] (or, in a server, built from a watch
-//! cache), so offline and live runs share every analysis.
+//! The `check` pipeline. [`check`] runs every analysis over a loaded fleet
+//! (validate, net, audit, blast; live, backups too) and returns a
+//! [`CheckResult`]: stages, findings and one [`Verdict`]. Live state comes
+//! in as a [`LiveState`], read by [`read_live`] (or, in a server, built from
+//! a watch cache), so offline and live runs share every analysis.
 //!
-//! New analyses (backups' age against RPO, drills, drift) add a stage here and
-//! nothing else changes for the CLI, the server or CI.
-
-mod local_files;
-
-pub use local_files::{read_lock, read_ranges};
+//! New analyses add a stage here and nothing else changes for the CLI, the
+//! server or CI.
 
 use bulkhead_model::spec::DomainLevel;
+use bulkhead_repository::{SnapshotKind, TagKey};
+
+use crate::local_files::read_lock;
 use bulkhead_model::{Diagnostic, Fleet, Loaded, Severity};
 use bulkhead_net::ClusterNetwork;
 use bulkhead_report::{Stage, StageStatus, Verdict};
@@ -125,16 +123,16 @@ async fn read_drift(fleet: &Fleet) -> (Vec<Diagnostic>, usize) {
 /// records among `backups`: what "restore from backup" takes in the blast
 /// radius.
 pub fn measured_restores(backups: &Backups) -> bulkhead_blast::MeasuredRestores {
-    use bulkhead_dr::drill::{RECORD_TAG, RTO_TAG};
     let mut out = bulkhead_blast::MeasuredRestores::new();
     let records = backups
         .repositories
         .iter()
         .filter_map(|r| r.snapshots.as_ref().ok())
         .flatten()
-        .filter(|s| s.tags.iter().any(|t| t == RECORD_TAG) && s.tag("verdict") == Some("passed"));
+        .filter(|s| s.kind() == SnapshotKind::DrillRecord && s.tag(TagKey::Verdict) == Some("passed"));
     for s in records {
-        let (Some(app), Some(seconds)) = (s.tag("drill-app"), s.tag(RTO_TAG).and_then(|t| t.parse::<f64>().ok()))
+        let (Some(app), Some(seconds)) =
+            (s.tag(TagKey::DrillApp), s.tag(TagKey::RtoSeconds).and_then(|t| t.parse::<f64>().ok()))
         else {
             continue;
         };
@@ -144,7 +142,7 @@ pub fn measured_restores(backups: &Backups) -> bulkhead_blast::MeasuredRestores 
         let measured = bulkhead_blast::MeasuredRestore {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // whole seconds, from a tag we wrote
             seconds: seconds.max(0.0).ceil() as u64,
-            drill: s.tag("drill").unwrap_or("?").to_string(),
+            drill: s.tag(TagKey::Drill).unwrap_or("?").to_string(),
             at: s.epoch,
         };
         out.insert(app.to_string(), measured);
@@ -157,8 +155,8 @@ pub fn measured_restores(backups: &Backups) -> bulkhead_blast::MeasuredRestores 
 pub fn measured(backups: &Backups) -> bulkhead_blast::Measured {
     let mut etcd = bulkhead_blast::EtcdBackups { read_at: backups.read_at, ..Default::default() };
     let stored = backups.repositories.iter().filter_map(|r| r.snapshots.as_ref().ok()).flatten();
-    for s in stored.filter(|s| s.tag(bulkhead_vault::KIND_TAG).is_some_and(|k| k == "etcd" || k == "etcd-delta")) {
-        if let Some(cluster) = s.tag("cluster") {
+    for s in stored.filter(|s| matches!(s.kind(), SnapshotKind::EtcdFull | SnapshotKind::EtcdDelta)) {
+        if let Some(cluster) = s.tag(TagKey::Cluster) {
             let newest = etcd.newest.entry(cluster.to_string()).or_insert(s.epoch);
             *newest = (*newest).max(s.epoch);
         }
@@ -166,46 +164,29 @@ pub fn measured(backups: &Backups) -> bulkhead_blast::Measured {
     bulkhead_blast::Measured { restores: measured_restores(backups), etcd }
 }
 
-/// Reads the snapshots of every repository a backup policy uses.
-pub async fn read_backups(fleet: &Fleet) -> Backups {
-    let repositories = read_repositories(fleet).await;
+/// Reads the snapshots of every repository a backup policy uses; `env`
+/// supplies passwords and S3 keys.
+pub async fn read_backups(fleet: &Fleet, env: &bulkhead_repository::Env) -> Backups {
+    let repositories = read_repositories(fleet, env).await;
     let read_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     Backups { repositories, read_at }
 }
 
-/// The snapshots of each repository a backup policy uses. The repository
-/// library blocks (and its S3 backend runs a runtime of its own): each is
-/// read on a thread of its own, all at once.
-async fn read_repositories(fleet: &Fleet) -> Vec<bulkhead_dr::freshness::RepositorySnapshots> {
-    let mut names: Vec<String> = fleet.file.spec.dr.policies.iter().map(|p| p.repository.clone()).collect();
-    names.sort();
-    names.dedup();
-    let env = |k: &str| std::env::var(k).ok();
-    type Reading = std::thread::JoinHandle<Result<Vec<bulkhead_vault::Snapshot>, String>>;
-    let threads: Vec<(String, Reading)> = names
-        .into_iter()
-        .map(|name| {
-            let resolved = bulkhead_dr::repos::resolve(fleet, &name, &env);
-            let handle = std::thread::spawn(move || {
-                let r = resolved?;
-                let vault =
-                    bulkhead_vault::Vault::open(&r.location, &r.password, false, &|k: &str| std::env::var(k).ok())
-                        .map_err(|e| e.to_string())?;
-                vault.snapshots().map_err(|e| e.to_string())
-            });
-            (name, handle)
-        })
-        .collect();
-    let mut out = Vec::new();
-    for (name, handle) in threads {
-        let snapshots = tokio::task::spawn_blocking(move || handle.join())
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|joined| joined.map_err(|_| "reading it panicked".to_string()))
-            .and_then(|r| r);
-        out.push(bulkhead_dr::freshness::RepositorySnapshots { name, snapshots });
-    }
-    out
+/// The snapshots of each repository a backup policy uses, all read at once.
+async fn read_repositories(
+    fleet: &Fleet,
+    env: &bulkhead_repository::Env,
+) -> Vec<bulkhead_dr::freshness::RepositorySnapshots> {
+    let reads = crate::repository::of_policies(fleet).into_iter().map(|name| async move {
+        let snapshots = match crate::repository::named(fleet, &name, env) {
+            Ok(chosen) => chosen.access.snapshots().await,
+            Err(crate::Error::Repository(e)) => Err(e),
+            // A repository a valid fleet cannot name wrong; said as it is.
+            Err(other) => Err(bulkhead_repository::Error::Credentials { what: other.to_string() }),
+        };
+        bulkhead_dr::freshness::RepositorySnapshots { name, snapshots }
+    });
+    futures::future::join_all(reads).await
 }
 
 /// How to judge the fleet.
@@ -366,20 +347,20 @@ fn net_stage(fleet: &Fleet, live: Option<&LiveState>) -> (Vec<Diagnostic>, Strin
 #[cfg(test)]
 mod tests {
     use bulkhead_dr::freshness::RepositorySnapshots;
-    use bulkhead_vault::Snapshot;
+    use bulkhead_repository::Snapshot;
 
     use super::*;
 
     fn record(app: &str, verdict: &str, rto: &str, epoch: i64) -> Snapshot {
         Snapshot {
-            id: format!("{app}{epoch}"),
+            id: bulkhead_repository::SnapshotId::parse(&format!("{:032x}{epoch:032x}", app.len())).unwrap(),
             time: String::new(),
             epoch,
             nanos: i128::from(epoch) * 1_000_000_000,
             hostname: "target".into(),
             label: String::new(),
             tags: vec![
-                bulkhead_dr::drill::RECORD_TAG.into(),
+                SnapshotKind::DrillRecord.tag().unwrap(),
                 format!("drill={app}-drill-{epoch}"),
                 format!("drill-app={app}"),
                 format!("verdict={verdict}"),
@@ -433,7 +414,10 @@ mod tests {
                     ]),
                 },
                 RepositorySnapshots { name: "b".into(), snapshots: Ok(vec![record("shop", "passed", "200", 200)]) },
-                RepositorySnapshots { name: "c".into(), snapshots: Err("unreachable".into()) },
+                RepositorySnapshots {
+                    name: "c".into(),
+                    snapshots: Err(bulkhead_repository::Error::Source("unreachable".into())),
+                },
             ],
             read_at: 400,
         };
