@@ -71,17 +71,24 @@ pub fn delta_tags(fleet: &str, cluster: &str, from: i64, to: i64) -> Vec<String>
         .collect()
 }
 
-/// The snapshot's description: where it came from, for `restic snapshots`.
-fn snapshot_description(cluster: &str, taken: &Taken) -> String {
-    format!(
-        "bulkhead etcd snapshot of {cluster}: revision {}, {} bytes, sha256 {}, etcd {}",
-        taken.revision, taken.bytes, taken.sha256, taken.etcd_version
-    )
+/// A full etcd snapshot as the repository stores it: the file at `path` as
+/// `/etcd/CLUSTER/snapshot.db` (read from disk as the archiver goes: it may
+/// be gigabytes), tagged with its revision, described for `restic snapshots`.
+fn full_snapshot(fleet: &str, cluster: &str, taken: &Taken, path: PathBuf) -> (NewSnapshot, File) {
+    let snapshot = NewSnapshot {
+        base: "/etcd".into(),
+        hostname: cluster.to_string(),
+        label: "etcd".into(),
+        tags: snapshot_tags(fleet, cluster, taken.revision),
+        description: format!(
+            "bulkhead etcd snapshot of {cluster}: revision {}, {} bytes, sha256 {}, etcd {}",
+            taken.revision, taken.bytes, taken.sha256, taken.etcd_version
+        ),
+    };
+    (snapshot, File { path: vec![cluster.to_string(), "snapshot.db".into()], content: Content::Disk(path) })
 }
 
-/// Stores the snapshot file at `path` in the repository as
-/// `/etcd/CLUSTER/snapshot.db`, read from disk as the archiver goes (it may
-/// be gigabytes).
+/// Stores the snapshot file at `path` in the repository (see [`full_snapshot`]).
 ///
 /// # Errors
 /// When the repository cannot be opened or written.
@@ -92,14 +99,7 @@ pub async fn store_snapshot(
     taken: &Taken,
     path: PathBuf,
 ) -> Result<Snapshot, Error> {
-    let snapshot = NewSnapshot {
-        base: "/etcd".into(),
-        hostname: cluster.to_string(),
-        label: "etcd".into(),
-        tags: snapshot_tags(fleet, cluster, taken.revision),
-        description: snapshot_description(cluster, taken),
-    };
-    let file = File { path: vec![cluster.to_string(), "snapshot.db".into()], content: Content::Disk(path) };
+    let (snapshot, file) = full_snapshot(fleet, cluster, taken, path);
     let saved = repository.run(Open::OrCreate, move |r| {
         let (tx, rx) = mpsc::channel();
         // The receiver lives until save returns: the send cannot fail.
@@ -233,15 +233,7 @@ impl Store for RepositoryStore {
     }
 
     fn full(&mut self, taken: &Taken, file: &Path) -> Result<(), String> {
-        let snapshot = NewSnapshot {
-            base: "/etcd".into(),
-            hostname: self.cluster.clone(),
-            label: "etcd".into(),
-            tags: snapshot_tags(&self.fleet, &self.cluster, taken.revision),
-            description: snapshot_description(&self.cluster, taken),
-        };
-        let file =
-            File { path: vec![self.cluster.clone(), "snapshot.db".into()], content: Content::Disk(file.to_path_buf()) };
+        let (snapshot, file) = full_snapshot(&self.fleet, &self.cluster, taken, file.to_path_buf());
         self.saver.save(snapshot, vec![file]).map(drop).map_err(|e| e.to_string())
     }
 }
