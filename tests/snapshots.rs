@@ -68,7 +68,34 @@ async fn snapshots_show_their_changes_and_the_policy_keeps_the_newest() {
     let names: Vec<&str> = shown["objects"].as_array().unwrap().iter().filter_map(|o| o["name"].as_str()).collect();
     assert!(names.contains(&"a") && names.contains(&"c") && !names.contains(&"b"), "{shown}");
 
+    // What people read, snapshotted (ids, times, sizes and the test's
+    // namespace filtered out).
+    let printed = |words: &'static [&'static str], extra: Vec<String>| {
+        let fleet = fleet.clone();
+        async move {
+            let all: Vec<String> = words.iter().map(|w| w.to_string()).chain(extra).chain([fleet]).collect();
+            let out = run(all).await;
+            assert!(out.status.success(), "{words:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    let list = printed(&["backup", "list"], vec![]).await;
+    let show = printed(&["backup", "show", "latest", "--app", "shop", "--objects"], vec![]).await;
+    let diff_human = printed(&["backup", "diff"], vec![first.clone(), second.clone()]).await;
+    let forget_plan = printed(&["backup", "forget", "--policy", "nightly", "--dry-run"], vec![]).await;
+    let filters = crate::support::recovery_filters(ns.name());
+    let filters = || filters.iter().map(|(regex, with)| (regex.as_str(), with.as_str()));
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!("backup_list", list);
+        insta::assert_snapshot!("backup_show_objects", show);
+        insta::assert_snapshot!("backup_diff", diff_human);
+        insta::assert_snapshot!("backup_forget_dry_run", forget_plan);
+    });
+
     let diff = json(&["backup", "diff", &first, &second, "--output", "json"], &fleet).await;
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!("backup_diff_json", serde_json::to_string_pretty(&diff).unwrap());
+    });
     let changes: Vec<(String, String, Value)> = diff["changes"]
         .as_array()
         .unwrap()
@@ -190,6 +217,21 @@ async fn selections_narrow_backups_and_restores() {
         resources(&web),
         json!({"configmaps": 1, "secrets": 1, "deployments.apps": 1, "namespaces": 1}),
         "labels narrow; the Namespace comes along; the owned ReplicaSet is noise"
+    );
+    // Set-based selectors, selected by the API server: the same objects.
+    let set = json(
+        &["backup", "create", "--cluster", &c0, "-n", ns.name(), "-l", "tier notin (db),!nope", "--output", "json"],
+        &fleet,
+    )
+    .await;
+    assert_eq!(resources(&set), resources(&web), "{set}");
+    let bad =
+        run(args(&["backup", "create", "--cluster", &c0, "-l", "tier in (web", "--output", "json"], &fleet)).await;
+    assert_eq!(bad.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("label selector `tier in (web`"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
     );
     let noisy = json(
         &[

@@ -32,6 +32,27 @@ pub fn broken_fleets() -> Vec<String> {
     names
 }
 
+/// Filters for snapshots of the recovery commands' output: what differs
+/// from run to run (snapshot ids, times, sizes, durations, the test's own
+/// namespace, scratch paths) becomes a placeholder.
+pub fn recovery_filters(namespace: &str) -> Vec<(String, String)> {
+    vec![
+        (regex_escape(namespace), "[namespace]".into()),
+        (r"[0-9a-f]{64}".into(), "[id]".into()),
+        (r"\b[0-9a-f]{8}\b".into(), "[short-id]".into()),
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)".into(), "[time]".into()),
+        (r#"/[^\s"]*/backup-[a-z-]+/repo"#.into(), "[repo]".into()),
+        (r"\b\d+\.\d+ s\b".into(), "[seconds] s".into()),
+        (r"\b\d{3,}\b".into(), "[n]".into()),
+        // Column padding follows the widths of what was replaced above.
+        (r"(\S) {2,}".into(), "$1  ".into()),
+    ]
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("\\{c}") }).collect()
+}
+
 /// Fails when `secret` shows anywhere in what a command printed.
 ///
 /// # Panics

@@ -31,11 +31,11 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A file that is not a plan of this version.
-    #[error("{path} is not a Bulkhead plan ({why})")]
+    #[error("{path} is not a Bulkhead plan ({source})")]
     PlanFileFormat {
         /// The file.
         path: std::path::PathBuf,
         /// Why.
-        why: String,
+        source: crate::plan_file::NotAPlan,
     },
 }

@@ -35,6 +35,20 @@ pub struct PlanFile {
     pub clusters: Vec<PlannedCluster>,
 }
 
+/// Why bytes are not a plan file this Bulkhead reads.
+#[derive(Debug, thiserror::Error)]
+pub enum NotAPlan {
+    /// Not JSON, or not a plan's shape.
+    #[error(transparent)]
+    Json(serde_json::Error),
+    /// A plan of another format version.
+    #[error("its format is `{0}`; this Bulkhead reads `{FORMAT}`")]
+    Format(String),
+    /// JSON without the plan's `format`.
+    #[error("it has no `format`")]
+    NoFormat,
+}
+
 impl PlanFile {
     /// Reads a plan file.
     ///
@@ -42,19 +56,19 @@ impl PlanFile {
     /// When it cannot be read or is not a plan of this version.
     pub fn read(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read(path).map_err(|source| Error::PlanFileRead { path: path.into(), source })?;
-        Self::parse(&text).map_err(|why| Error::PlanFileFormat { path: path.into(), why })
+        Self::parse(&text).map_err(|source| Error::PlanFileFormat { path: path.into(), source })
     }
 
     /// Parses a plan file's bytes.
     ///
     /// # Errors
     /// When they are not a plan of this version.
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    pub fn parse(bytes: &[u8]) -> Result<Self, NotAPlan> {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(NotAPlan::Json)?;
         match value.get("format").and_then(serde_json::Value::as_str) {
-            Some(FORMAT) => serde_json::from_value(value).map_err(|e| e.to_string()),
-            Some(other) => Err(format!("its format is `{other}`; this Bulkhead reads `{FORMAT}`")),
-            None => Err("it has no `format`".into()),
+            Some(FORMAT) => serde_json::from_value(value).map_err(NotAPlan::Json),
+            Some(other) => Err(NotAPlan::Format(other.to_string())),
+            None => Err(NotAPlan::NoFormat),
         }
     }
 
@@ -78,7 +92,7 @@ mod tests {
         assert!(PlanFile::looks_like(&text));
         assert_eq!(PlanFile::parse(&text).unwrap(), plan);
         let other = String::from_utf8(text).unwrap().replace("/v1", "/v9");
-        assert!(PlanFile::parse(other.as_bytes()).unwrap_err().contains("v9"));
+        assert!(PlanFile::parse(other.as_bytes()).unwrap_err().to_string().contains("v9"));
         assert!(!PlanFile::looks_like(b"apiVersion: bulkhead.dev/v1alpha1"));
     }
 

@@ -1261,7 +1261,9 @@ pub struct BackupCreateArgs {
     #[arg(long = "exclude-resource", value_name = "RESOURCE")]
     pub exclude_resources: Vec<String>,
 
-    /// Only objects with these labels: `key=value,key`.
+    /// Only objects whose labels match, in Kubernetes' selector syntax,
+    /// selected by the API server: `app=web,tier!=cache`, `env in
+    /// (prod,staging)`, `env notin (dev)`, `team` (has it), `!legacy`.
     #[arg(long, short = 'l', value_name = "SELECTOR")]
     pub selector: Option<String>,
 

@@ -19,6 +19,8 @@ const FORBIDDEN: &[(&str, &str)] = &[
     ("dr.drills", "resolving a drill: bulkhead-jobs' drill::plan"),
     ("placement.clusters", "where an app runs: a job's plan"),
     ("spec.apps.iter()", "resolving apps: a job's plan"),
+    (".access.run(", "work on a repository: a job of bulkhead-jobs (snapshots, retention …)"),
+    (".access.snapshots(", "reading a repository's snapshots: bulkhead-jobs' snapshots"),
 ];
 
 /// Tag literals (`"cluster=…"`): the vocabulary is bulkhead-repository's `tags`.

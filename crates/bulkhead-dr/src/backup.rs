@@ -115,7 +115,8 @@ pub async fn backup(
         .map(|served| async move {
             // Cluster-scoped resources (the namespaces, the definitions) are listed whole.
             let scope: &[String] = if served.namespaced { namespaces } else { &[] };
-            (served, list_clean(cluster, served, scope).await)
+            let labels = selection.labels_for(&served.resource.group, &served.resource.plural);
+            (served, list_clean(cluster, served, scope, labels).await)
         })
         .buffered(request.parallel.max(1));
     let mut counts = BTreeMap::new();

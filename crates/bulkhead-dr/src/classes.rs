@@ -39,7 +39,7 @@ pub fn derive(
     fleet: &FleetClasses,
     source: Option<&str>,
     target: &TargetClasses,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, Unmatched> {
     let none = Vec::new();
     let declared = fleet.by_cluster.get(&fleet.target).unwrap_or(&none);
     let source_classes = source.and_then(|s| fleet.by_cluster.get(s)).unwrap_or(&none);
@@ -81,11 +81,15 @@ pub fn derive(
             )),
         }
     }
-    if problems.is_empty() {
-        Ok(mapping)
-    } else {
-        Err(format!("{}; give --storage-class-map OLD=NEW for them", problems.join("; ")))
-    }
+    if problems.is_empty() { Ok(mapping) } else { Err(Unmatched { problems }) }
+}
+
+/// Storage classes a restore uses that the target has no match for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}; give --storage-class-map OLD=NEW for them", problems.join("; "))]
+pub struct Unmatched {
+    /// Each class, with why nothing matches it.
+    pub problems: Vec<String>,
 }
 
 /// The target class for `from`: the same topology and every access mode
@@ -204,14 +208,14 @@ mod tests {
 
     #[test]
     fn no_match_is_an_error_naming_the_class_its_users_and_what_the_target_has() {
-        let err = derive(&used(&["local", "gp3"]), &fleet(), Some("aws"), &TargetClasses::default()).unwrap_err();
+        let err = derive(&used(&["local", "gp3"]), &fleet(), Some("aws"), &TargetClasses::default()).unwrap_err().to_string();
         assert!(err.contains("storage class `local` (used by PersistentVolumeClaim shop/local: node topology, ReadWriteOnce) has no match on `gcp`"), "{err}");
         assert!(err.contains("standard-rwo (zone, ReadWriteOnce)"), "{err}");
         assert!(err.contains("--storage-class-map"), "{err}");
         assert!(!err.contains("`gp3`"), "gp3 has a match: {err}");
-        let err = derive(&used(&["mystery"]), &fleet(), Some("aws"), &TargetClasses::default()).unwrap_err();
+        let err = derive(&used(&["mystery"]), &fleet(), Some("aws"), &TargetClasses::default()).unwrap_err().to_string();
         assert!(err.contains("the fleet's cluster `aws` declares no class `mystery`"), "{err}");
-        let err = derive(&used(&["gp3"]), &fleet(), None, &TargetClasses::default()).unwrap_err();
+        let err = derive(&used(&["gp3"]), &fleet(), None, &TargetClasses::default()).unwrap_err().to_string();
         assert!(err.contains("the snapshot names no cluster"), "{err}");
     }
 

@@ -10,6 +10,9 @@ pub enum Error {
     /// What was asked for cannot be done (a mapping, a selection).
     #[error("{0}")]
     Input(String),
+    /// Storage classes the restore's target has no match for.
+    #[error(transparent)]
+    Classes(#[from] crate::classes::Unmatched),
 }
 
 impl Error {
@@ -18,7 +21,7 @@ impl Error {
         match self {
             Self::Kube(e) => e.fault(),
             Self::Repository(e) => e.fault(),
-            Self::Input(_) => bulkhead_model::Fault::Input,
+            Self::Input(_) | Self::Classes(_) => bulkhead_model::Fault::Input,
         }
     }
 }

@@ -50,8 +50,18 @@ pub fn place_of(path: &str) -> Option<Place> {
 ///
 /// # Errors
 /// When the object cannot be written (it always can: it came from JSON).
-pub fn to_yaml(object: &Value) -> Result<String, String> {
-    serde_saphyr::to_string(object).map_err(|e| e.to_string())
+pub fn to_yaml(object: &Value) -> Result<String, serde_saphyr::ser::Error> {
+    serde_saphyr::to_string(object)
+}
+
+/// A file of a snapshot that is not one Kubernetes object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {why}")]
+pub struct BadObject {
+    /// The file's path in the snapshot.
+    pub path: String,
+    /// What is wrong with it.
+    pub why: String,
 }
 
 /// Reads a file of a snapshot back into an object.
@@ -59,19 +69,19 @@ pub fn to_yaml(object: &Value) -> Result<String, String> {
 /// # Errors
 /// When the file is not one YAML document holding an object with
 /// `apiVersion`, `kind` and `metadata.name`.
-pub fn from_yaml(path: &str, bytes: &[u8]) -> Result<Value, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| format!("{path}: not UTF-8"))?;
+pub fn from_yaml(path: &str, bytes: &[u8]) -> Result<Value, BadObject> {
+    let bad = |why: String| BadObject { path: path.to_string(), why };
+    let text = std::str::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))?;
     let file = SourceFile::new(path, text);
-    let docs =
-        parse_with(&file, Limits::default(), ScalarSchema::Kubernetes).map_err(|d| format!("{path}: {}", d.message))?;
+    let docs = parse_with(&file, Limits::default(), ScalarSchema::Kubernetes).map_err(|d| bad(d.message))?;
     let [doc] = docs.docs.as_slice() else {
-        return Err(format!("{path}: {} documents, not one", docs.docs.len()));
+        return Err(bad(format!("{} documents, not one", docs.docs.len())));
     };
     let object = doc.to_json();
     let ok = object["apiVersion"].is_string()
         && object["kind"].is_string()
         && object.pointer("/metadata/name").is_some_and(Value::is_string);
-    if ok { Ok(object) } else { Err(format!("{path}: not a Kubernetes object")) }
+    if ok { Ok(object) } else { Err(bad("not a Kubernetes object".into())) }
 }
 
 #[cfg(test)]

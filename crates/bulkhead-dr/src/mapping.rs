@@ -15,16 +15,26 @@ pub struct Mapping {
     pub storage_classes: BTreeMap<String, String>,
 }
 
+/// A mapping pair that is not `old=new`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{pair}` is not an `old=new` {what} mapping")]
+pub struct BadPair {
+    /// The pair as given.
+    pub pair: String,
+    /// What it maps (`namespace`, `storage class`).
+    pub what: &'static str,
+}
+
 /// Reads `old=new` pairs.
 ///
 /// # Errors
 /// When a pair lacks its `=` or a side is empty.
-pub fn parse_pairs(pairs: &[String], what: &str) -> Result<BTreeMap<String, String>, String> {
+pub fn parse_pairs(pairs: &[String], what: &'static str) -> Result<BTreeMap<String, String>, BadPair> {
     pairs
         .iter()
         .map(|p| match p.split_once('=') {
             Some((old, new)) if !old.is_empty() && !new.is_empty() => Ok((old.to_string(), new.to_string())),
-            _ => Err(format!("`{p}` is not an `old=new` {what} mapping")),
+            _ => Err(BadPair { pair: p.clone(), what }),
         })
         .collect()
 }

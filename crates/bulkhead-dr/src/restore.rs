@@ -205,7 +205,7 @@ pub async fn restore_files(
             Ok(o) => objects.push(o),
             Err(why) => {
                 let unnamed = serde_json::json!({"metadata": {"name": path}});
-                results.push(ObjectResult::new(Phase::Rest, &unnamed, Action::Failed, Some(why)));
+                results.push(ObjectResult::new(Phase::Rest, &unnamed, Action::Failed, Some(why.to_string())));
             }
         }
     }
@@ -349,7 +349,7 @@ async fn derive_classes(
     let api: Api<k8s_openapi::api::storage::v1::StorageClass> = Api::all(cluster.client.clone());
     let live = cluster.call("list storage classes", api.list(&Default::default())).await?;
     target.live = live.items.into_iter().filter_map(|c| c.metadata.name).collect();
-    crate::classes::derive(&used, fleet, source, &target).map_err(Error::Input)
+    Ok(crate::classes::derive(&used, fleet, source, &target)?)
 }
 
 /// What a dry run would create that later objects need.

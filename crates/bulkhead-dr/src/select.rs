@@ -25,8 +25,8 @@ pub struct Selection {
     pub resources: Vec<String>,
     /// Never these resources.
     pub exclude_resources: Vec<String>,
-    /// Only objects with these labels (`key=value` or `key`).
-    pub labels: Vec<(String, Option<String>)>,
+    /// Only objects whose labels match (the API server selects them).
+    pub labels: Option<kube::core::Selector>,
     /// Keep the noise too.
     pub include_noise: bool,
 }
@@ -51,20 +51,20 @@ impl Selection {
         self.include_noise || !NOISE.iter().any(|(g, p, _)| *g == group && *p == plural)
     }
 
+    /// The label selector to list resource `group`/`plural` with: none for
+    /// the namespaces and the custom resource definitions, which come along
+    /// whole (what the selected objects need to be restored elsewhere).
+    pub fn labels_for(&self, group: &str, plural: &str) -> Option<&kube::core::Selector> {
+        let structure =
+            matches!((group, plural), ("", "namespaces") | ("apiextensions.k8s.io", "customresourcedefinitions"));
+        self.labels.as_ref().filter(|_| !structure)
+    }
+
     /// Whether `object` of kind `kind` in `group` is backed up.
     pub fn wants_object(&self, group: &str, kind: &str, object: &Value) -> bool {
         if (group, kind) == ("", "Namespace") && !self.namespaces.is_empty() {
             let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
             return self.namespaces.iter().any(|n| n == name);
-        }
-        let labels = object.pointer("/metadata/labels");
-        let label_ok = self.labels.iter().all(|(k, v)| match (labels.and_then(|l| l.get(k)), v) {
-            (Some(have), Some(want)) => have.as_str() == Some(want.as_str()),
-            (Some(_), None) => true,
-            (None, _) => false,
-        });
-        if !label_ok {
-            return false;
         }
         if self.include_noise || !OWNED.contains(&(group, kind)) {
             return true;
@@ -75,25 +75,6 @@ impl Selection {
             .is_some_and(|refs| refs.iter().any(|r| r["controller"] == true));
         !owned
     }
-}
-
-/// Reads `key=value` (or `key`) label selectors separated by commas.
-///
-/// # Errors
-/// When a term is empty or uses an operator Bulkhead does not read (`!=`, `in`).
-pub fn parse_labels(text: &str) -> Result<Vec<(String, Option<String>)>, String> {
-    text.split(',')
-        .map(str::trim)
-        .map(|term| {
-            if term.is_empty() || term.contains("!=") || term.contains(' ') {
-                return Err(format!("`{term}` is not a `key=value` or `key` selector"));
-            }
-            Ok(match term.split_once('=') {
-                Some((k, v)) => (k.trim_end_matches('=').to_string(), Some(v.trim_start_matches('=').to_string())),
-                None => (term.to_string(), None),
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -117,14 +98,5 @@ mod tests {
         assert!(ns.wants_resource("", "namespaces", "namespaces", false));
         assert!(ns.wants_object("", "Namespace", &json!({"metadata": {"name": "shop"}})));
         assert!(!ns.wants_object("", "Namespace", &json!({"metadata": {"name": "other"}})));
-    }
-
-    #[test]
-    fn labels_select() {
-        let s = Selection { labels: parse_labels("app=web,tier").unwrap(), ..Selection::default() };
-        assert!(s.wants_object("", "ConfigMap", &json!({"metadata": {"labels": {"app": "web", "tier": "x"}}})));
-        assert!(!s.wants_object("", "ConfigMap", &json!({"metadata": {"labels": {"app": "db", "tier": "x"}}})));
-        assert!(parse_labels("a!=b").is_err());
-        assert!(parse_labels("").is_err());
     }
 }

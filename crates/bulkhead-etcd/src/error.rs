@@ -35,6 +35,31 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A snapshot file (taken, or fetched from a repository) that cannot be read.
+    #[error("{what}: {source}")]
+    Read {
+        /// Which snapshot.
+        what: String,
+        /// Why.
+        source: crate::file::ReadError,
+    },
+    /// A delta segment that cannot be read.
+    #[error("{what}: {source}")]
+    Segment {
+        /// Which segment.
+        what: String,
+        /// Why.
+        source: crate::delta::SegmentError,
+    },
+    /// A point-in-time replay that cannot be made.
+    #[error(transparent)]
+    Replay(#[from] crate::replay::ReplayError),
+    /// A stored value that does not decode.
+    #[error(transparent)]
+    Decode(#[from] crate::value::DecodeError),
+    /// An encryption configuration that cannot be used, or a value it does not decrypt.
+    #[error(transparent)]
+    Encryption(#[from] crate::encryption::EncryptionError),
 }
 
 impl Error {
@@ -49,8 +74,17 @@ impl Error {
     /// damaged stream are the input's.
     pub fn fault(&self) -> bulkhead_model::Fault {
         match self {
-            Self::Etcd { .. } | Self::Write { .. } => bulkhead_model::Fault::Outside,
-            Self::Access(_) | Self::ReadFile { .. } | Self::Damaged(_) => bulkhead_model::Fault::Input,
+            Self::Etcd { .. } | Self::Write { .. } | Self::Replay(crate::replay::ReplayError::Write { .. }) => {
+                bulkhead_model::Fault::Outside
+            }
+            Self::Access(_)
+            | Self::ReadFile { .. }
+            | Self::Damaged(_)
+            | Self::Read { .. }
+            | Self::Segment { .. }
+            | Self::Replay(_)
+            | Self::Decode(_)
+            | Self::Encryption(_) => bulkhead_model::Fault::Input,
         }
     }
 }

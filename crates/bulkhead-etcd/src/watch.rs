@@ -25,19 +25,23 @@ use crate::delta::{Change, Event, Lease, Segment};
 use crate::mvcc::KeyValue;
 use crate::snapshot::{Taken, save};
 
-/// Where segments and full snapshots go (the CLI's repository).
+/// Why a [`Store`] could not keep a segment or a snapshot: the store's own
+/// error, whatever it is (the watch reports it and tries again).
+pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where segments and full snapshots go (a repository).
 pub trait Store: Send + 'static {
     /// Stores a segment durably.
     ///
     /// # Errors
     /// Why it could not be stored (it is kept and tried again).
-    fn segment(&mut self, segment: &Segment) -> Result<(), String>;
+    fn segment(&mut self, segment: &Segment) -> Result<(), StoreError>;
 
     /// Stores a full snapshot taken into `file`.
     ///
     /// # Errors
     /// Why it could not be stored.
-    fn full(&mut self, taken: &Taken, file: &Path) -> Result<(), String>;
+    fn full(&mut self, taken: &Taken, file: &Path) -> Result<(), StoreError>;
 }
 
 /// How the watch runs.
@@ -322,11 +326,11 @@ async fn flush(
     while let Some((segment, arrived)) = unstored.first().cloned() {
         let store = Arc::clone(store);
         let result = tokio::task::spawn_blocking(move || {
-            let stored = store.lock().map_err(|_| "the store's lock is poisoned".to_string())?.segment(&segment);
+            let stored = store.lock().map_err(|_| StoreError::from("the store's lock is poisoned"))?.segment(&segment);
             stored.map(|()| (segment, arrived))
         })
         .await
-        .unwrap_or_else(|e| Err(format!("storing panicked: {e}")));
+        .unwrap_or_else(|e| Err(format!("storing panicked: {e}").into()));
         match result {
             Ok((segment, arrived)) => {
                 *durable = segment.to;
@@ -387,10 +391,10 @@ async fn full(
         };
         let (store, path, held) = (Arc::clone(store), file.clone(), taken.clone());
         let stored = tokio::task::spawn_blocking(move || {
-            store.lock().map_err(|_| "the store's lock is poisoned".to_string())?.full(&held, &path)
+            store.lock().map_err(|_| StoreError::from("the store's lock is poisoned"))?.full(&held, &path)
         })
         .await
-        .unwrap_or_else(|e| Err(format!("storing panicked: {e}")));
+        .unwrap_or_else(|e| Err(format!("storing panicked: {e}").into()));
         let _ = std::fs::remove_file(&file);
         match stored {
             Ok(()) => {

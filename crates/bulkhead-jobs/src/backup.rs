@@ -4,7 +4,7 @@
 //! after another by [`execute`]. A policy's backup is every app of the
 //! policy where its placement puts it.
 
-use bulkhead_dr::select::{Selection, parse_labels};
+use bulkhead_dr::select::Selection;
 use bulkhead_dr::{BackupReport, BackupRequest};
 use bulkhead_model::Fleet;
 use bulkhead_model::spec::App;
@@ -33,7 +33,8 @@ pub struct BackupJob {
     pub resources: Vec<String>,
     /// Never these resources.
     pub exclude_resources: Vec<String>,
-    /// Only objects whose labels match (`app=web,tier`).
+    /// Only objects whose labels match, in the API server's syntax
+    /// (`app=web,tier!=cache,env in (prod,staging),!legacy`).
     pub selector: Option<String>,
     /// Take what every cluster makes for itself too.
     pub include_noise: bool,
@@ -123,7 +124,7 @@ pub fn plan(fleet: &Fleet, job: &BackupJob, env: &Env) -> Result<BackupPlan, Err
         job.policy.as_ref().and_then(|p| spec.dr.policies.iter().find(|x| x.name == *p)).map(|p| &p.repository);
     let wanted = job.repository.as_ref().or(policy_repository);
     let repository = choose(fleet, wanted.map(String::as_str), apps.first().map(|a| a.name.as_str()), env)?;
-    let labels = job.selector.as_deref().map(parse_labels).transpose().map_err(Error::Usage)?.unwrap_or_default();
+    let labels = job.selector.as_deref().map(bulkhead_kube::selector::parse).transpose()?;
     let fleet_name = &fleet.file.metadata.name;
     let mut backups = Vec::with_capacity(targets.len());
     for (cluster, app) in targets {

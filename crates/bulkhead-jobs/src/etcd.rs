@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use bulkhead_etcd::access::Target;
 use bulkhead_etcd::delta::Segment;
 use bulkhead_etcd::snapshot::Taken;
-use bulkhead_etcd::watch::{Report, Settings, Store};
+use bulkhead_etcd::watch::{Report, Settings, Store, StoreError};
 use bulkhead_model::Fleet;
 use bulkhead_model::spec::Cluster;
 use bulkhead_repository::{
@@ -211,7 +211,7 @@ struct RepositoryStore {
 }
 
 impl Store for RepositoryStore {
-    fn segment(&mut self, segment: &Segment) -> Result<(), String> {
+    fn segment(&mut self, segment: &Segment) -> Result<(), StoreError> {
         let snapshot = NewSnapshot {
             base: "/etcd".into(),
             hostname: self.cluster.clone(),
@@ -229,12 +229,12 @@ impl Store for RepositoryStore {
             vec![self.cluster.clone(), "deltas".into(), format!("{:020}-{:020}.delta", segment.from, segment.to)],
             segment.encode(),
         );
-        self.saver.save(snapshot, vec![file]).map(drop).map_err(|e| e.to_string())
+        Ok(self.saver.save(snapshot, vec![file]).map(drop)?)
     }
 
-    fn full(&mut self, taken: &Taken, file: &Path) -> Result<(), String> {
+    fn full(&mut self, taken: &Taken, file: &Path) -> Result<(), StoreError> {
         let (snapshot, file) = full_snapshot(&self.fleet, &self.cluster, taken, file.to_path_buf());
-        self.saver.save(snapshot, vec![file]).map(drop).map_err(|e| e.to_string())
+        Ok(self.saver.save(snapshot, vec![file]).map(drop)?)
     }
 }
 

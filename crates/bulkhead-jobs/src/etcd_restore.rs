@@ -133,9 +133,10 @@ pub async fn restore(fleet: &Fleet, job: &EtcdRestoreJob, env: &Env) -> Result<E
                 r.dump(&id, "snapshot.db", &mut file)
             })
             .await?;
-        let snapshot = EtcdFile::open(&full_file, true)
-            .map_err(|e| Error::Input(format!("full snapshot {} in the repository: {e}", full.id.short())))?;
-        let newest = snapshot.newest().map_err(|e| Error::Input(e.to_string()))?;
+        let what = || format!("full snapshot {} in the repository", full.id.short());
+        let unreadable = |source| bulkhead_etcd::Error::Read { what: what(), source };
+        let snapshot = EtcdFile::open(&full_file, true).map_err(unreadable)?;
+        let newest = snapshot.newest().map_err(unreadable)?;
         if target.is_none_or(|t| newest <= t) {
             chosen = Some((full.clone(), snapshot, newest));
             break;
@@ -155,9 +156,12 @@ pub async fn restore(fleet: &Fleet, job: &EtcdRestoreJob, env: &Env) -> Result<E
     let segments: Vec<Segment> = files
         .iter()
         .flatten()
-        .map(|(path, bytes)| Segment::decode(bytes).map_err(|e| Error::Input(format!("delta segment {path}: {e}"))))
+        .map(|(path, bytes)| {
+            Segment::decode(bytes)
+                .map_err(|source| bulkhead_etcd::Error::Segment { what: format!("delta segment {path}"), source })
+        })
         .collect::<Result<_, _>>()?;
-    let replayed = replay(&snapshot, &segments, target, &rebuilt).map_err(|e| Error::Input(e.to_string()))?;
+    let replayed = replay(&snapshot, &segments, target, &rebuilt).map_err(bulkhead_etcd::Error::from)?;
     drop(snapshot);
     write_data_dir(job, &rebuilt)?;
     Ok(EtcdRestoreOutcome { full, replayed })

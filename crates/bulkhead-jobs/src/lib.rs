@@ -6,12 +6,14 @@
 //! Each job kind has a module: [`check`] (every analysis, offline or live),
 //! [`backup`] (a cluster, an app, or a policy's apps where they run),
 //! [`retention`] (forget by the keep rules, prune), [`drill`] (rehearse a
-//! recovery and record it). Plan, then execute, as rustic_core does: a
+//! recovery and record it), [snapshots] (what a repository holds: listed,
+//! shown, compared, checked, an etcd snapshot fetched). Plan, then execute, as rustic_core does: a
 //! `plan` function resolves names, namespaces, tags and the repository
 //! ([`repository::choose`]) without touching a cluster; `execute` does the
 //! work, reports [`Progress`] and stops when its `CancellationToken` is
 //! cancelled. Errors say whose move they are ([`Error::fault`]).
 
+pub mod apply;
 pub mod backup;
 pub mod check;
 pub mod clusters;
@@ -24,6 +26,7 @@ pub mod progress;
 pub mod repository;
 pub mod restore;
 pub mod retention;
+pub mod snapshots;
 pub mod tags;
 
 pub use check::{

@@ -43,6 +43,14 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// A label selector that cannot be read.
+    #[error("label selector `{text}`: {why}")]
+    Selector {
+        /// The selector as given.
+        text: String,
+        /// What is wrong.
+        why: String,
+    },
     /// The API server did not answer in time.
     #[error("cluster `{cluster}`: no answer from {server} within {seconds} s while trying to {what}")]
     Timeout {
@@ -63,7 +71,7 @@ impl Error {
     /// outside world's.
     pub fn fault(&self) -> bulkhead_model::Fault {
         match self {
-            Self::NoAccess { .. } | Self::Kubeconfig { .. } => bulkhead_model::Fault::Input,
+            Self::NoAccess { .. } | Self::Kubeconfig { .. } | Self::Selector { .. } => bulkhead_model::Fault::Input,
             Self::Client { .. } | Self::Api { .. } | Self::Timeout { .. } => bulkhead_model::Fault::Outside,
         }
     }

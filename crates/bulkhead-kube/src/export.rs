@@ -102,7 +102,8 @@ pub async fn export_each(
                             Some(ns) => Api::namespaced_with(cluster.client.clone(), ns, &served.resource),
                             None => Api::all_with(cluster.client.clone(), &served.resource),
                         };
-                        if let Err(e) = list_pages(cluster, &api, served, |page| tx.send(Message::Page(i, page))).await
+                        if let Err(e) =
+                            list_pages(cluster, &api, served, None, |page| tx.send(Message::Page(i, page))).await
                         {
                             let _ = tx.send(Message::Failed(i, e)).await;
                             return;
@@ -149,6 +150,7 @@ async fn list_pages<F, Fut>(
     cluster: &Cluster,
     api: &Api<DynamicObject>,
     served: &Served,
+    labels: Option<&kube::core::Selector>,
     mut send: F,
 ) -> Result<(), Error>
 where
@@ -157,6 +159,9 @@ where
 {
     let what = format!("list {}", served.name());
     let mut params = ListParams::default().limit(PAGE);
+    if let Some(labels) = labels {
+        params = params.labels_from(labels);
+    }
     loop {
         let page = cluster.call(&what, api.list(&params)).await?;
         let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
@@ -170,8 +175,9 @@ where
     }
 }
 
-/// Every object of one resource (in `namespaces`, or all), cleaned, in the
-/// API server's order, and how many were left out and why. For consumers
+/// Every object of one resource (in `namespaces`, or all; with `labels`,
+/// only those the API server finds them to match), cleaned, in the API
+/// server's order, and how many were left out and why. For consumers
 /// that need whole resources in turn (a backup writes them in path order).
 ///
 /// # Errors
@@ -180,6 +186,7 @@ pub async fn list_clean(
     cluster: &Cluster,
     served: &Served,
     namespaces: &[String],
+    labels: Option<&kube::core::Selector>,
 ) -> Result<(Vec<Value>, std::collections::BTreeMap<LeftOut, usize>), Error> {
     let scopes: Vec<Option<&str>> =
         if namespaces.is_empty() { vec![None] } else { namespaces.iter().map(|n| Some(n.as_str())).collect() };
@@ -191,7 +198,7 @@ pub async fn list_clean(
             None => Api::all_with(cluster.client.clone(), &served.resource),
         };
         let mut pages = Vec::new();
-        list_pages(cluster, &api, served, |page| {
+        list_pages(cluster, &api, served, labels, |page| {
             pages.push(page);
             std::future::ready(Ok(()))
         })

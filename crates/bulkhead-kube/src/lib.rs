@@ -17,6 +17,7 @@ pub mod list;
 pub mod network;
 pub mod order;
 pub mod readiness;
+pub mod selector;
 pub mod workloads;
 
 pub use connect::{Cluster, connect, connect_all, connect_kubeconfig, use_ring};

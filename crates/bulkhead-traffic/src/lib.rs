@@ -49,12 +49,12 @@ pub enum Error {
         known: String,
     },
     /// A key file could not be read or used.
-    #[error("key `{path}`: {reason}")]
+    #[error("key `{path}`: {source}")]
     Key {
         /// The file.
         path: String,
         /// What is wrong.
-        reason: String,
+        source: tsig::BadKey,
     },
     /// A socket could not be opened.
     #[error("cannot listen on {address}: {source}")]

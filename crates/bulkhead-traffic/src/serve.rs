@@ -75,11 +75,11 @@ pub async fn serve(zone: Zone, options: ServeOptions, shutdown: impl Future<Outp
     let signers = options
         .transfer_keys
         .iter()
-        .map(|k| k.signer().map_err(|reason| Error::Key { path: k.name.clone(), reason }))
+        .map(|k| k.signer().map_err(|source| Error::Key { path: k.name.clone(), source }))
         .collect::<Result<Vec<_>, _>>()?;
     let primary = match &options.primary {
         Some((address, key)) => {
-            Some((*address, key.signer().map_err(|reason| Error::Key { path: key.name.clone(), reason })?))
+            Some((*address, key.signer().map_err(|source| Error::Key { path: key.name.clone(), source })?))
         }
         None => None,
     };

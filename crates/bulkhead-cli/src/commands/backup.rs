@@ -5,9 +5,9 @@ use std::io::Write;
 use bulkhead_jobs::CancellationToken;
 use bulkhead_jobs::backup::BackupJob;
 use bulkhead_report::{OutputFormat, Table, Verdict};
-use bulkhead_repository::{Snapshot, TagKey};
+use bulkhead_repository::TagKey;
 
-use super::recovery::{ProgressDisplay, environment, load_fleet, repository, with_repository};
+use super::recovery::{ProgressDisplay, environment, load_fleet};
 use crate::args::{BackupCheckArgs, BackupCreateArgs, BackupListArgs};
 use crate::error::Failure;
 use crate::settings::output;
@@ -74,25 +74,23 @@ pub fn create(args: &BackupCreateArgs, out: &mut dyn Write) -> Result<Verdict, F
 /// Bad flags or fleet (exit 2), an unreachable repository (exit 3).
 pub fn check(args: &BackupCheckArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let fleet = load_fleet(&args.fleet.fleet)?;
-    let repo = repository(&fleet, args.repo.repo.as_deref(), None)?;
     let read_data = args.read_data;
-    // rustic_core 0.13 panics on some damaged data instead of reporting it
-    // (a tree blob that does not decode): that is a finding, not our crash.
-    let problems = match with_repository(&repo, move |r| r.check(read_data)) {
-        Err(Failure::Job(bulkhead_jobs::Error::Repository(bulkhead_repository::Error::Panicked(why)))) => {
-            vec![format!("Error: the check stopped on damaged data ({why})")]
-        }
-        other => other?,
-    };
-    for p in &problems {
+    let checked = crate::runtime::block_on(bulkhead_jobs::snapshots::check(
+        &fleet,
+        args.repo.repo.as_deref(),
+        read_data,
+        &environment(),
+    ))??;
+    let (problems, repo) = (&checked.problems, &checked.repository);
+    for p in problems {
         writeln!(out, "{p}")?;
     }
     let what = if read_data { "structure and data" } else { "structure (add --read-data to verify the data too)" };
     if problems.is_empty() {
-        writeln!(out, "repository {}: {what} checked, no problems", repo.name)?;
+        writeln!(out, "repository {repo}: {what} checked, no problems")?;
         Ok(Verdict::Pass)
     } else {
-        writeln!(out, "repository {}: {what} checked, {} problems", repo.name, problems.len())?;
+        writeln!(out, "repository {repo}: {what} checked, {} problems", problems.len())?;
         Ok(Verdict::Fail)
     }
 }
@@ -103,23 +101,17 @@ pub fn check(args: &BackupCheckArgs, out: &mut dyn Write) -> Result<Verdict, Fai
 /// Bad flags or fleet (exit 2), an unreachable repository (exit 3).
 pub fn list(args: &BackupListArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let fleet = load_fleet(&args.fleet.fleet)?;
-    let repo = repository(&fleet, args.repo.repo.as_deref(), args.app.as_deref())?;
-    let snapshots = crate::runtime::block_on(repo.access.snapshots())??;
-    // Drill records and etcd snapshots (tagged bulkhead=…) have commands of their own.
-    let wanted = |s: &Snapshot| {
-        s.is_resource_backup()
-            && args.cluster.as_deref().is_none_or(|c| s.tag(TagKey::Cluster) == Some(c))
-            && args.app.as_deref().is_none_or(|a| s.tag(TagKey::App) == Some(a))
-    };
-    let shown: Vec<&Snapshot> = snapshots.iter().filter(|s| wanted(s)).collect();
+    let among = super::snapshots::among(args.repo.repo.as_ref(), args.cluster.as_ref(), args.app.as_ref());
+    let listed = crate::runtime::block_on(bulkhead_jobs::snapshots::list(&fleet, &among, &environment()))??;
+    let shown = &listed.snapshots;
     match output(args.output) {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &serde_json::json!({"repository": repo.name, "snapshots": shown}))?;
+            serde_json::to_writer_pretty(&mut *out, &listed)?;
             writeln!(out)?;
         }
         _ => {
             let mut table = Table::new(["snapshot", "time", "cluster", "app", "objects", "size"]);
-            for s in &shown {
+            for s in shown {
                 table.row([
                     s.id.short().to_string(),
                     s.time.clone(),
@@ -130,7 +122,7 @@ pub fn list(args: &BackupListArgs, out: &mut dyn Write) -> Result<Verdict, Failu
                 ]);
             }
             table.write(out)?;
-            writeln!(out, "{} snapshots in {}", shown.len(), repo.name)?;
+            writeln!(out, "{} snapshots in {}", shown.len(), listed.repository)?;
         }
     }
     Ok(Verdict::Pass)

@@ -5,7 +5,7 @@ use std::io::Write;
 use bulkhead_dr::drill::DrillReport;
 use bulkhead_jobs::CancellationToken;
 use bulkhead_jobs::drill::{DrillJob, DrillTarget};
-use bulkhead_report::{OutputFormat, Table, Verdict};
+use bulkhead_report::{Failed, OutputFormat, Table, TestCase, Verdict, write_cases};
 
 use super::recovery::{environment, load_fleet, repository};
 use crate::args::{DrillHistoryArgs, DrillRunArgs};
@@ -144,23 +144,17 @@ pub fn history(args: &DrillHistoryArgs, out: &mut dyn Write) -> Result<Verdict, 
 }
 
 /// JUnit, one test case per drill: what CI dashboards read.
+/// Drills as JUnit test cases: one per drill run, timed by its RTO.
 fn write_junit(out: &mut dyn Write, reports: &[DrillReport]) -> Result<(), Failure> {
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let failures = reports.iter().filter(|r| !r.passed).count();
-    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(out, r#"<testsuites name="bulkhead drills" tests="{}" failures="{failures}">"#, reports.len())?;
-    writeln!(out, r#"  <testsuite name="drills" tests="{}" failures="{failures}">"#, reports.len())?;
-    for r in reports {
-        let name = escape(&format!("{} ({}, {})", r.drill, r.app, r.started));
-        write!(out, r#"    <testcase classname="{}" name="{name}" time="{:.1}""#, escape(&r.app), r.rto_seconds)?;
-        if r.passed {
-            writeln!(out, "/>")?;
-        } else {
-            writeln!(out, ">")?;
-            writeln!(out, r#"      <failure message="{}"/>"#, escape(&r.problems.join("; ")))?;
-            writeln!(out, "    </testcase>")?;
-        }
-    }
-    writeln!(out, "  </testsuite>\n</testsuites>")?;
+    let cases: Vec<TestCase> = reports
+        .iter()
+        .map(|r| TestCase {
+            class: r.app.clone(),
+            name: format!("{} ({}, {})", r.drill, r.app, r.started),
+            seconds: Some(r.rto_seconds),
+            failure: (!r.passed).then(|| Failed { message: r.problems.join("; "), kind: None, text: String::new() }),
+        })
+        .collect();
+    write_cases(out, "bulkhead drills", "drills", &cases)?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bulkhead_jobs::repository::{ChosenRepository, choose};
 use bulkhead_model::Fleet;
-use bulkhead_repository::{Open, Repository, SnapshotRef};
+use bulkhead_repository::SnapshotRef;
 
 use crate::error::Failure;
 
@@ -38,14 +38,6 @@ pub(crate) fn load_fleet_with(path: &Path, manifests: bool) -> Result<Fleet, Fai
 /// The repository `--repo` names (or the default for `app`), ready to open.
 pub(crate) fn repository(fleet: &Fleet, wanted: Option<&str>, app: Option<&str>) -> Result<ChosenRepository, Failure> {
     Ok(choose(fleet, wanted, app, &environment())?)
-}
-
-/// Runs `work` on the opened repository, on the repository's own thread.
-pub(crate) fn with_repository<T: Send + 'static>(
-    repo: &ChosenRepository,
-    work: impl FnOnce(Repository) -> Result<T, bulkhead_repository::Error> + Send + 'static,
-) -> Result<T, Failure> {
-    Ok(crate::runtime::block_on(repo.access.run(Open::Existing, work))??)
 }
 
 /// A snapshot as the user named it: `latest`, or (the start of) an id.

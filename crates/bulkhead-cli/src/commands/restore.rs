@@ -27,8 +27,9 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> Result<Verdict, Failure> 
         namespaces: args.namespaces.clone(),
         kinds: args.kinds.clone(),
         mapping: Mapping {
-            namespaces: parse_pairs(&args.namespace_map, "namespace").map_err(Failure::Usage)?,
-            storage_classes: parse_pairs(&args.storage_class_map, "storage class").map_err(Failure::Usage)?,
+            namespaces: parse_pairs(&args.namespace_map, "namespace").map_err(|e| Failure::Usage(e.to_string()))?,
+            storage_classes: parse_pairs(&args.storage_class_map, "storage class")
+                .map_err(|e| Failure::Usage(e.to_string()))?,
         },
         existing: match args.existing {
             ExistingArg::Skip => Existing::Skip,

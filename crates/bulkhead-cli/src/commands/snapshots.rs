@@ -3,14 +3,12 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use bulkhead_dr::diff::{ObjectChange, object_changes};
-use bulkhead_dr::layout::{Place, place_of};
+use bulkhead_dr::diff::ObjectChange;
+use bulkhead_jobs::snapshots::{Among, Compared, Shown};
 use bulkhead_report::{OutputFormat, Table, Verdict};
 use bulkhead_repository::Change;
 
-use bulkhead_jobs::tags::latest as latest_tags;
-
-use super::recovery::{load_fleet, repository, snapshot_ref, with_repository};
+use super::recovery::{environment, load_fleet, snapshot_ref};
 use crate::args::{BackupDiffArgs, BackupShowArgs};
 use crate::error::Failure;
 use crate::settings::output;
@@ -21,22 +19,18 @@ use crate::settings::output;
 /// Bad flags or fleet, no such snapshot (exit 2), an unreachable repository (exit 3).
 pub fn show(args: &BackupShowArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let fleet = load_fleet(&args.fleet.fleet)?;
-    let repo = repository(&fleet, args.repo.repo.as_deref(), args.app.as_deref())?;
     let wanted = snapshot_ref(&args.snapshot)?;
-    let tags = latest_tags(args.cluster.as_deref(), args.app.as_deref());
-    let (snapshot, paths) = with_repository(&repo, move |r| {
-        let snapshot = r.find(&wanted, &tags)?;
-        let paths = r.paths(&snapshot.id)?;
-        Ok((snapshot, paths))
-    })?;
-    let places: Vec<Place> = paths.iter().filter_map(|p| place_of(p)).collect();
+    let among = among(args.repo.repo.as_ref(), args.cluster.as_ref(), args.app.as_ref());
+    let Shown { repository, snapshot, objects: places } =
+        crate::runtime::block_on(bulkhead_jobs::snapshots::show(&fleet, &among, &wanted, &environment()))??;
     let mut per_resource: BTreeMap<&str, usize> = BTreeMap::new();
     for p in &places {
         *per_resource.entry(p.resource.as_str()).or_default() += 1;
     }
     match output(args.output) {
         OutputFormat::Json => {
-            let mut doc = serde_json::json!({"repository": repo.name, "snapshot": snapshot, "resources": per_resource});
+            let mut doc =
+                serde_json::json!({"repository": repository, "snapshot": snapshot, "resources": per_resource});
             if args.objects {
                 doc["objects"] = serde_json::to_value(&places)?;
             }
@@ -44,7 +38,7 @@ pub fn show(args: &BackupShowArgs, out: &mut dyn Write) -> Result<Verdict, Failu
             writeln!(out)?;
         }
         _ => {
-            writeln!(out, "snapshot {} of `{}` in {}", snapshot.id, snapshot.hostname, repo.name)?;
+            writeln!(out, "snapshot {} of `{}` in {repository}", snapshot.id, snapshot.hostname)?;
             writeln!(out, "  taken    {}", snapshot.time)?;
             writeln!(out, "  tags     {}", snapshot.tags.join(", "))?;
             // The description's first lines: who took it, from which Kubernetes.
@@ -82,25 +76,23 @@ pub fn show(args: &BackupShowArgs, out: &mut dyn Write) -> Result<Verdict, Failu
 /// Bad flags or fleet, no such snapshot (exit 2), an unreachable repository (exit 3).
 pub fn diff(args: &BackupDiffArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let fleet = load_fleet(&args.fleet.fleet)?;
-    let repo = repository(&fleet, args.repo.repo.as_deref(), args.app.as_deref())?;
-    let tags = latest_tags(args.cluster.as_deref(), args.app.as_deref());
     let (first, second) = (snapshot_ref(&args.first)?, snapshot_ref(&args.second)?);
-    let (a, b, differences) = with_repository(&repo, move |r| {
-        let a = r.find(&first, &tags)?;
-        let b = r.find(&second, &tags)?;
-        let differences = r.compare(&a.id, &b.id)?;
-        Ok((a, b, differences))
-    })?;
-    let changes = object_changes(&differences);
+    let among = among(args.repo.repo.as_ref(), args.cluster.as_ref(), args.app.as_ref());
+    let compared: Compared =
+        crate::runtime::block_on(bulkhead_jobs::snapshots::diff(&fleet, &among, &first, &second, &environment()))??;
     match output(args.output) {
         OutputFormat::Json => {
-            let doc = serde_json::json!({"repository": repo.name, "from": a, "to": b, "changes": changes});
-            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            serde_json::to_writer_pretty(&mut *out, &compared)?;
             writeln!(out)?;
         }
-        _ => write_diff(out, a.id.short(), b.id.short(), &changes)?,
+        _ => write_diff(out, compared.from.id.short(), compared.to.id.short(), &compared.changes)?,
     }
     Ok(Verdict::Pass)
+}
+
+/// The snapshots the flags look among.
+pub(crate) fn among(repository: Option<&String>, cluster: Option<&String>, app: Option<&String>) -> Among {
+    Among { repository: repository.cloned(), cluster: cluster.cloned(), app: app.cloned() }
 }
 
 fn write_diff(out: &mut dyn Write, a: &str, b: &str, changes: &[ObjectChange]) -> Result<(), Failure> {

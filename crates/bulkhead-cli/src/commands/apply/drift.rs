@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use bulkhead_apply::diff::show;
-use bulkhead_apply::drift::{ClusterDrift, DriftKind, of_plan};
+use bulkhead_apply::drift::{ClusterDrift, DriftKind};
 use bulkhead_apply::plan::PlanOptions;
 use bulkhead_report::Verdict;
 use serde_json::json;
@@ -20,8 +20,7 @@ pub fn run(args: &DriftArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let chosen = super::chosen(&fleet, &args.targets)?;
     let options = PlanOptions { parallel: usize::from(args.targets.parallel), ..PlanOptions::default() };
     let planned = crate::runtime::block_on(super::plan_chosen(&fleet, desired, &chosen, options))?;
-    let drift: Vec<Result<ClusterDrift, (String, String)>> =
-        planned.iter().map(|p| p.plan.as_ref().map(of_plan).map_err(|e| (p.name.clone(), e.clone()))).collect();
+    let drift: Vec<Result<ClusterDrift, (String, String)>> = bulkhead_jobs::apply::drift(&planned);
     let unreachable = drift.iter().any(Result::is_err);
     let drifted = drift.iter().flatten().any(|d| !d.drifted.is_empty());
     let verdict = if unreachable {

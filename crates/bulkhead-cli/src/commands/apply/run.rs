@@ -28,7 +28,7 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
         let (fleet, planned, recheck) = match saved {
             Some(file) => {
                 let fleet = super::super::recovery::load_fleet(&file.fleet)?;
-                let planned = from_file(&fleet, &file, args).await;
+                let planned = bulkhead_jobs::apply::from_file(&fleet, &file, &args.targets.clusters).await;
                 (fleet, planned, true)
             }
             None => {
@@ -108,60 +108,16 @@ fn read_plan_file(path: &std::path::Path) -> Result<Option<PlanFile>, Failure> {
         .map_err(|why| Failure::Input(format!("{}: not a usable plan: {why}", path.display())))
 }
 
-/// The saved plan's clusters, connected through `fleet`'s access (`--cluster` picks some).
-async fn from_file(fleet: &Fleet, file: &PlanFile, args: &ApplyArgs) -> Vec<Planned> {
-    let mut out = Vec::new();
-    for c in &file.clusters {
-        let name = &c.plan.cluster;
-        if !args.targets.clusters.is_empty() && !args.targets.clusters.contains(name) {
-            continue;
-        }
-        let desired = Arc::new(c.desired.clone());
-        match bulkhead_jobs::clusters::connect(fleet, name).await {
-            Ok(cluster) => {
-                out.push(Planned { name: name.clone(), cluster: Some(cluster), desired, plan: Ok(c.plan.clone()) });
-            }
-            Err(e) => out.push(Planned { name: name.clone(), cluster: None, desired, plan: Err(e.to_string()) }),
-        }
-    }
-    out
-}
-
-/// Why nothing may be applied: a cluster unreachable, an object refused,
-/// or too many deletions.
+/// Why nothing may be applied, as the verdict and the words.
 fn refuse(args: &ApplyArgs, planned: &[Planned]) -> Option<(Verdict, String)> {
-    if let Some(p) = planned.iter().find(|p| p.plan.is_err()) {
-        let why = p.plan.as_ref().err().cloned().unwrap_or_default();
-        return Some((
-            Verdict::Unreachable,
-            format!("cluster `{}` cannot be planned ({why}); nothing applied (leave it out with --cluster)", p.name),
-        ));
-    }
-    let plans = planned.iter().filter_map(|p| p.plan.as_ref().ok());
-    if let Some(p) = plans.clone().find(|p| !p.refused.is_empty()) {
-        return Some((
-            Verdict::Invalid,
-            format!(
-                "cluster `{}` refuses {} object(s); nothing applied: fix them first (the plan above says why)",
-                p.cluster,
-                p.refused.len()
-            ),
-        ));
-    }
-    if !args.allow_mass_delete {
-        let share = f64::from(args.max_delete) / 100.0;
-        let mass: Vec<String> = plans.filter_map(|p| p.mass_delete(share)).collect();
-        if !mass.is_empty() {
-            return Some((
-                Verdict::Fail,
-                format!(
-                    "refused: the plan {}; nothing applied. If that is meant, pass --allow-mass-delete",
-                    mass.join("; and ")
-                ),
-            ));
-        }
-    }
-    None
+    use bulkhead_jobs::apply::Refusal;
+    let refusal = bulkhead_jobs::apply::refusal(planned, args.max_delete, args.allow_mass_delete)?;
+    let verdict = match refusal {
+        Refusal::Unreachable(_) => Verdict::Unreachable,
+        Refusal::Refused(_) => Verdict::Invalid,
+        Refusal::MassDelete(_) => Verdict::Fail,
+    };
+    Some((verdict, refusal.message().to_string()))
 }
 
 /// Asks a person, on the terminal, whether a wave may start.

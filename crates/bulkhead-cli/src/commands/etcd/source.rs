@@ -6,9 +6,7 @@ use std::path::PathBuf;
 
 use bulkhead_etcd::file::{ReadError, Snapshot};
 
-use bulkhead_repository::{SnapshotKind, SnapshotRef, TagKey};
-
-use super::super::recovery::{load_fleet, repository, snapshot_ref, with_repository};
+use super::super::recovery::{environment, load_fleet, snapshot_ref};
 use crate::args::EtcdSourceArgs;
 use crate::error::Failure;
 
@@ -61,38 +59,18 @@ fn open_snapshot(args: &EtcdSourceArgs) -> Result<Opened, Failure> {
         return Ok(Opened { snapshot, shown: path.display().to_string(), bytes, keys: None, temporary: None });
     };
     let fleet = load_fleet(&args.fleet)?;
-    let repo = repository(&fleet, args.repo.repo.as_deref(), None)?;
+    let wanted = snapshot_ref(&args.snapshot)?;
     let path = std::env::temp_dir().join(format!("bulkhead-etcd-read-{cluster}-{}.db", std::process::id()));
-    let (wanted, cluster_owned, target) = (args.snapshot.clone(), cluster.clone(), path.clone());
-    let wanted = snapshot_ref(&wanted)?;
-    let found = with_repository(&repo, move |r| {
-        let chosen = match &wanted {
-            SnapshotRef::Latest => r
-                .snapshots()?
-                .into_iter()
-                .rev()
-                .find(|s| s.kind() == SnapshotKind::EtcdFull && s.tag(TagKey::Cluster) == Some(cluster_owned.as_str()))
-                .ok_or_else(|| bulkhead_repository::Error::NoSnapshot {
-                    location: r.location().to_string(),
-                    wanted: format!("of etcd of cluster `{cluster_owned}`: take one with `bulkhead etcd snapshot`"),
-                })?,
-            SnapshotRef::Prefix(prefix) => r.snapshot(prefix)?,
-        };
-        if chosen.kind() != SnapshotKind::EtcdFull {
-            return Err(bulkhead_repository::Error::Source(format!(
-                "snapshot {} is not an etcd snapshot (tags: {})",
-                chosen.id,
-                chosen.tags.join(", ")
-            )));
-        }
-        let mut file = std::fs::File::create(&target).map_err(|e| bulkhead_repository::Error::Source(e.to_string()))?;
-        let bytes = r.dump(&chosen.id, "snapshot.db", &mut file)?;
-        Ok((chosen, bytes))
-    });
-    let (chosen, bytes) = found.inspect_err(|_| {
-        let _ = std::fs::remove_file(&path);
-    })?;
-    let shown = format!("repository `{}`, snapshot {} of {cluster}", repo.name, chosen.id.short());
+    let fetched = crate::runtime::block_on(bulkhead_jobs::snapshots::fetch_etcd(
+        &fleet,
+        args.repo.repo.as_deref(),
+        cluster,
+        &wanted,
+        &path,
+        &environment(),
+    ))??;
+    let (chosen, bytes) = (fetched.snapshot, fetched.bytes);
+    let shown = format!("repository `{}`, snapshot {} of {cluster}", fetched.repository, chosen.id.short());
     // Stored with its trailer and checked by the repository's own hashes: checked again all the same.
     let snapshot = Snapshot::open(&path, true).map_err(|e| {
         let _ = std::fs::remove_file(&path);
