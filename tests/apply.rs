@@ -109,6 +109,11 @@ async fn plan_apply_drift_saved_plans_and_pruning_on_three_clusters() {
     assert!(text(&out).contains("every wave healthy"), "{}", text(&out));
     let out = bulkhead(&dir, &["plan"]).await;
     assert_eq!(out.status.code(), Some(0), "a second plan has no changes: {}", text(&out));
+    let filters = crate::support::recovery_filters(&ns);
+    let filters = || filters.iter().map(|(regex, with)| (regex.as_str(), with.as_str()));
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!("plan_without_changes", String::from_utf8_lossy(&out.stdout));
+    });
     let out = bulkhead(&dir, &["drift"]).await;
     assert_eq!(out.status.code(), Some(0), "a freshly applied fleet has no drift: {}", text(&out));
 
@@ -118,6 +123,10 @@ async fn plan_apply_drift_saved_plans_and_pruning_on_three_clusters() {
     let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
     let edit = |data: Value| Patch::Merge(json!({"data": data, "metadata": {"annotations": {"someone": "else"}}}));
     maps.patch("settings", &PatchParams::default(), &edit(json!({"mode": "slow", "extra": "x"}))).await.unwrap();
+    let human = bulkhead(&dir, &["drift"]).await;
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!("drift_of_one_field", String::from_utf8_lossy(&human.stdout));
+    });
     let out = bulkhead(&dir, &["drift", "--output", "json"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let drift = json_of(&out);

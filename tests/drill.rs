@@ -158,6 +158,14 @@ async fn a_drill_recovers_verifies_times_and_records_an_app() {
         .map(|d| (d["app"].as_str().unwrap().to_string(), d["passed"].as_bool().unwrap()))
         .collect();
     assert_eq!(verdicts, [("shop".to_string(), true), ("stuck".to_string(), false)], "{history}");
+    let human = run(with_fleet(&["drill", "history"])).await;
+    let mut filters = crate::support::recovery_filters("nonamespaceinthistable");
+    // Measured times and ages differ from run to run.
+    filters.insert(0, (r"\b\d+(\.\d+)? ?(ms|s|m|h)\b".into(), "[duration]".into()));
+    let filters = filters.iter().map(|(regex, with)| (regex.as_str(), with.as_str())).collect::<Vec<_>>();
+    insta::with_settings!({filters => filters}, {
+        insta::assert_snapshot!("drill_history", String::from_utf8_lossy(&human.stdout));
+    });
     let junit = run(with_fleet(&["drill", "history", "--output", "junit"])).await;
     let junit = String::from_utf8_lossy(&junit.stdout);
     assert!(junit.contains(r#"tests="2" failures="1""#) && junit.contains("<failure"), "{junit}");

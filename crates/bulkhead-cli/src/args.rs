@@ -793,10 +793,9 @@ pub struct EtcdForgetArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
-    /// these; its other values are for the analyses and are ignored here].
-    #[arg(long, short, value_enum)]
-    pub output: Option<DataOutput>,
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// `bulkhead etcd restore`.
@@ -845,10 +844,9 @@ pub struct EtcdRestoreArgs {
     #[arg(long, value_name = "N", default_value_t = 1_000_000_000)]
     pub bump_revision: u64,
 
-    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
-    /// these; its other values are for the analyses and are ignored here].
-    #[arg(long, short, value_enum)]
-    pub output: Option<DataOutput>,
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// Which snapshot `etcd inspect` and `etcd extract` read.
@@ -900,10 +898,9 @@ pub struct EtcdInspectArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub largest: usize,
 
-    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
-    /// these; its other values are for the analyses and are ignored here].
-    #[arg(long, short, value_enum)]
-    pub output: Option<DataOutput>,
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// `bulkhead etcd extract`.
@@ -961,10 +958,9 @@ pub struct EtcdSnapshotArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
-    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
-    /// these; its other values are for the analyses and are ignored here].
-    #[arg(long, short, value_enum)]
-    pub output: Option<DataOutput>,
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// `bulkhead drill …`.
@@ -1070,10 +1066,9 @@ pub struct BackupShowArgs {
     #[arg(long)]
     pub objects: bool,
 
-    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
-    /// these; its other values are for the analyses and are ignored here].
-    #[arg(long, short, value_enum)]
-    pub output: Option<DataOutput>,
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// `bulkhead backup diff`.
@@ -1103,10 +1098,9 @@ pub struct BackupDiffArgs {
     #[arg(long)]
     pub app: Option<String>,
 
-    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
-    /// these; its other values are for the analyses and are ignored here].
-    #[arg(long, short, value_enum)]
-    pub output: Option<DataOutput>,
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// Keep rules given as flags (restic's `--keep-*`).
@@ -1164,10 +1158,9 @@ pub struct BackupForgetArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
-    /// these; its other values are for the analyses and are ignored here].
-    #[arg(long, short, value_enum)]
-    pub output: Option<DataOutput>,
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// `bulkhead backup prune`.
@@ -1189,10 +1182,9 @@ pub struct BackupPruneArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
-    /// these; its other values are for the analyses and are ignored here].
-    #[arg(long, short, value_enum)]
-    pub output: Option<DataOutput>,
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// `bulkhead backup check`.
@@ -1209,6 +1201,16 @@ pub struct BackupCheckArgs {
     /// Read and verify all data too (slower: every pack is downloaded).
     #[arg(long)]
     pub read_data: bool,
+}
+
+/// The output format of a command that prints data (reports, listings):
+/// human text or JSON.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct DataOutputArg {
+    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
+    /// these; its other values are for the analyses and are ignored here].
+    #[arg(long, short, value_enum)]
+    pub output: Option<DataOutput>,
 }
 
 /// Which repository, and its password.
@@ -1275,10 +1277,9 @@ pub struct BackupCreateArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,
 
-    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
-    /// these; its other values are for the analyses and are ignored here].
-    #[arg(long, short, value_enum)]
-    pub output: Option<DataOutput>,
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// `bulkhead backup list`.
@@ -1300,10 +1301,9 @@ pub struct BackupListArgs {
     #[arg(long)]
     pub app: Option<String>,
 
-    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
-    /// these; its other values are for the analyses and are ignored here].
-    #[arg(long, short, value_enum)]
-    pub output: Option<DataOutput>,
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// `bulkhead restore`.
@@ -1370,10 +1370,9 @@ pub struct RestoreArgs {
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallel: u16,
 
-    /// Output format [default: human, or BULKHEAD_OUTPUT when it is one of
-    /// these; its other values are for the analyses and are ignored here].
-    #[arg(long, short, value_enum)]
-    pub output: Option<DataOutput>,
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// `--existing`.

@@ -75,80 +75,39 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             (commands::net::check(&s, global, out), s.output)
         }
         Command::Schema => (commands::schema::run(out), OutputFormat::Json),
-        Command::Backup(BackupCommand::Create(a)) => {
-            let format = settings::output(a.output);
-            (commands::backup::create(&a, out), format)
-        }
-        Command::Backup(BackupCommand::List(a)) => {
-            let format = settings::output(a.output);
-            (commands::backup::list(&a, out), format)
-        }
+        Command::Backup(BackupCommand::Create(a)) => formatted(a, commands::backup::create, out),
+        Command::Backup(BackupCommand::List(a)) => formatted(a, commands::backup::list, out),
         Command::Backup(BackupCommand::Check(a)) => (commands::backup::check(&a, out), OutputFormat::Human),
-        Command::Backup(BackupCommand::Show(a)) => {
-            let format = settings::output(a.output);
-            (commands::snapshots::show(&a, out), format)
-        }
-        Command::Backup(BackupCommand::Diff(a)) => {
-            let format = settings::output(a.output);
-            (commands::snapshots::diff(&a, out), format)
-        }
-        Command::Backup(BackupCommand::Forget(a)) => {
-            let format = settings::output(a.output);
-            (commands::retention::forget(&a, out), format)
-        }
-        Command::Backup(BackupCommand::Prune(a)) => {
-            let format = settings::output(a.output);
-            (commands::retention::prune(&a, out), format)
-        }
-        Command::Drill(DrillCommand::Run(a)) => {
-            let format = settings::output(a.output);
-            (commands::drill::run(&a, out), format)
-        }
-        Command::Etcd(EtcdCommand::Snapshot(a)) => {
-            let format = settings::output(a.output);
-            (commands::etcd::snapshot(&a, out), format)
-        }
-        Command::Etcd(EtcdCommand::Inspect(a)) => {
-            let format = settings::output(a.output);
-            (commands::etcd::inspect::run(&a, out), format)
-        }
-        Command::Etcd(EtcdCommand::Watch(a)) => {
-            let format = settings::output(a.output);
-            (commands::etcd::watch::run(&a, out), format)
-        }
-        Command::Etcd(EtcdCommand::Forget(a)) => {
-            let format = settings::output(a.output);
-            (commands::etcd::forget::run(&a, out), format)
-        }
-        Command::Etcd(EtcdCommand::Restore(a)) => {
-            let format = settings::output(a.output);
-            (commands::etcd::restore::run(&a, out), format)
-        }
+        Command::Backup(BackupCommand::Show(a)) => formatted(a, commands::snapshots::show, out),
+        Command::Backup(BackupCommand::Diff(a)) => formatted(a, commands::snapshots::diff, out),
+        Command::Backup(BackupCommand::Forget(a)) => formatted(a, commands::retention::forget, out),
+        Command::Backup(BackupCommand::Prune(a)) => formatted(a, commands::retention::prune, out),
+        Command::Drill(DrillCommand::Run(a)) => formatted(a, commands::drill::run, out),
+        Command::Etcd(EtcdCommand::Snapshot(a)) => formatted(a, commands::etcd::snapshot, out),
+        Command::Etcd(EtcdCommand::Inspect(a)) => formatted(a, commands::etcd::inspect::run, out),
+        Command::Etcd(EtcdCommand::Watch(a)) => formatted(a, commands::etcd::watch::run, out),
+        Command::Etcd(EtcdCommand::Forget(a)) => formatted(a, commands::etcd::forget::run, out),
+        Command::Etcd(EtcdCommand::Restore(a)) => formatted(a, commands::etcd::restore::run, out),
         Command::Etcd(EtcdCommand::Extract(a)) => (commands::etcd::extract::run(&a, out), OutputFormat::Human),
         Command::Traffic(TrafficCommand::Serve(a)) => (commands::traffic::serve_command(&a, out), OutputFormat::Human),
-        Command::Drill(DrillCommand::History(a)) => {
-            let format = settings::output(a.output);
-            (commands::drill::history(&a, out), format)
-        }
-        Command::Restore(a) => {
-            let format = settings::output(a.output);
-            (commands::restore::run(&a, out), format)
-        }
+        Command::Drill(DrillCommand::History(a)) => formatted(a, commands::drill::history, out),
+        Command::Restore(a) => formatted(a, commands::restore::run, out),
         Command::Export(a) => (commands::export::run(&ExportSettings::resolve(a), out), OutputFormat::Human),
         Command::Render(a) => (commands::apply::render::run(&a, out), OutputFormat::Human),
-        Command::Plan(a) => {
-            let format = settings::output(a.output);
-            (commands::apply::plan::run(&a, out), format)
-        }
-        Command::Apply(a) => {
-            let format = settings::output(a.output);
-            (commands::apply::run::run(&a, out), format)
-        }
-        Command::Drift(a) => {
-            let format = settings::output(a.output);
-            (commands::apply::drift::run(&a, out), format)
-        }
+        Command::Plan(a) => formatted(a, commands::apply::plan::run, out),
+        Command::Apply(a) => formatted(a, commands::apply::run::run, out),
+        Command::Drift(a) => formatted(a, commands::apply::drift::run, out),
     }
+}
+
+/// Runs a command whose arguments say their output format themselves.
+fn formatted<A: settings::OutputOf>(
+    args: A,
+    command: impl FnOnce(&A, &mut dyn Write) -> Result<Verdict, Failure>,
+    out: &mut dyn Write,
+) -> (Result<Verdict, Failure>, OutputFormat) {
+    let format = args.output_format();
+    (command(&args, out), format)
 }
 
 /// Prints a failure: to stderr for people, and as a document of the
@@ -204,7 +163,7 @@ fn install_panic_hook() {
 fn init_tracing(verbose: u8, color: ColorChoice) {
     let default = match verbose {
         // A DNS server logs each site it takes out or brings back.
-        0 => "off,bulkhead=warn,bulkhead_traffic=info,bulkhead_cli::commands::traffic=info",
+        0 => "off,bulkhead=warn,bulkhead_traffic=info,bulkhead_jobs::traffic=info",
         1 => "info",
         2 => "debug",
         _ => "trace",

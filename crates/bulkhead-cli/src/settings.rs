@@ -8,8 +8,8 @@ use bulkhead_model::Severity;
 use bulkhead_report::{OutputFormat, Style};
 
 use crate::args::{
-    AuditArgs, BlastArgs, CheckArgs, ColorChoice, DataOutput, DrillOutput, FailOn, FailOnAll, GlobalArgs, NetCheckArgs,
-    NetPlanArgs, Output, PlanOutput, ValidateArgs,
+    AuditArgs, BlastArgs, CheckArgs, ColorChoice, DataOutput, DataOutputArg, DrillOutput, FailOn, FailOnAll,
+    GlobalArgs, NetCheckArgs, NetPlanArgs, Output, PlanOutput, ValidateArgs,
 };
 use crate::env_vars;
 
@@ -309,10 +309,54 @@ impl Format for Option<DrillOutput> {
     }
 }
 
+impl Format for DataOutputArg {
+    fn format(self) -> OutputFormat {
+        self.output.format()
+    }
+}
+
 /// The report format of an `--output` value.
 pub fn output(o: impl Format) -> OutputFormat {
     o.format()
 }
+
+/// A command's arguments, which say the format it prints in (and a
+/// failure is printed in).
+pub trait OutputOf {
+    /// The format.
+    fn output_format(&self) -> OutputFormat;
+}
+
+/// Each command whose `--output` is the whole story of its format.
+macro_rules! output_of {
+    ($($args:ty),* $(,)?) => {
+        $(impl OutputOf for $args {
+            fn output_format(&self) -> OutputFormat {
+                self.output.format()
+            }
+        })*
+    };
+}
+
+output_of!(
+    crate::args::BackupCreateArgs,
+    crate::args::BackupListArgs,
+    crate::args::BackupShowArgs,
+    crate::args::BackupDiffArgs,
+    crate::args::BackupForgetArgs,
+    crate::args::BackupPruneArgs,
+    crate::args::DrillRunArgs,
+    crate::args::DrillHistoryArgs,
+    crate::args::EtcdSnapshotArgs,
+    crate::args::EtcdInspectArgs,
+    crate::args::EtcdWatchArgs,
+    crate::args::EtcdForgetArgs,
+    crate::args::EtcdRestoreArgs,
+    crate::args::RestoreArgs,
+    crate::args::PlanArgs,
+    crate::args::ApplyArgs,
+    crate::args::DriftArgs,
+);
 
 /// `bulkhead export`, resolved.
 #[derive(Debug, Clone)]

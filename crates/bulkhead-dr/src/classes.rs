@@ -208,12 +208,14 @@ mod tests {
 
     #[test]
     fn no_match_is_an_error_naming_the_class_its_users_and_what_the_target_has() {
-        let err = derive(&used(&["local", "gp3"]), &fleet(), Some("aws"), &TargetClasses::default()).unwrap_err().to_string();
+        let err =
+            derive(&used(&["local", "gp3"]), &fleet(), Some("aws"), &TargetClasses::default()).unwrap_err().to_string();
         assert!(err.contains("storage class `local` (used by PersistentVolumeClaim shop/local: node topology, ReadWriteOnce) has no match on `gcp`"), "{err}");
         assert!(err.contains("standard-rwo (zone, ReadWriteOnce)"), "{err}");
         assert!(err.contains("--storage-class-map"), "{err}");
         assert!(!err.contains("`gp3`"), "gp3 has a match: {err}");
-        let err = derive(&used(&["mystery"]), &fleet(), Some("aws"), &TargetClasses::default()).unwrap_err().to_string();
+        let err =
+            derive(&used(&["mystery"]), &fleet(), Some("aws"), &TargetClasses::default()).unwrap_err().to_string();
         assert!(err.contains("the fleet's cluster `aws` declares no class `mystery`"), "{err}");
         let err = derive(&used(&["gp3"]), &fleet(), None, &TargetClasses::default()).unwrap_err().to_string();
         assert!(err.contains("the snapshot names no cluster"), "{err}");

@@ -24,6 +24,9 @@ pub enum Error {
     /// etcd failed, or what it sent is damaged.
     #[error(transparent)]
     Etcd(#[from] bulkhead_etcd::Error),
+    /// The traffic DNS could not be configured or serve.
+    #[error(transparent)]
+    Traffic(#[from] bulkhead_traffic::Error),
     /// A program the job runs (etcdutl) is missing or could not be started.
     #[error("{0}")]
     Tool(String),
@@ -50,6 +53,7 @@ impl Error {
             Self::Recovery(e) => e.fault(),
             Self::Cluster(e) => e.fault(),
             Self::Etcd(e) => e.fault(),
+            Self::Traffic(e) => e.fault(),
             Self::Tool(_) => Fault::Outside,
             // Stopped from outside; trying again later is the remedy.
             Self::Cancelled => Fault::Outside,

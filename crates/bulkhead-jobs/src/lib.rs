@@ -15,6 +15,7 @@
 
 pub mod apply;
 pub mod backup;
+pub mod blast;
 pub mod check;
 pub mod clusters;
 pub mod drill;
@@ -28,6 +29,7 @@ pub mod restore;
 pub mod retention;
 pub mod snapshots;
 pub mod tags;
+pub mod traffic;
 
 pub use check::{
     Backups, CheckOptions, CheckResult, DEFAULT_BLAST_POLICY, DRIFT, LiveState, check, measured, measured_restores,

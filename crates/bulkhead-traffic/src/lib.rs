@@ -96,3 +96,15 @@ pub enum Error {
         reason: String,
     },
 }
+
+impl Error {
+    /// Whose move it is: an address that cannot be listened on and a
+    /// primary that refuses updates are the outside world's; the rest is
+    /// the fleet's, the flags' or a peer's input.
+    pub fn fault(&self) -> bulkhead_model::Fault {
+        match self {
+            Self::Listen { .. } | Self::Update { .. } => bulkhead_model::Fault::Outside,
+            _ => bulkhead_model::Fault::Input,
+        }
+    }
+}

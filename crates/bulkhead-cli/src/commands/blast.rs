@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use bulkhead_blast::Blast;
+use bulkhead_jobs::blast::{BlastJob, BlastOutcome};
 use bulkhead_model::Diagnostic;
 use bulkhead_model::spec::DomainLevel;
 use bulkhead_report::{Counts, OutputFormat, Verdict};
@@ -20,23 +21,12 @@ pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write
     let printer = Printer { fleet: &settings.fleet, format: settings.output, global, suite: "blast" };
     let Some(loaded) = super::load_valid(printer, true, out)? else { return Ok(Verdict::Invalid) };
     let fleet = loaded.fleet.as_ref().expect("load_valid returns a fleet");
-    let measured = if settings.repos {
-        let backups = crate::runtime::block_on(bulkhead_jobs::read_backups(fleet, &super::recovery::environment()))?;
-        for r in &backups.repositories {
-            if let Err(e) = &r.snapshots {
-                tracing::warn!("repository `{}` could not be read ({e}): its apps' restores are not measured", r.name);
-            }
-        }
-        bulkhead_jobs::measured(&backups)
-    } else {
-        bulkhead_blast::Measured::default()
-    };
-    let (blast, unreachable) = if settings.live {
-        let live = crate::runtime::block_on(bulkhead_kube::read_workloads(fleet))?;
-        (bulkhead_blast::analyze_live(fleet, &live, settings.depth, &measured), live.unreachable)
-    } else {
-        (bulkhead_blast::analyze_static(fleet, settings.depth, &measured), Vec::new())
-    };
+    let job = BlastJob { live: settings.live, repositories: settings.repos, depth: settings.depth };
+    let BlastOutcome { blast, unreachable, unread_repositories } =
+        crate::runtime::block_on(bulkhead_jobs::blast::blast(fleet, job, &super::recovery::environment()))?;
+    for (name, why) in &unread_repositories {
+        tracing::warn!("repository `{name}` could not be read ({why}): its apps' restores are not measured");
+    }
     if let Some((level, name)) = &settings.simulate {
         return simulate(&blast, *level, name, settings.output, out);
     }

@@ -143,7 +143,6 @@ pub fn history(args: &DrillHistoryArgs, out: &mut dyn Write) -> Result<Verdict, 
     Ok(Verdict::Pass)
 }
 
-/// JUnit, one test case per drill: what CI dashboards read.
 /// Drills as JUnit test cases: one per drill run, timed by its RTO.
 fn write_junit(out: &mut dyn Write, reports: &[DrillReport]) -> Result<(), Failure> {
     let cases: Vec<TestCase> = reports
