@@ -52,3 +52,6 @@ mod apply;
 
 // `bulkhead traffic serve`: sites as network namespaces, `dig` as the client.
 mod traffic;
+
+// `bulkhead serve`: the fleet's schedules run, remembered across restarts, reloaded live.
+mod serve;

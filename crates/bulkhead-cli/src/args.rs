@@ -233,6 +233,144 @@ pub enum Command {
     /// Point your editor at it, for example with a first line
     /// `# yaml-language-server: $schema=fleet.schema.json`.
     Schema,
+
+    /// Run what the fleet schedules, until stopped: the robot.
+    ///
+    /// Each policy's backups (every app of the policy on every cluster it
+    /// runs on) and retention on the policy's cron schedule (UTC), the etcd
+    /// snapshots of policies with `etcd: true`, an etcd watch per control
+    /// plane whose `etcd.backup` names a policy (restarted when it stops),
+    /// drills on their schedules, drift and `check --live` every few
+    /// minutes. When a job last succeeded is read from the repositories,
+    /// so after downtime each overdue job runs once. A job never overlaps
+    /// itself; failures of the outside world are retried with backoff.
+    /// Every run is kept in the history (`bulkhead jobs list`); metrics at
+    /// `/metrics`, health at `/healthz` and `/readyz`. A valid change to the
+    /// fleet directory is taken without a restart; an invalid one keeps the
+    /// last good fleet. SIGTERM or Ctrl-C: nothing new starts, running jobs
+    /// get `--grace`, then are cancelled.
+    ///
+    ///   bulkhead serve --listen 127.0.0.1:9464 examples/multicloud
+    Serve(ServeArgs),
+
+    /// Read the history of `bulkhead serve`'s runs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+/// `bulkhead serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// Where the history of runs is kept [default: $XDG_STATE_HOME/bulkhead,
+    /// or ~/.local/state/bulkhead].
+    #[arg(long, value_name = "DIR", env = env_vars::BULKHEAD_STATE)]
+    pub state: Option<PathBuf>,
+
+    /// How often drift is looked for (0: never).
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub drift_every: std::time::Duration,
+
+    /// How often `check --live` runs (0: never).
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub check_every: std::time::Duration,
+
+    /// A job starts up to this long after its slot, spread by a hash of the
+    /// job (the same on every replica), so one slot's jobs do not start at once.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub jitter: std::time::Duration,
+
+    /// Jobs at once on one cluster.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub per_cluster: u16,
+
+    /// Jobs at once writing to one repository.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub per_repository: u16,
+
+    /// Attempts at one slot of a job the outside world fails (a cluster or
+    /// repository unreachable), waiting twice as long each time.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub attempts: u32,
+
+    /// The first retry's wait.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub backoff: std::time::Duration,
+
+    /// How often the repositories are read again for the last successes.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub evidence_every: std::time::Duration,
+
+    /// How long running jobs may go on after SIGTERM before they are cancelled.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub grace: std::time::Duration,
+
+    /// Stop after this long (tests, trials); by default until stopped.
+    #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub run_for: Option<std::time::Duration>,
+}
+
+/// `bulkhead jobs …`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// The newest runs, newest first.
+    ///
+    ///   bulkhead jobs list --job backup/tier1 --limit 20
+    List(JobsListArgs),
+    /// One run, whole.
+    Show(JobsShowArgs),
+}
+
+/// Where the history is.
+#[derive(Debug, Args)]
+pub struct StateArg {
+    /// The state directory `bulkhead serve` writes [default:
+    /// $XDG_STATE_HOME/bulkhead, or ~/.local/state/bulkhead].
+    #[arg(long, value_name = "DIR", env = env_vars::BULKHEAD_STATE)]
+    pub state: Option<PathBuf>,
+}
+
+/// `bulkhead jobs list`.
+#[derive(Debug, Args)]
+pub struct JobsListArgs {
+    /// The state directory.
+    #[command(flatten)]
+    pub state: StateArg,
+
+    /// Only this job (`backup/tier1/aws-use1-prod/orders-db`) or the jobs
+    /// under a prefix of it (`backup/tier1`, `drill`).
+    #[arg(long, value_name = "KEY")]
+    pub job: Option<String>,
+
+    /// At most this many runs.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
+}
+
+/// `bulkhead jobs show`.
+#[derive(Debug, Args)]
+pub struct JobsShowArgs {
+    /// The run's id (from `jobs list`).
+    pub id: u64,
+
+    /// The state directory.
+    #[command(flatten)]
+    pub state: StateArg,
+
+    /// The output format.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// Where the fleet is.

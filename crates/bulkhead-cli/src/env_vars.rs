@@ -12,3 +12,9 @@ pub const BULKHEAD_LOG: &str = "BULKHEAD_LOG";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Which traffic nameserver `bulkhead traffic serve` runs as.
 pub const BULKHEAD_TRAFFIC_INSTANCE: &str = "BULKHEAD_TRAFFIC_INSTANCE";
+/// Where `bulkhead serve` keeps its history (and `bulkhead jobs` reads it).
+pub const BULKHEAD_STATE: &str = "BULKHEAD_STATE";
+/// The base of per-user state directories (the XDG base directory spec).
+pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
+/// The user's home, for the state directory's default.
+pub const HOME: &str = "HOME";

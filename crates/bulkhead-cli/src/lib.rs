@@ -12,7 +12,9 @@ pub mod settings;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use args::{BackupCommand, Cli, ColorChoice, Command, DrillCommand, EtcdCommand, NetCommand, TrafficCommand};
+use args::{
+    BackupCommand, Cli, ColorChoice, Command, DrillCommand, EtcdCommand, JobsCommand, NetCommand, TrafficCommand,
+};
 use bulkhead_report::{DiagnosticsReport, OutputFormat, Verdict};
 use clap::Parser;
 pub use error::{EXIT_BAD_INPUT, EXIT_BUG, EXIT_FINDINGS, EXIT_OK, EXIT_OUTSIDE, Failure};
@@ -97,6 +99,9 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
         Command::Plan(a) => formatted(a, commands::apply::plan::run, out),
         Command::Apply(a) => formatted(a, commands::apply::run::run, out),
         Command::Drift(a) => formatted(a, commands::apply::drift::run, out),
+        Command::Serve(a) => (commands::serve::serve(&a, out), OutputFormat::Human),
+        Command::Jobs(JobsCommand::List(a)) => formatted(a, commands::serve::list, out),
+        Command::Jobs(JobsCommand::Show(a)) => formatted(a, commands::serve::show, out),
     }
 }
 
@@ -163,7 +168,7 @@ fn install_panic_hook() {
 fn init_tracing(verbose: u8, color: ColorChoice) {
     let default = match verbose {
         // A DNS server logs each site it takes out or brings back.
-        0 => "off,bulkhead=warn,bulkhead_traffic=info,bulkhead_jobs::traffic=info",
+        0 => "off,bulkhead=warn,bulkhead_traffic=info,bulkhead_jobs::traffic=info,bulkhead_serve=info",
         1 => "info",
         2 => "debug",
         _ => "trace",

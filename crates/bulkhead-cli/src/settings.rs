@@ -356,6 +356,8 @@ output_of!(
     crate::args::PlanArgs,
     crate::args::ApplyArgs,
     crate::args::DriftArgs,
+    crate::args::JobsListArgs,
+    crate::args::JobsShowArgs,
 );
 
 /// `bulkhead export`, resolved.

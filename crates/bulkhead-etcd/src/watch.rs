@@ -138,12 +138,12 @@ type Unstored = (Segment, Instant);
 /// # Errors
 /// Only what cannot be retried: a full snapshot that cannot be written to
 /// its scratch file.
-pub async fn run(
+pub async fn run<R: Fn(Report) + ?Sized>(
     target: &Target,
     store: Arc<Mutex<dyn Store>>,
     durable: Option<i64>,
     settings: &Settings,
-    report: &dyn Fn(Report),
+    report: &R,
 ) -> Result<(), Error> {
     let started = Instant::now();
     let deadline = settings.run_for.map(|d| started + d);
@@ -316,11 +316,11 @@ fn close_segment(pending: &mut Pending, unstored: &mut Vec<Unstored>, leases: &H
 
 /// Stores waiting segments in order; stops at the first failure (the rest
 /// wait). The bytes of changes stored.
-async fn flush(
+async fn flush<R: Fn(Report) + ?Sized>(
     store: &Arc<Mutex<dyn Store>>,
     unstored: &mut Vec<Unstored>,
     durable: &mut i64,
-    report: &dyn Fn(Report),
+    report: &R,
 ) -> u64 {
     let mut stored_bytes = 0u64;
     while let Some((segment, arrived)) = unstored.first().cloned() {
@@ -364,12 +364,12 @@ async fn flush(
 }
 
 /// Takes a full snapshot and stores it; its revision.
-async fn full(
+async fn full<R: Fn(Report) + ?Sized>(
     target: &Target,
     store: &Arc<Mutex<dyn Store>>,
     settings: &Settings,
     why: &str,
-    report: &dyn Fn(Report),
+    report: &R,
 ) -> Result<i64, Error> {
     let mut pause = Duration::from_millis(500);
     loop {

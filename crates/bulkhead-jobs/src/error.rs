@@ -30,6 +30,9 @@ pub enum Error {
     /// A program the job runs (etcdutl) is missing or could not be started.
     #[error("{0}")]
     Tool(String),
+    /// Clusters or services a job reads could not be reached (what each said).
+    #[error("{0}")]
+    Unreachable(String),
     /// The job was cancelled (a server stopping, Ctrl-C) before it finished.
     #[error("cancelled before it finished")]
     Cancelled,
@@ -54,7 +57,7 @@ impl Error {
             Self::Cluster(e) => e.fault(),
             Self::Etcd(e) => e.fault(),
             Self::Traffic(e) => e.fault(),
-            Self::Tool(_) => Fault::Outside,
+            Self::Tool(_) | Self::Unreachable(_) => Fault::Outside,
             // Stopped from outside; trying again later is the remedy.
             Self::Cancelled => Fault::Outside,
         }

@@ -270,11 +270,11 @@ pub struct EtcdWatchJob {
 /// # Errors
 /// When the cluster, its etcd access or the repository cannot be used at
 /// the start; later outages are waited out (and reported).
-pub async fn watch(
+pub async fn watch<R: Fn(Report) + ?Sized>(
     fleet: &Fleet,
     job: &EtcdWatchJob,
     env: &Env,
-    report: &dyn Fn(Report),
+    report: &R,
     cancel: &CancellationToken,
 ) -> Result<(), Error> {
     let (cluster, target) = target(fleet, &job.cluster)?;

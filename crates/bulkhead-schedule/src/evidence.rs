@@ -47,6 +47,32 @@ impl Evidence {
         evidence
     }
 
+    /// Takes the newer of each of `other`'s facts (a repository read again;
+    /// one that could not be read this time leaves what was known).
+    pub fn merge(&mut self, other: Self) {
+        fn newer<K: std::hash::Hash + Eq>(into: &mut HashMap<K, DateTime<Utc>>, from: HashMap<K, DateTime<Utc>>) {
+            for (k, t) in from {
+                let slot = into.entry(k).or_insert(t);
+                *slot = (*slot).max(t);
+            }
+        }
+        newer(&mut self.backups, other.backups);
+        newer(&mut self.etcd, other.etcd);
+        newer(&mut self.drills, other.drills);
+    }
+
+    /// Records that `work` succeeded at `at` (before the repository is read
+    /// again), for the work the repository records.
+    pub fn record(&mut self, work: &Work, at: DateTime<Utc>) {
+        let slot = match work {
+            Work::Backup { cluster, app, .. } => self.backups.entry((cluster.clone(), app.clone())).or_insert(at),
+            Work::EtcdSnapshot { cluster, .. } => self.etcd.entry(cluster.clone()).or_insert(at),
+            Work::Drill { drill } => self.drills.entry(drill.clone()).or_insert(at),
+            _ => return,
+        };
+        *slot = (*slot).max(at);
+    }
+
     /// When `work` last succeeded, as far as the repository tells; `None`
     /// for work it does not record (retention, drift, checks: a server's own
     /// history knows those) and for work that never succeeded.

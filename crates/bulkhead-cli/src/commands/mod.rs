@@ -16,6 +16,7 @@ mod recovery;
 pub mod restore;
 pub mod retention;
 pub mod schema;
+pub mod serve;
 pub mod snapshots;
 pub mod traffic;
 pub mod validate;

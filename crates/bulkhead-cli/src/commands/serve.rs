@@ -1,0 +1,174 @@
+//! `bulkhead serve` and `bulkhead jobs list | show`: the controller, and
+//! the history it keeps.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use bulkhead_jobs::CancellationToken;
+use bulkhead_report::{OutputFormat, Table, Verdict};
+use bulkhead_schedule::Intervals;
+use bulkhead_serve::{History, Settings};
+
+use super::recovery::environment;
+use crate::args::{JobsListArgs, JobsShowArgs, ServeArgs, StateArg};
+use crate::env_vars;
+use crate::error::Failure;
+use crate::settings::output;
+
+/// The state directory: `--state`, or the XDG default.
+fn state_dir(state: Option<&PathBuf>) -> Result<PathBuf, Failure> {
+    if let Some(dir) = state {
+        return Ok(dir.clone());
+    }
+    if let Some(base) = std::env::var_os(env_vars::XDG_STATE_HOME).filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(base).join("bulkhead"));
+    }
+    match std::env::var_os(env_vars::HOME).filter(|v| !v.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".local/state/bulkhead")),
+        None => Err(Failure::Usage("no --state given and neither XDG_STATE_HOME nor HOME is set".into())),
+    }
+}
+
+fn every(d: std::time::Duration) -> Option<std::time::Duration> {
+    (!d.is_zero()).then_some(d)
+}
+
+/// Runs `serve` until SIGTERM, Ctrl-C or `--for`.
+///
+/// # Errors
+/// A fleet with errors or a history that cannot be opened (exit 2); an
+/// address that cannot be listened on (exit 3).
+pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let state = state_dir(args.state.as_ref())?;
+    let mut settings = Settings::new(args.fleet.fleet.clone(), &state);
+    settings.listen = args.listen;
+    settings.intervals = Intervals { drift: every(args.drift_every), check: every(args.check_every) };
+    settings.jitter = args.jitter;
+    settings.per_cluster = usize::from(args.per_cluster);
+    settings.per_repository = usize::from(args.per_repository);
+    settings.attempts = args.attempts;
+    settings.first_backoff = args.backoff;
+    settings.evidence_every = args.evidence_every.max(std::time::Duration::from_secs(1));
+    settings.grace = args.grace;
+    let run_for = args.run_for;
+    let stop = CancellationToken::new();
+    let stopper = stop.clone();
+    crate::runtime::block_on(async move {
+        tokio::spawn(async move {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let terminated = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let ran_for = async {
+                match run_for {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = ran_for => {}
+                _ = tokio::signal::ctrl_c() => {}
+                () = terminated => {}
+            }
+            stopper.cancel();
+        });
+        bulkhead_serve::serve(settings, environment(), stop).await
+    })?
+    .map_err(|e| match e.fault() {
+        bulkhead_model::Fault::Outside => Failure::Outside(e.to_string()),
+        _ => Failure::Input(e.to_string()),
+    })?;
+    writeln!(out, "stopped")?;
+    Ok(Verdict::Pass)
+}
+
+fn open(state: &StateArg) -> Result<History, Failure> {
+    let dir = state_dir(state.state.as_ref())?;
+    History::open_existing(&dir.join("history.redb")).map_err(|e| Failure::Input(e.to_string()))
+}
+
+/// Runs `jobs list`.
+///
+/// # Errors
+/// No history in the state directory (exit 2).
+pub fn list(args: &JobsListArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let history = open(&args.state)?;
+    let runs = history.list(args.job.as_deref(), args.limit).map_err(|e| Failure::Input(e.to_string()))?;
+    match output(args.output) {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &serde_json::json!({"runs": runs}))?;
+            writeln!(out)?;
+        }
+        _ => {
+            let mut table = Table::new(["id", "started", "job", "attempt", "outcome", "reason"]);
+            for r in &runs {
+                let reason = r.reason.as_deref().unwrap_or("").lines().next().unwrap_or("");
+                let reason: String = if reason.chars().count() > 80 {
+                    reason.chars().take(79).chain(['…']).collect()
+                } else {
+                    reason.into()
+                };
+                table.row([
+                    r.id.to_string(),
+                    r.started.clone(),
+                    r.job.clone(),
+                    r.attempt.to_string(),
+                    r.outcome.as_str().to_string(),
+                    reason,
+                ]);
+            }
+            table.write(out)?;
+            writeln!(out, "{} runs", runs.len())?;
+        }
+    }
+    Ok(Verdict::Pass)
+}
+
+/// Runs `jobs show`.
+///
+/// # Errors
+/// No history, or no such run (exit 2).
+pub fn show(args: &JobsShowArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let history = open(&args.state)?;
+    let run = history.get(args.id).map_err(|e| Failure::Input(e.to_string()))?.ok_or_else(|| {
+        Failure::Usage(format!("no run {} in the history (`bulkhead jobs list` lists them)", args.id))
+    })?;
+    match output(args.output) {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &run)?;
+            writeln!(out)?;
+        }
+        _ => {
+            writeln!(out, "run {} of {} ({})", run.id, run.job, run.kind)?;
+            if let Some(slot) = &run.slot {
+                writeln!(out, "  slot     {slot} (made up for {} slot(s))", run.missed)?;
+            }
+            writeln!(out, "  attempt  {}", run.attempt)?;
+            writeln!(out, "  started  {}", run.started)?;
+            writeln!(out, "  ended    {}", run.ended.as_deref().unwrap_or("-"))?;
+            writeln!(out, "  outcome  {}", run.outcome.as_str())?;
+            if let Some(reason) = &run.reason {
+                writeln!(out, "  reason   {reason}")?;
+            }
+            let f = &run.figures;
+            for (name, value) in [
+                ("objects", f.objects.map(|n| n.to_string())),
+                ("bytes", f.bytes.map(|n| n.to_string())),
+                ("removed", f.removed.map(|n| n.to_string())),
+                ("RTO", f.rto_seconds.map(|s| format!("{s:.1} s"))),
+                ("RPO", f.rpo_seconds.map(|s| format!("{s:.1} s"))),
+                ("findings", f.findings.map(|n| n.to_string())),
+            ] {
+                if let Some(v) = value {
+                    writeln!(out, "  {name:<8} {v}")?;
+                }
+            }
+        }
+    }
+    Ok(Verdict::Pass)
+}

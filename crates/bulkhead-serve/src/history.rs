@@ -1,0 +1,342 @@
+//! Every run the server made, kept in an embedded store (redb: one file,
+//! crash-safe, no server) so `serve` works on one machine with nothing
+//! else, and `bulkhead jobs list|show` can read it. Bounded: the oldest
+//! runs go once there are more than the store keeps.
+
+use std::path::{Path, PathBuf};
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+/// Runs by id (the order they started in), each as JSON: the record can
+/// grow fields without a migration.
+const RUNS: TableDefinition<u64, &str> = TableDefinition::new("runs");
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    /// Still running (a run is recorded when it starts).
+    Running,
+    /// It did what it was for.
+    Succeeded,
+    /// It failed; the reason says why.
+    Failed,
+    /// It ran out of its time.
+    TimedOut,
+    /// The server stopped it (shutting down, or its lease was lost).
+    Cancelled,
+}
+
+impl Outcome {
+    /// The outcome as metrics label it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed-out",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Figures {
+    /// Objects backed up, restored or compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects: Option<u64>,
+    /// Bytes written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Snapshots removed (retention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<u64>,
+    /// A drill's measured RTO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_seconds: Option<f64>,
+    /// A drill's measured RPO: the restored snapshot's age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo_seconds: Option<f64>,
+    /// Findings (drift, check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<u64>,
+}
+
+/// One run of one job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    /// Its id: increasing, in the order runs started.
+    pub id: u64,
+    /// The job's key (`backup/nightly/aws-use1-prod/shop`).
+    pub job: String,
+    /// The job's kind (`backup`, `drill` …).
+    pub kind: String,
+    /// The slot it ran for (RFC 3339), when it was scheduled by cron.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    /// How many slots it made up for (after downtime: more than one).
+    pub missed: u32,
+    /// Which attempt this was (1: the first; retries count up).
+    pub attempt: u32,
+    /// When it started (RFC 3339).
+    pub started: String,
+    /// When it ended (RFC 3339); `None` while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why it failed, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What it measured.
+    #[serde(default)]
+    pub figures: Figures,
+}
+
+/// Why the history cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The store's file cannot be opened or written.
+    #[error("the history at {path}: {why}")]
+    Store {
+        /// The file.
+        path: PathBuf,
+        /// What redb said.
+        why: String,
+    },
+    /// A record that does not read back (written by a newer Bulkhead?).
+    #[error("the history at {path}: run {id} does not read: {source}")]
+    Record {
+        /// The file.
+        path: PathBuf,
+        /// The run.
+        id: u64,
+        /// Why.
+        source: serde_json::Error,
+    },
+}
+
+/// The history of runs.
+pub struct History {
+    db: Database,
+    path: PathBuf,
+    keep: usize,
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History").field("path", &self.path).field("keep", &self.keep).finish_non_exhaustive()
+    }
+}
+
+impl History {
+    /// Opens (or creates) the history at `path`, keeping the newest `keep` runs.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or created (or another process holds it).
+    pub fn open(path: &Path, keep: usize) -> Result<Self, HistoryError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| Self::store_error(path, e))?;
+        }
+        let db = Database::create(path).map_err(|e| Self::store_error(path, e))?;
+        let history = Self { db, path: path.to_path_buf(), keep: keep.max(1) };
+        // The table exists from the start, so readers never find it missing.
+        history.write(|table| {
+            let _ = table.len()?;
+            Ok(())
+        })?;
+        Ok(history)
+    }
+
+    /// Opens an existing history to read (`bulkhead jobs`).
+    ///
+    /// # Errors
+    /// When there is none at `path`, or it cannot be read.
+    pub fn open_existing(path: &Path) -> Result<Self, HistoryError> {
+        if !path.exists() {
+            return Err(HistoryError::Store {
+                path: path.to_path_buf(),
+                why: "no history here: `bulkhead serve` writes it (see --history)".into(),
+            });
+        }
+        Self::open(path, usize::MAX)
+    }
+
+    fn store_error(path: &Path, e: impl std::fmt::Display) -> HistoryError {
+        HistoryError::Store { path: path.to_path_buf(), why: e.to_string() }
+    }
+
+    fn write<T>(
+        &self,
+        work: impl FnOnce(&mut redb::Table<'_, u64, &'static str>) -> Result<T, redb::Error>,
+    ) -> Result<T, HistoryError> {
+        let run = || -> Result<T, redb::Error> {
+            let tx = self.db.begin_write()?;
+            let out = {
+                let mut table = tx.open_table(RUNS)?;
+                work(&mut table)?
+            };
+            tx.commit()?;
+            Ok(out)
+        };
+        run().map_err(|e| Self::store_error(&self.path, e))
+    }
+
+    /// Records a run that starts now; its id.
+    ///
+    /// # Errors
+    /// When the store cannot be written.
+    pub fn begin(&self, mut run: Run) -> Result<u64, HistoryError> {
+        let keep = self.keep;
+        self.write(move |table| {
+            let id = table.last()?.map_or(1, |(k, _)| k.value() + 1);
+            run.id = id;
+            let json = serde_json::to_string(&run).expect("a run serializes");
+            table.insert(id, json.as_str())?;
+            // Bounded: the oldest go.
+            let excess = (table.len()? as usize).saturating_sub(keep);
+            if excess > 0 {
+                let old: Vec<u64> =
+                    table.iter()?.take(excess).map(|e| e.map(|(k, _)| k.value())).collect::<Result<_, _>>()?;
+                for k in old {
+                    table.remove(k)?;
+                }
+            }
+            Ok(id)
+        })
+    }
+
+    /// Records how run `run.id` ended.
+    ///
+    /// # Errors
+    /// When the store cannot be written.
+    pub fn end(&self, run: &Run) -> Result<(), HistoryError> {
+        let json = serde_json::to_string(run).expect("a run serializes");
+        self.write(move |table| {
+            table.insert(run.id, json.as_str())?;
+            Ok(())
+        })
+    }
+
+    /// Runs marked running by a server that stopped without ending them
+    /// (killed): ended as cancelled, so nothing claims to run forever.
+    ///
+    /// # Errors
+    /// When the store cannot be written.
+    pub fn close_abandoned(&self, now: &str) -> Result<usize, HistoryError> {
+        let abandoned: Vec<Run> =
+            self.list(None, usize::MAX)?.into_iter().filter(|r| r.outcome == Outcome::Running).collect();
+        for mut run in abandoned.iter().cloned() {
+            run.outcome = Outcome::Cancelled;
+            run.ended = Some(now.to_string());
+            run.reason = Some("the server stopped while it ran".into());
+            self.end(&run)?;
+        }
+        Ok(abandoned.len())
+    }
+
+    /// The newest `limit` runs (of job `job`, when given), newest first.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub fn list(&self, job: Option<&str>, limit: usize) -> Result<Vec<Run>, HistoryError> {
+        let read = || -> Result<Vec<(u64, String)>, redb::Error> {
+            let tx = self.db.begin_read()?;
+            let table = tx.open_table(RUNS)?;
+            let mut out = Vec::new();
+            for entry in table.iter()?.rev() {
+                let (k, v) = entry?;
+                out.push((k.value(), v.value().to_string()));
+            }
+            Ok(out)
+        };
+        let rows = read().map_err(|e| Self::store_error(&self.path, e))?;
+        let mut runs = Vec::new();
+        for (id, json) in rows {
+            let run: Run = serde_json::from_str(&json).map_err(|source| HistoryError::Record {
+                path: self.path.clone(),
+                id,
+                source,
+            })?;
+            if job.is_none_or(|j| run.job == j || run.job.starts_with(&format!("{j}/"))) {
+                runs.push(run);
+                if runs.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(runs)
+    }
+
+    /// Run `id`.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub fn get(&self, id: u64) -> Result<Option<Run>, HistoryError> {
+        let read = || -> Result<Option<String>, redb::Error> {
+            let tx = self.db.begin_read()?;
+            let table = tx.open_table(RUNS)?;
+            Ok(table.get(id)?.map(|v| v.value().to_string()))
+        };
+        let json = read().map_err(|e| Self::store_error(&self.path, e))?;
+        json.map(|j| {
+            serde_json::from_str(&j).map_err(|source| HistoryError::Record { path: self.path.clone(), id, source })
+        })
+        .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(job: &str) -> Run {
+        Run {
+            id: 0,
+            job: job.into(),
+            kind: "backup".into(),
+            slot: None,
+            missed: 1,
+            attempt: 1,
+            started: "2026-12-03T00:00:00Z".into(),
+            ended: None,
+            outcome: Outcome::Running,
+            reason: None,
+            figures: Figures::default(),
+        }
+    }
+
+    #[test]
+    fn runs_are_kept_newest_first_and_bounded() {
+        let dir = std::env::temp_dir().join(format!("bulkhead-history-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("history.redb");
+        {
+            let history = History::open(&path, 3).unwrap();
+            for i in 0..5 {
+                let id = history.begin(run(&format!("backup/p/c/app{i}"))).unwrap();
+                let mut done = run(&format!("backup/p/c/app{i}"));
+                done.id = id;
+                done.outcome = Outcome::Succeeded;
+                done.figures.objects = Some(i);
+                history.end(&done).unwrap();
+            }
+            history.begin(run("drill/d")).unwrap();
+        }
+        // Reopened, as after a crash: the same runs, the oldest gone.
+        let history = History::open(&path, 3).unwrap();
+        let all = history.list(None, 100).unwrap();
+        let ids: Vec<u64> = all.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [6, 5, 4]);
+        assert_eq!(all[1].figures.objects, Some(4));
+        assert_eq!(history.list(Some("drill"), 10).unwrap().len(), 1);
+        assert_eq!(history.close_abandoned("2026-12-03T01:00:00Z").unwrap(), 1);
+        assert_eq!(history.get(6).unwrap().unwrap().outcome, Outcome::Cancelled);
+        assert!(history.get(1).unwrap().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

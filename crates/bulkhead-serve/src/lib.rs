@@ -1,0 +1,207 @@
+//! `bulkhead serve`: the controller that runs what the fleet declares.
+//!
+//! The fleet's scheduled jobs come from `bulkhead-schedule`; each runs
+//! through the jobs layer, the same library the CLI calls. "When did this
+//! last succeed" is read from the repositories (the newest snapshot per app
+//! and kind, the newest drill record), so a restart runs each overdue job
+//! once. Every run is kept in the history ([`history`]); `/metrics`,
+//! `/healthz` and `/readyz` are served over HTTP ([`http`]). The fleet
+//! directory is watched: a valid change is taken without a restart and
+//! without touching running jobs; an invalid one keeps the last good fleet.
+//! Stopping (the token the caller cancels, on SIGTERM) starts nothing new,
+//! lets running jobs finish within the grace period, then cancels them.
+
+pub mod history;
+pub mod http;
+pub mod metrics;
+mod reload;
+mod runner;
+mod scheduler;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bulkhead_jobs::CancellationToken;
+use bulkhead_schedule::Intervals;
+
+pub use history::{Figures, History, HistoryError, Outcome, Run};
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The fleet directory.
+    pub fleet: PathBuf,
+    /// The history's file.
+    pub history: PathBuf,
+    /// Runs the history keeps.
+    pub keep_runs: usize,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub listen: SocketAddr,
+    /// How often drift and the live check run.
+    pub intervals: Intervals,
+    /// Jobs start up to this long after their slot (a hash of the job).
+    pub jitter: Duration,
+    /// Jobs at once on one cluster.
+    pub per_cluster: usize,
+    /// Jobs at once writing to one repository.
+    pub per_repository: usize,
+    /// Attempts at one slot of a job that fails from the outside world.
+    pub attempts: u32,
+    /// The first retry's wait; each next one waits twice as long, up to `max_backoff`.
+    pub first_backoff: Duration,
+    /// The longest wait between attempts.
+    pub max_backoff: Duration,
+    /// How often the repositories are read again for the last successes.
+    pub evidence_every: Duration,
+    /// How often the fleet directory is looked at for changes.
+    pub reload_every: Duration,
+    /// How long running jobs may go on after a stop before they are cancelled.
+    pub grace: Duration,
+    /// Where etcd snapshots are written before they are stored.
+    pub scratch: PathBuf,
+    /// Time limits by job kind (`backup`, `drill` …); absent kinds have none.
+    pub timeouts: Vec<(String, Duration)>,
+}
+
+impl Settings {
+    /// Defaults for a fleet at `fleet`, with the history in `state`.
+    pub fn new(fleet: PathBuf, state: &std::path::Path) -> Self {
+        Self {
+            fleet,
+            history: state.join("history.redb"),
+            keep_runs: 10_000,
+            listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            intervals: Intervals::default(),
+            jitter: Duration::from_secs(30),
+            per_cluster: 2,
+            per_repository: 2,
+            attempts: 3,
+            first_backoff: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(300),
+            evidence_every: Duration::from_secs(60),
+            reload_every: Duration::from_secs(2),
+            grace: Duration::from_secs(30),
+            scratch: std::env::temp_dir(),
+            timeouts: vec![
+                ("backup".into(), Duration::from_secs(3600)),
+                ("retention".into(), Duration::from_secs(3600)),
+                ("etcd-snapshot".into(), Duration::from_secs(1800)),
+                ("drill".into(), Duration::from_secs(3600)),
+                ("drift".into(), Duration::from_secs(600)),
+                ("check".into(), Duration::from_secs(600)),
+            ],
+        }
+    }
+
+    fn timeout(&self, kind: &str) -> Option<Duration> {
+        self.timeouts.iter().find(|(k, _)| k == kind).map(|(_, d)| *d)
+    }
+
+    fn backoff(&self, failures: u32) -> Duration {
+        let factor = 2u32.saturating_pow(failures.saturating_sub(1));
+        self.first_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// Why the server could not start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The fleet cannot be used at the start.
+    #[error("{0}")]
+    Fleet(String),
+    /// The history cannot be opened.
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    /// The HTTP address cannot be listened on.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whose move it is.
+    pub fn fault(&self) -> bulkhead_model::Fault {
+        match self {
+            Self::Fleet(_) | Self::History(_) => bulkhead_model::Fault::Input,
+            Self::Listen { .. } => bulkhead_model::Fault::Outside,
+        }
+    }
+}
+
+/// Runs the server until `stop` is cancelled, then winds down.
+///
+/// # Errors
+/// A fleet that cannot be used at the start, a history that cannot be
+/// opened, an address that cannot be listened on.
+pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: CancellationToken) -> Result<(), Error> {
+    let plan = reload::load(&settings.fleet, settings.intervals).map_err(Error::Fleet)?;
+    let history = History::open(&settings.history, settings.keep_runs)?;
+    let abandoned = history.close_abandoned(&chrono::Utc::now().to_rfc3339())?;
+    if abandoned > 0 {
+        tracing::warn!(abandoned, "runs a stopped server left running are recorded as cancelled");
+    }
+    let metrics = Arc::new(metrics::Metrics::default());
+    let mut registry = prometheus_client::registry::Registry::default();
+    metrics.register(&mut registry);
+    metrics.fleet(true, Some(chrono::Utc::now().timestamp() as f64));
+    // One replica, no lease: it leads.
+    metrics.set_leader(true);
+    let ready = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| Error::Listen { address: settings.listen, source })?;
+    tracing::info!(address = %settings.listen, jobs = plan.jobs.len(), "serving");
+    let http = tokio::spawn(http::serve(listener, Arc::new(registry), Arc::clone(&ready), stop.clone()));
+
+    let shared = Arc::new(scheduler::Shared::new(settings.clone(), env, history, metrics, plan));
+    // The last successes are read before anything is judged due.
+    shared.refresh_evidence().await;
+    ready.store(true, Ordering::Release);
+    let started = chrono::Utc::now();
+    let jobs = CancellationToken::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut evidence = tokio::time::interval(settings.evidence_every);
+    evidence.tick().await;
+    let mut reload = tokio::time::interval(settings.reload_every);
+    let mut watcher = reload::Watcher::new(&settings.fleet);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = tick.tick() => shared.tick(started, &jobs),
+            _ = evidence.tick() => {
+                let shared = Arc::clone(&shared);
+                tokio::spawn(async move { shared.refresh_evidence().await });
+            }
+            _ = reload.tick() => {
+                if watcher.changed() {
+                    reload::take(&shared, settings.intervals);
+                }
+            }
+        }
+    }
+    // Stopping: nothing new; running jobs get the grace period, then are cancelled.
+    tracing::info!(running = shared.running_count(), grace = ?settings.grace, "stopping");
+    let deadline = tokio::time::Instant::now() + settings.grace;
+    while shared.running_count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    if shared.running_count() > 0 {
+        tracing::warn!(running = shared.running_count(), "the grace period is over: cancelling");
+        shared.cancel_all();
+        jobs.cancel();
+        let cancelled = tokio::time::Instant::now() + Duration::from_secs(10);
+        while shared.running_count() > 0 && tokio::time::Instant::now() < cancelled {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let _ = http.await;
+    Ok(())
+}

@@ -1,0 +1,412 @@
+//! The loop that runs the fleet's jobs: once a second it asks each job
+//! whether it is due (its schedule against its last success, read from the
+//! repository or, for work the repository does not record, the history),
+//! and starts the due ones within the limits: a job never overlaps itself,
+//! at most so many run per cluster and per repository, each kind has a
+//! timeout, failures of the outside world are retried with backoff, and
+//! the etcd watch is restarted when it stops.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bulkhead_jobs::{CancellationToken, Error as JobError};
+use bulkhead_model::{Fault, Loaded};
+use bulkhead_schedule::{Due, Evidence, JobKey, Scheduled, When, Work};
+use chrono::{DateTime, Utc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::Settings;
+use crate::history::{Figures, History, Outcome, Run};
+use crate::metrics::Metrics;
+
+/// A fleet in use and the jobs it declares.
+pub(crate) struct Plan {
+    pub loaded: Arc<Loaded>,
+    pub jobs: Vec<Scheduled>,
+}
+
+/// Where a job stands between runs.
+#[derive(Debug, Clone, Default)]
+struct Attempts {
+    /// The slot the last attempts were for.
+    slot: Option<DateTime<Utc>>,
+    /// How many attempts that slot had.
+    count: u32,
+    /// Not before this (a retry's backoff, a watch's restart).
+    not_before: Option<Instant>,
+    /// The slot is given up: wait for the next one.
+    given_up: bool,
+}
+
+/// What the loop and its runs share.
+pub(crate) struct Shared {
+    pub settings: Settings,
+    pub env: bulkhead_repository::Env,
+    pub history: History,
+    pub metrics: Arc<Metrics>,
+    pub plan: Mutex<Arc<Plan>>,
+    pub evidence: Mutex<Evidence>,
+    /// Last successes of the work the repository does not record.
+    own: Mutex<HashMap<JobKey, DateTime<Utc>>>,
+    running: Mutex<HashMap<JobKey, CancellationToken>>,
+    attempts: Mutex<HashMap<JobKey, Attempts>>,
+    limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn epoch(t: DateTime<Utc>) -> f64 {
+    t.timestamp_millis() as f64 / 1000.0
+}
+
+impl Shared {
+    pub(crate) fn new(
+        settings: Settings,
+        env: bulkhead_repository::Env,
+        history: History,
+        metrics: Arc<Metrics>,
+        plan: Plan,
+    ) -> Self {
+        // Work the repository does not record: its last success is the history's.
+        let mut own = HashMap::new();
+        if let Ok(runs) = history.list(None, usize::MAX) {
+            for run in runs.iter().filter(|r| r.outcome == Outcome::Succeeded) {
+                if let Ok(t) = DateTime::parse_from_rfc3339(run.ended.as_deref().unwrap_or(&run.started)) {
+                    own.entry(JobKey(run.job.clone())).or_insert(t.with_timezone(&Utc));
+                }
+            }
+        }
+        Self {
+            settings,
+            env,
+            history,
+            metrics,
+            plan: Mutex::new(Arc::new(plan)),
+            evidence: Mutex::new(Evidence::default()),
+            own: Mutex::new(own),
+            running: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(HashMap::new()),
+            limits: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn current(&self) -> Arc<Plan> {
+        Arc::clone(&self.plan.lock().expect("the plan's lock"))
+    }
+
+    /// Reads every policy's repository again; a repository that cannot be
+    /// read leaves what was known of it.
+    pub(crate) async fn refresh_evidence(&self) {
+        let plan = self.current();
+        let Some(fleet) = plan.loaded.fleet.as_ref() else { return };
+        let backups = bulkhead_jobs::read_backups(fleet, &self.env).await;
+        let mut read = Evidence::default();
+        for repository in &backups.repositories {
+            match &repository.snapshots {
+                Ok(snapshots) => read.merge(Evidence::from_snapshots(snapshots)),
+                Err(e) => {
+                    tracing::warn!(repository = %repository.name, error = %e, "cannot read the repository; its jobs' last successes are as last read")
+                }
+            }
+        }
+        let mut evidence = self.evidence.lock().expect("the evidence's lock");
+        evidence.merge(read);
+        self.publish_ages(fleet, &evidence);
+    }
+
+    /// Each app's backup age against its RPO, and each job's last success, as metrics.
+    fn publish_ages(&self, fleet: &bulkhead_model::Fleet, evidence: &Evidence) {
+        let now = now();
+        for app in fleet.file.spec.apps.iter().filter(|a| a.backup.is_some()) {
+            let age = evidence.newest_backup_of(&app.name).map(|t| (now - t).num_milliseconds() as f64 / 1000.0);
+            let rpo = app.sla.rpo.as_deref().and_then(|r| humantime::parse_duration(r).ok()).map(|d| d.as_secs_f64());
+            self.metrics.backup_age(&app.name, age, rpo);
+        }
+        let own = self.own.lock().expect("the history's lock");
+        for job in &self.current().jobs {
+            let key = job.work.key();
+            if let Some(t) = evidence.last_success(&job.work).or_else(|| own.get(&key).copied()) {
+                self.metrics.succeeded_at(job.work.kind(), &key.0, epoch(t));
+            }
+        }
+    }
+
+    fn last_success(&self, work: &Work) -> Option<DateTime<Utc>> {
+        let evidence = self.evidence.lock().expect("the evidence's lock").last_success(work);
+        evidence.or_else(|| self.own.lock().expect("the history's lock").get(&work.key()).copied())
+    }
+
+    /// The slot `job` is due for now (and how many it makes up for), if any.
+    fn due_slot(&self, job: &Scheduled, now: DateTime<Utc>, started: DateTime<Utc>) -> Option<(DateTime<Utc>, u32)> {
+        let last = self.last_success(&job.work);
+        match &job.when {
+            When::Cron { cron, .. } => match bulkhead_schedule::due(cron, last, now) {
+                Due::Now { slot: Some(slot), missed } => Some((slot, missed)),
+                // Never succeeded: the newest slot that passed, or the server's start.
+                Due::Now { slot: None, .. } => {
+                    Some((cron.find_previous_occurrence(&now, true).unwrap_or(started).max(started.min(now)), 1))
+                }
+                Due::At(_) => None,
+            },
+            When::Every(every) => {
+                let every = chrono::TimeDelta::from_std(*every).unwrap_or(chrono::TimeDelta::MAX);
+                let first = last.map_or(started, |l| l + every);
+                if first > now || every <= chrono::TimeDelta::zero() {
+                    return None;
+                }
+                // The newest interval's start: a run that failed tries again in the next one.
+                let passed = (now - first).num_milliseconds() / every.num_milliseconds().max(1);
+                Some((
+                    first + every * i32::try_from(passed).unwrap_or(i32::MAX),
+                    u32::try_from(passed + 1).unwrap_or(u32::MAX),
+                ))
+            }
+            When::Continuous => Some((started, 0)),
+        }
+    }
+
+    /// A permit of `name`'s limit of `size`, if one is free.
+    fn permit(&self, name: String, size: usize) -> Option<OwnedSemaphorePermit> {
+        let semaphore = Arc::clone(
+            self.limits.lock().expect("the limits' lock").entry(name).or_insert_with(|| Arc::new(Semaphore::new(size))),
+        );
+        semaphore.try_acquire_owned().ok()
+    }
+
+    /// The repository a job writes to, for the per-repository limit.
+    fn repository_of(plan: &Plan, work: &Work) -> Option<String> {
+        let spec = &plan.loaded.fleet.as_ref()?.file.spec;
+        let policy = match work {
+            Work::Backup { policy, .. }
+            | Work::Retention { policy }
+            | Work::EtcdSnapshot { policy, .. }
+            | Work::EtcdWatch { policy, .. } => policy,
+            Work::Drill { drill } => {
+                let app = &spec.dr.drills.iter().find(|d| d.name == *drill)?.app;
+                &spec.apps.iter().find(|a| a.name == *app)?.backup.as_ref()?.policy
+            }
+            Work::Drift | Work::LiveCheck => return None,
+        };
+        spec.dr.policies.iter().find(|p| p.name == *policy).map(|p| p.repository.clone())
+    }
+
+    /// One pass: starts every job that is due and may start.
+    pub(crate) fn tick(self: &Arc<Self>, started: DateTime<Utc>, stop: &CancellationToken) {
+        let plan = self.current();
+        let now = now();
+        // A policy's retention waits for its backups of the slot: it forgets
+        // by what they wrote, and a first backup creates the repository.
+        let busy: std::collections::HashSet<&str> = plan
+            .jobs
+            .iter()
+            .filter_map(|j| match &j.work {
+                Work::Backup { policy, .. } => {
+                    let running = self.running.lock().expect("the running jobs' lock").contains_key(&j.work.key());
+                    let given_up = self
+                        .attempts
+                        .lock()
+                        .expect("the attempts' lock")
+                        .get(&j.work.key())
+                        .is_some_and(|a| a.given_up);
+                    (running || (!given_up && self.due_slot(j, now, started).is_some())).then_some(policy.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        for job in &plan.jobs {
+            let key = job.work.key();
+            if self.running.lock().expect("the running jobs' lock").contains_key(&key) {
+                continue;
+            }
+            if matches!(&job.work, Work::Retention { policy } if busy.contains(policy.as_str())) {
+                continue;
+            }
+            let Some((slot, missed)) = self.due_slot(job, now, started) else { continue };
+            // Spread: a job starts its jitter after its slot (a missed slot has long passed).
+            let jitter = bulkhead_schedule::jitter(&key.0, self.settings.jitter);
+            if !matches!(job.when, When::Continuous)
+                && now < slot + chrono::TimeDelta::from_std(jitter).unwrap_or_default()
+            {
+                continue;
+            }
+            let attempt = {
+                let mut attempts = self.attempts.lock().expect("the attempts' lock");
+                let a = attempts.entry(key.clone()).or_default();
+                if !matches!(job.when, When::Continuous) && a.slot != Some(slot) {
+                    *a = Attempts { slot: Some(slot), ..Attempts::default() };
+                }
+                if a.given_up || a.not_before.is_some_and(|t| Instant::now() < t) {
+                    continue;
+                }
+                a.count + 1
+            };
+            // The limits: per cluster, per repository.
+            let cluster = job.work.cluster().map(|c| self.permit(format!("cluster/{c}"), self.settings.per_cluster));
+            if matches!(cluster, Some(None)) {
+                continue;
+            }
+            let repository = Self::repository_of(&plan, &job.work)
+                .map(|r| self.permit(format!("repository/{r}"), self.settings.per_repository));
+            if matches!(repository, Some(None)) {
+                continue;
+            }
+            let permits = (cluster.flatten(), repository.flatten());
+            let cancel = stop.child_token();
+            self.running.lock().expect("the running jobs' lock").insert(key.clone(), cancel.clone());
+            let lag = (now - slot - chrono::TimeDelta::from_std(jitter).unwrap_or_default()).num_milliseconds() as f64
+                / 1000.0;
+            let shared = Arc::clone(self);
+            let (work, when, plan) = (job.work.clone(), job.when.clone(), Arc::clone(&plan));
+            let slot_shown = (!matches!(when, When::Continuous)).then_some(slot);
+            // Each run drives its future on a thread of its own, on this
+            // runtime: the jobs' futures are not `Send` to rustc (borrows
+            // held across `await` inside stream combinators trip its
+            // "Send is not general enough"), and a run is long and rare
+            // enough (a few at once) for a thread each to cost nothing.
+            let handle = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || {
+                let _permits = permits;
+                handle.block_on(shared.run_one(&plan, &work, &when, slot_shown, missed, attempt, lag, cancel));
+                shared.running.lock().expect("the running jobs' lock").remove(&work.key());
+            });
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_one(
+        &self,
+        plan: &Plan,
+        work: &Work,
+        when: &When,
+        slot: Option<DateTime<Utc>>,
+        missed: u32,
+        attempt: u32,
+        lag: f64,
+        cancel: CancellationToken,
+    ) {
+        let (kind, key) = (work.kind(), work.key());
+        let began = now();
+        let clock = Instant::now();
+        let mut record = Run {
+            id: 0,
+            job: key.0.clone(),
+            kind: kind.to_string(),
+            slot: slot.map(|s| s.to_rfc3339()),
+            missed,
+            attempt,
+            started: began.to_rfc3339(),
+            ended: None,
+            outcome: Outcome::Running,
+            reason: None,
+            figures: Figures::default(),
+        };
+        match self.history.begin(record.clone()) {
+            Ok(id) => record.id = id,
+            Err(e) => tracing::warn!(error = %e, "cannot record the run's start"),
+        }
+        self.metrics.started(kind, &key.0, epoch(began), if slot.is_some() { lag } else { 0.0 });
+        tracing::info!(job = %key, attempt, missed, "started");
+        let scratch = self.settings.scratch.clone();
+        let cx = crate::runner::Context { loaded: &plan.loaded, env: &self.env, cancel: &cancel, scratch: &scratch };
+        let timeout = self.settings.timeout(kind);
+        let result = match timeout {
+            Some(limit) => match tokio::time::timeout(limit, crate::runner::run(work, &cx)).await {
+                Ok(result) => result.map_err(Ended::Job),
+                Err(_) => {
+                    cancel.cancel();
+                    Err(Ended::TimedOut(limit))
+                }
+            },
+            None => crate::runner::run(work, &cx).await.map_err(Ended::Job),
+        };
+        let ended = now();
+        let seconds = clock.elapsed().as_secs_f64();
+        let (outcome, retry) = match &result {
+            Ok(figures) => {
+                record.figures = figures.clone();
+                (Outcome::Succeeded, None)
+            }
+            Err(Ended::Job(JobError::Cancelled)) => (Outcome::Cancelled, None),
+            Err(Ended::TimedOut(_)) => (Outcome::TimedOut, Some(true)),
+            Err(Ended::Job(e)) => (Outcome::Failed, Some(e.fault() == Fault::Outside)),
+        };
+        if let Err(e) = &result {
+            record.reason = Some(e.to_string());
+        }
+        record.outcome = outcome;
+        record.ended = Some(ended.to_rfc3339());
+        if let Err(e) = self.history.end(&record) {
+            tracing::warn!(error = %e, "cannot record the run's end");
+        }
+        self.metrics.ended(kind, &key.0, outcome.as_str(), seconds, epoch(ended), &record.figures);
+        match outcome {
+            Outcome::Succeeded => tracing::info!(job = %key, seconds, "succeeded"),
+            Outcome::Cancelled => tracing::info!(job = %key, "cancelled"),
+            _ => tracing::warn!(job = %key, reason = record.reason.as_deref().unwrap_or(""), "did not succeed"),
+        }
+        if outcome == Outcome::Succeeded {
+            self.evidence.lock().expect("the evidence's lock").record(work, began);
+            self.own.lock().expect("the history's lock").insert(key.clone(), began);
+            if let (Work::Drill { drill }, Some(rto)) = (work, record.figures.rto_seconds) {
+                self.publish_drill(plan, drill, rto);
+            }
+        }
+        let mut attempts = self.attempts.lock().expect("the attempts' lock");
+        let a = attempts.entry(key).or_default();
+        a.count = attempt;
+        match (when, retry) {
+            // The watch runs all the time: it is started again, later the more it failed.
+            (When::Continuous, _) => {
+                let ran_long = seconds > 60.0;
+                let failures = if ran_long { 1 } else { attempt };
+                a.count = if ran_long { 0 } else { attempt };
+                a.not_before = Some(Instant::now() + self.settings.backoff(failures));
+            }
+            (_, Some(true)) if attempt < self.settings.attempts => {
+                a.not_before = Some(Instant::now() + self.settings.backoff(attempt));
+            }
+            // The input is wrong, or retries are spent: the next slot tries again.
+            (_, Some(_)) => a.given_up = true,
+            (_, None) => {}
+        }
+    }
+
+    fn publish_drill(&self, plan: &Plan, drill: &str, rto: f64) {
+        let Some(fleet) = plan.loaded.fleet.as_ref() else { return };
+        let Some(d) = fleet.file.spec.dr.drills.iter().find(|d| d.name == drill) else { return };
+        let target = fleet
+            .file
+            .spec
+            .apps
+            .iter()
+            .find(|a| a.name == d.app)
+            .and_then(|a| a.sla.rto.as_deref())
+            .and_then(|r| humantime::parse_duration(r).ok())
+            .map(|t| t.as_secs_f64());
+        self.metrics.drill(drill, &d.app, rto, target);
+    }
+
+    /// How many jobs run now.
+    pub(crate) fn running_count(&self) -> usize {
+        self.running.lock().expect("the running jobs' lock").len()
+    }
+
+    /// Cancels every running job.
+    pub(crate) fn cancel_all(&self) {
+        for token in self.running.lock().expect("the running jobs' lock").values() {
+            token.cancel();
+        }
+    }
+}
+
+/// How a run ended without success.
+#[derive(Debug, thiserror::Error)]
+enum Ended {
+    #[error(transparent)]
+    Job(JobError),
+    #[error("ran out of its {} s", .0.as_secs())]
+    TimedOut(Duration),
+}

@@ -1,0 +1,184 @@
+//! `bulkhead serve` against a real cluster and a real repository: what the
+//! fleet schedules runs once when it never succeeded, a restart reads the
+//! repository and the history and runs nothing that is not due, a valid
+//! change to the fleet is taken while serving (a new app is backed up) and
+//! an invalid one is refused with the last good fleet kept; `/metrics`,
+//! `/healthz`, `/readyz` and `bulkhead jobs` say so.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use bulkhead_test::{TestEnv, TestNamespace};
+use serde_json::{Value, json};
+
+use crate::backup::{PASSWORD, PASSWORD_ENV, json_of, run};
+use crate::support::{bulkhead, create_object, scratch, testenv_fleet_with};
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `GET path` on the server: its status and body; `None` while it does not answer.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()))
+}
+
+/// Waits for `until` to hold of `/metrics`, up to `limit`.
+fn metrics_until(port: u16, limit: Duration, until: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < limit {
+        if let Some((200, body)) = get(port, "/metrics") {
+            if until(&body) {
+                return body;
+            }
+            last = body;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("/metrics never showed what was awaited within {limit:?}:\n{last}");
+}
+
+fn start(dir: &Path, state: &Path, port: u16, run_for: &str) -> Child {
+    bulkhead()
+        .args(["serve", "--state", &state.display().to_string(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--jitter", "0s", "--drift-every", "0", "--check-every", "0", "--evidence-every", "2s"])
+        .args(["--for", run_for, &dir.display().to_string()])
+        .env(PASSWORD_ENV, PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn finish(child: Child) -> String {
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "serve failed: {stderr}");
+    crate::support::assert_secret_unseen(&out, PASSWORD);
+    stderr
+}
+
+async fn jobs(state: &Path) -> Vec<Value> {
+    let out = run(vec![
+        "jobs".into(),
+        "list".into(),
+        "--state".into(),
+        state.display().to_string(),
+        "--output".into(),
+        "json".into(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    json_of(&out)["runs"].as_array().unwrap().clone()
+}
+
+fn runs_of<'a>(runs: &'a [Value], job: &str) -> Vec<&'a Value> {
+    runs.iter().filter(|r| r["job"] == job).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_runs_what_is_due_once_remembers_across_restarts_and_takes_fleet_changes() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let ns = TestNamespace::create(&env, 0, "serve").await;
+    let client = env.client(0).await;
+    let cm =
+        |name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": "v"}});
+    create_object(&client, Some(ns.name()), cm("settings")).await;
+    let dir = scratch("serve");
+    let state = dir.join("state");
+    let c0 = env.cluster(0).name.clone();
+    let app = |name: &str| {
+        format!(
+            "    - name: {name}\n      manifests: apps/{name}\n      namespace: {}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      backup: {{policy: yearly}}\n",
+            ns.name()
+        )
+    };
+    // Once a year: due now only because it never ran.
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: yearly, schedule: \"0 0 1 1 *\", repository: local, keep: {{last: 3}}}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, &app("shop"), &dr);
+    let fleet = dir.display().to_string();
+    let backup_job = format!("backup/yearly/{c0}/shop");
+
+    // 1. Never succeeded: backed up once, retention once; health and metrics answer.
+    let port = free_port();
+    let child = start(&dir, &state, port, "25s");
+    let body = metrics_until(port, Duration::from_secs(20), |m| {
+        m.contains(&format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",job=\"{backup_job}\"}}"))
+            && m.contains("bulkhead_job_runs_total{kind=\"retention\",outcome=\"succeeded\"} 1")
+    });
+    assert!(body.contains("bulkhead_backup_age_seconds{app=\"shop\"}"), "{body}");
+    assert!(body.contains("bulkhead_leader 1") && body.contains("bulkhead_fleet_valid 1"), "{body}");
+    assert_eq!(get(port, "/healthz").map(|r| r.0), Some(200));
+    assert_eq!(get(port, "/readyz").map(|r| r.0), Some(200));
+
+    // 2. A valid change, taken while serving: a second app, backed up at once.
+    std::fs::create_dir_all(dir.join("apps/web")).unwrap();
+    let fleet_file = dir.join("fleet.yaml");
+    let text = std::fs::read_to_string(&fleet_file).unwrap();
+    let shop = app("shop");
+    std::fs::write(&fleet_file, text.replacen(&shop, &format!("{shop}{}", app("web")), 1)).unwrap();
+    let web_job = format!("backup/yearly/{c0}/web");
+    metrics_until(port, Duration::from_secs(20), |m| {
+        m.contains(&format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",job=\"{web_job}\"}}"))
+    });
+    // 3. An invalid change is refused; the last good fleet stays and says so.
+    let good = std::fs::read_to_string(&fleet_file).unwrap();
+    std::fs::write(&fleet_file, good.replace("schedule: \"0 0 1 1 *\"", "schedule: \"whenever\"")).unwrap();
+    metrics_until(port, Duration::from_secs(10), |m| m.contains("bulkhead_fleet_valid 0"));
+    assert_eq!(get(port, "/healthz").map(|r| r.0), Some(200));
+    std::fs::write(&fleet_file, &good).unwrap();
+    let stderr = finish(child);
+    assert!(stderr.contains("not valid: the last good fleet stays in use"), "{stderr}");
+
+    let runs = jobs(&state).await;
+    assert_eq!(runs_of(&runs, &backup_job).len(), 1, "{runs:#?}");
+    assert_eq!(runs_of(&runs, &backup_job)[0]["outcome"], "succeeded");
+    assert_eq!(runs_of(&runs, &web_job).len(), 1, "{runs:#?}");
+    assert_eq!(runs_of(&runs, "retention/yearly").len(), 1, "{runs:#?}");
+    let listed = run(vec!["backup".into(), "list".into(), "--output".into(), "json".into(), fleet.clone()]).await;
+    let listed = json_of(&listed);
+    let apps: Vec<&str> = listed["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["tags"].as_array()?.iter().filter_map(Value::as_str).find_map(|t| t.strip_prefix("app=")))
+        .collect();
+    assert_eq!(apps.len(), 2, "one backup of each app: {apps:?}");
+
+    // 4. A restart, with a fresh history: the repository says the backups
+    //    are recent, so none is due; retention has no evidence in the
+    //    repository and runs once more.
+    std::fs::remove_dir_all(&state).unwrap();
+    let port = free_port();
+    let child = start(&dir, &state, port, "8s");
+    metrics_until(port, Duration::from_secs(8), |m| m.contains("bulkhead_job_runs_total{kind=\"retention\""));
+    finish(child);
+    let runs = jobs(&state).await;
+    assert!(runs_of(&runs, &backup_job).is_empty() && runs_of(&runs, &web_job).is_empty(), "{runs:#?}");
+    // 5. And with the history kept, not even retention runs again.
+    let port = free_port();
+    let child = start(&dir, &state, port, "6s");
+    metrics_until(port, Duration::from_secs(6), |m| m.contains("bulkhead_leader 1"));
+    finish(child);
+    let again = jobs(&state).await;
+    assert_eq!(again.len(), runs.len(), "nothing was due: {again:#?}");
+
+    // `jobs show` tells one run whole.
+    let id = runs[0]["id"].as_u64().unwrap().to_string();
+    let shown = run(vec!["jobs".into(), "show".into(), id, "--state".into(), state.display().to_string()]).await;
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("retention/yearly") && text.contains("succeeded"), "{text}");
+}
