@@ -32,6 +32,17 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()))
 }
 
+/// Whether `/metrics` text has a sample line `sample` (`name{labels} value`)
+/// whole: a HELP line that happens to start the same does not count.
+fn has(metrics: &str, sample: &str) -> bool {
+    metrics.lines().any(|l| l == sample)
+}
+
+/// Whether it has a sample of `series` (`name{labels}`), whatever its value.
+fn has_series(metrics: &str, series: &str) -> bool {
+    metrics.lines().any(|l| l.strip_prefix(series).is_some_and(|v| v.starts_with(' ')))
+}
+
 /// Waits for `until` to hold of `/metrics`, up to `limit`.
 fn metrics_until(port: u16, limit: Duration, until: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
@@ -116,11 +127,11 @@ async fn serve_runs_what_is_due_once_remembers_across_restarts_and_takes_fleet_c
     let port = free_port();
     let child = start(&dir, &state, port, "25s");
     let body = metrics_until(port, Duration::from_secs(20), |m| {
-        m.contains(&format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",job=\"{backup_job}\"}}"))
-            && m.contains("bulkhead_job_runs_total{kind=\"retention\",outcome=\"succeeded\"} 1")
+        has_series(m, &format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",job=\"{backup_job}\"}}"))
+            && has(m, "bulkhead_job_runs_total{kind=\"retention\",outcome=\"succeeded\"} 1")
     });
-    assert!(body.contains("bulkhead_backup_age_seconds{app=\"shop\"}"), "{body}");
-    assert!(body.contains("bulkhead_leader 1") && body.contains("bulkhead_fleet_valid 1"), "{body}");
+    assert!(has_series(&body, "bulkhead_backup_age_seconds{app=\"shop\"}"), "{body}");
+    assert!(has(&body, "bulkhead_leader 1") && has(&body, "bulkhead_fleet_valid 1"), "{body}");
     assert_eq!(get(port, "/healthz").map(|r| r.0), Some(200));
     assert_eq!(get(port, "/readyz").map(|r| r.0), Some(200));
 
@@ -132,12 +143,12 @@ async fn serve_runs_what_is_due_once_remembers_across_restarts_and_takes_fleet_c
     std::fs::write(&fleet_file, text.replacen(&shop, &format!("{shop}{}", app("web")), 1)).unwrap();
     let web_job = format!("backup/yearly/{c0}/web");
     metrics_until(port, Duration::from_secs(20), |m| {
-        m.contains(&format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",job=\"{web_job}\"}}"))
+        has_series(m, &format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",job=\"{web_job}\"}}"))
     });
     // 3. An invalid change is refused; the last good fleet stays and says so.
     let good = std::fs::read_to_string(&fleet_file).unwrap();
     std::fs::write(&fleet_file, good.replace("schedule: \"0 0 1 1 *\"", "schedule: \"whenever\"")).unwrap();
-    metrics_until(port, Duration::from_secs(10), |m| m.contains("bulkhead_fleet_valid 0"));
+    metrics_until(port, Duration::from_secs(10), |m| has(m, "bulkhead_fleet_valid 0"));
     assert_eq!(get(port, "/healthz").map(|r| r.0), Some(200));
     std::fs::write(&fleet_file, &good).unwrap();
     let stderr = finish(child);
@@ -164,14 +175,16 @@ async fn serve_runs_what_is_due_once_remembers_across_restarts_and_takes_fleet_c
     std::fs::remove_dir_all(&state).unwrap();
     let port = free_port();
     let child = start(&dir, &state, port, "8s");
-    metrics_until(port, Duration::from_secs(8), |m| m.contains("bulkhead_job_runs_total{kind=\"retention\""));
+    metrics_until(port, Duration::from_secs(8), |m| {
+        m.lines().any(|l| l.starts_with("bulkhead_job_runs_total{kind=\"retention\""))
+    });
     finish(child);
     let runs = jobs(&state).await;
     assert!(runs_of(&runs, &backup_job).is_empty() && runs_of(&runs, &web_job).is_empty(), "{runs:#?}");
     // 5. And with the history kept, not even retention runs again.
     let port = free_port();
     let child = start(&dir, &state, port, "6s");
-    metrics_until(port, Duration::from_secs(6), |m| m.contains("bulkhead_leader 1"));
+    metrics_until(port, Duration::from_secs(6), |m| has(m, "bulkhead_leader 1"));
     finish(child);
     let again = jobs(&state).await;
     assert_eq!(again.len(), runs.len(), "nothing was due: {again:#?}");
@@ -181,4 +194,83 @@ async fn serve_runs_what_is_due_once_remembers_across_restarts_and_takes_fleet_c
     let shown = run(vec!["jobs".into(), "show".into(), id, "--state".into(), state.display().to_string()]).await;
     let text = String::from_utf8_lossy(&shown.stdout);
     assert!(text.contains("retention/yearly") && text.contains("succeeded"), "{text}");
+}
+
+fn start_replica(dir: &Path, state: &Path, port: u16, identity: &str, cluster: &str, namespace: &str) -> Child {
+    bulkhead()
+        .args(["serve", "--state", &state.display().to_string(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--jitter", "0s", "--drift-every", "0", "--check-every", "0", "--evidence-every", "2s"])
+        .args(["--lease-cluster", cluster, "--lease-namespace", namespace, "--lease-duration", "6s"])
+        .args(["--identity", identity, "--for", "90s", &dir.display().to_string()])
+        .env(PASSWORD_ENV, PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_replica_leads_and_a_standby_takes_over_within_the_lease_when_it_is_killed() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let ns = TestNamespace::create(&env, 0, "serve-lease").await;
+    let client = env.client(0).await;
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}});
+    create_object(&client, Some(ns.name()), cm).await;
+    let dir = scratch("serve-lease");
+    let c0 = env.cluster(0).name.clone();
+    let apps = format!(
+        "    - name: shop\n      manifests: apps/shop\n      namespace: {}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      backup: {{policy: yearly}}\n",
+        ns.name()
+    );
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: yearly, schedule: \"0 0 1 1 *\", repository: local, keep: {{last: 3}}}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, &apps, &dr);
+    let backup_job = format!("backup/yearly/{c0}/shop");
+    let (state_a, state_b) = (dir.join("state-a"), dir.join("state-b"));
+    let (port_a, port_b) = (free_port(), free_port());
+
+    // A takes the lease and runs the schedule.
+    let mut a = start_replica(&dir, &state_a, port_a, "replica-a", &c0, ns.name());
+    metrics_until(port_a, Duration::from_secs(30), |m| {
+        has(m, "bulkhead_leader 1")
+            && has_series(
+                m,
+                &format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",job=\"{backup_job}\"}}"),
+            )
+    });
+    // B stands by: it serves, leads nothing, runs nothing.
+    let b = start_replica(&dir, &state_b, port_b, "replica-b", &c0, ns.name());
+    metrics_until(port_b, Duration::from_secs(20), |m| has(m, "bulkhead_leader 0"));
+    std::thread::sleep(Duration::from_secs(4));
+    let standing_by = get(port_b, "/metrics").unwrap().1;
+    assert!(has(&standing_by, "bulkhead_leader 0") && !standing_by.contains("job_runs_total{"), "{standing_by}");
+
+    // A dies without a word; B leads within the lease's duration (6 s) and
+    // a look's slack, and does not back up again what A backed up.
+    a.kill().unwrap();
+    let _ = a.wait();
+    let killed = Instant::now();
+    metrics_until(port_b, Duration::from_secs(15), |m| has(m, "bulkhead_leader 1"));
+    let took = killed.elapsed();
+    assert!(took < Duration::from_secs(6 + 5), "the standby took {took:?}");
+    std::thread::sleep(Duration::from_secs(3));
+
+    // SIGTERM: B stops and gives the lease back.
+    let pid = b.id().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    finish(b);
+    let runs_a = jobs(&state_a).await;
+    let runs_b = jobs(&state_b).await;
+    assert_eq!(runs_of(&runs_a, &backup_job).len(), 1, "{runs_a:#?}");
+    assert!(runs_of(&runs_b, &backup_job).is_empty(), "the repository says it is done: {runs_b:#?}");
+    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> = kube::Api::namespaced(client, ns.name());
+    let lease = leases.get("bulkhead-serve").await.unwrap();
+    let holder = lease.spec.and_then(|s| s.holder_identity);
+    assert_ne!(holder.as_deref(), Some("replica-b"), "released on SIGTERM");
+    #[allow(clippy::print_stderr)] // the measured takeover, for the test log
+    {
+        eprintln!("standby took over {took:?} after the leader was killed (lease 6 s)");
+    }
 }

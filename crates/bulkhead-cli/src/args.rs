@@ -315,6 +315,29 @@ pub struct ServeArgs {
     /// Stop after this long (tests, trials); by default until stopped.
     #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub run_for: Option<std::time::Duration>,
+
+    /// Coordinate replicas through a Lease in this cluster of the fleet (it
+    /// needs `access`): the replica holding it runs the jobs, the others
+    /// stand by and take over within `--lease-duration` when it dies.
+    /// Without it this process runs everything.
+    #[arg(long, value_name = "CLUSTER")]
+    pub lease_cluster: Option<String>,
+
+    /// The Lease's namespace.
+    #[arg(long, default_value = "default", value_name = "NAMESPACE", requires = "lease_cluster")]
+    pub lease_namespace: String,
+
+    /// The Lease's name (one per fleet).
+    #[arg(long, default_value = "bulkhead-serve", value_name = "NAME", requires = "lease_cluster")]
+    pub lease_name: String,
+
+    /// How long the lease lasts unrenewed: a dead leader's work moves within about this long.
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration, requires = "lease_cluster")]
+    pub lease_duration: std::time::Duration,
+
+    /// This replica's name in the Lease [default: the host name and the process id].
+    #[arg(long, value_name = "NAME", requires = "lease_cluster")]
+    pub identity: Option<String>,
 }
 
 /// `bulkhead jobs …`.

@@ -18,3 +18,5 @@ pub const BULKHEAD_STATE: &str = "BULKHEAD_STATE";
 pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
 /// The user's home, for the state directory's default.
 pub const HOME: &str = "HOME";
+/// The host's name (set in every pod), for a `serve` replica's identity.
+pub const HOSTNAME: &str = "HOSTNAME";

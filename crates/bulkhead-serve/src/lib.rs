@@ -13,6 +13,7 @@
 
 pub mod history;
 pub mod http;
+pub mod leader;
 pub mod metrics;
 mod reload;
 mod runner;
@@ -64,6 +65,8 @@ pub struct Settings {
     pub scratch: PathBuf,
     /// Time limits by job kind (`backup`, `drill` …); absent kinds have none.
     pub timeouts: Vec<(String, Duration)>,
+    /// Replicas coordinate through this Lease; `None`: this one runs everything.
+    pub lease: Option<leader::LeaseSettings>,
 }
 
 impl Settings {
@@ -93,6 +96,7 @@ impl Settings {
                 ("drift".into(), Duration::from_secs(600)),
                 ("check".into(), Duration::from_secs(600)),
             ],
+            lease: None,
         }
     }
 
@@ -115,6 +119,9 @@ pub enum Error {
     /// The history cannot be opened.
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// The lease cannot be held.
+    #[error(transparent)]
+    Lease(#[from] leader::LeaseError),
     /// The HTTP address cannot be listened on.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -131,6 +138,8 @@ impl Error {
         match self {
             Self::Fleet(_) | Self::History(_) => bulkhead_model::Fault::Input,
             Self::Listen { .. } => bulkhead_model::Fault::Outside,
+            Self::Lease(leader::LeaseError::Cluster(e)) => e.fault(),
+            Self::Lease(_) => bulkhead_model::Fault::Outside,
         }
     }
 }
@@ -151,8 +160,16 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
     let mut registry = prometheus_client::registry::Registry::default();
     metrics.register(&mut registry);
     metrics.fleet(true, Some(chrono::Utc::now().timestamp() as f64));
-    // One replica, no lease: it leads.
-    metrics.set_leader(true);
+    // Without a lease this replica leads; with one, while it holds it.
+    let (leads, lease_holder) = match &settings.lease {
+        Some(lease) => {
+            let fleet = plan.loaded.fleet.as_ref().ok_or_else(|| Error::Fleet("no fleet".into()))?;
+            let (leads, holder) = leader::hold(fleet, lease, stop.clone()).await?;
+            (leads, Some(holder))
+        }
+        None => (tokio::sync::watch::channel(true).1, None),
+    };
+    metrics.set_leader(*leads.borrow());
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -165,7 +182,9 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
     shared.refresh_evidence().await;
     ready.store(true, Ordering::Release);
     let started = chrono::Utc::now();
-    let jobs = CancellationToken::new();
+    // The jobs of one term of leadership: cancelled when it ends.
+    let mut jobs = CancellationToken::new();
+    let mut leading = *leads.borrow();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut evidence = tokio::time::interval(settings.evidence_every);
@@ -175,7 +194,27 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
-            _ = tick.tick() => shared.tick(started, &jobs),
+            _ = tick.tick() => {
+                let now_leads = *leads.borrow();
+                if now_leads != leading {
+                    shared.metrics.set_leader(now_leads);
+                    if !now_leads {
+                        // Another replica may take over now: nothing of ours may go on.
+                        tracing::warn!(running = shared.running_count(), "the lease is lost: cancelling what runs");
+                        shared.cancel_all();
+                        jobs.cancel();
+                        jobs = CancellationToken::new();
+                    } else {
+                        tracing::info!("leading: the schedule runs here");
+                        // What the last leader did is in the repository now.
+                        shared.refresh_evidence().await;
+                    }
+                    leading = now_leads;
+                }
+                if leading {
+                    shared.tick(started, &jobs);
+                }
+            }
             _ = evidence.tick() => {
                 let shared = Arc::clone(&shared);
                 tokio::spawn(async move { shared.refresh_evidence().await });
@@ -201,6 +240,11 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
         while shared.running_count() > 0 && tokio::time::Instant::now() < cancelled {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+    // The lease is given back before the process ends: a standby takes
+    // over at once instead of after the lease's duration.
+    if let Some(holder) = lease_holder {
+        let _ = tokio::time::timeout(Duration::from_secs(10), holder).await;
     }
     let _ = http.await;
     Ok(())

@@ -126,8 +126,12 @@ impl Metrics {
             self.drifted.clone(),
         );
         r.register("check_findings", "Findings of the last live check", self.findings.clone());
-        r.register("leader", "1 when this replica runs the jobs", self.leader.clone());
-        r.register("fleet_valid", "1 when the fleet directory as it is now is valid", self.fleet_valid.clone());
+        r.register("leader", "Whether this replica runs the jobs (1) or stands by (0)", self.leader.clone());
+        r.register(
+            "fleet_valid",
+            "Whether the fleet directory as it is now is valid (1) or refused (0)",
+            self.fleet_valid.clone(),
+        );
         r.register("fleet_loaded_timestamp_seconds", "When the fleet in use was loaded", self.fleet_loaded.clone());
     }
 

@@ -29,6 +29,17 @@ fn state_dir(state: Option<&PathBuf>) -> Result<PathBuf, Failure> {
     }
 }
 
+/// The host's name (a pod's) and the process id: unique among replicas.
+fn default_identity() -> String {
+    let host = std::env::var(env_vars::HOSTNAME)
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "bulkhead".into());
+    format!("{host}-{}", std::process::id())
+}
+
 fn every(d: std::time::Duration) -> Option<std::time::Duration> {
     (!d.is_zero()).then_some(d)
 }
@@ -50,6 +61,18 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Verdict, Failure> 
     settings.first_backoff = args.backoff;
     settings.evidence_every = args.evidence_every.max(std::time::Duration::from_secs(1));
     settings.grace = args.grace;
+    if args.lease_duration < std::time::Duration::from_secs(3) {
+        return Err(Failure::Usage(
+            "--lease-duration must be at least 3s (it is renewed a third before it ends)".into(),
+        ));
+    }
+    settings.lease = args.lease_cluster.as_ref().map(|cluster| bulkhead_serve::leader::LeaseSettings {
+        cluster: cluster.clone(),
+        namespace: args.lease_namespace.clone(),
+        name: args.lease_name.clone(),
+        identity: args.identity.clone().unwrap_or_else(default_identity),
+        duration: args.lease_duration,
+    });
     let run_for = args.run_for;
     let stop = CancellationToken::new();
     let stopper = stop.clone();
