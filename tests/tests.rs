@@ -55,3 +55,6 @@ mod traffic;
 
 // `bulkhead serve`: the fleet's schedules run, remembered across restarts, reloaded live.
 mod serve;
+
+// The alert rules shipped for serve's metrics: promtool, the PrometheusRule, the names.
+mod alerts;

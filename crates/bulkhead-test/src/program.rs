@@ -30,9 +30,13 @@ pub const NAMED: Program =
 pub const CHROMIUM: Program =
     Program { names: &["chromium", "chromium-browser"], package: "chromium", used_for: "rendering the HTML reports" };
 
+/// Prometheus's `promtool`: the shipped alert rules checked and unit-tested.
+pub const PROMTOOL: Program =
+    Program { names: &["promtool"], package: "prometheus", used_for: "checking and testing the alert rules" };
+
 /// Every program of this list, so a test can check that `.ci/run` and the
 /// README name each package.
-pub const ALL: [Program; 4] = [RESTIC, DIG, NAMED, CHROMIUM];
+pub const ALL: [Program; 5] = [RESTIC, DIG, NAMED, CHROMIUM, PROMTOOL];
 
 impl Program {
     /// Where the program is on `PATH`, if it is there.
