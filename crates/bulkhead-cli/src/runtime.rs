@@ -17,3 +17,33 @@ pub(crate) fn block_on<F: std::future::Future>(work: F) -> Result<F::Output, Fai
         Err(e) => Err(Failure::Outside(format!("cannot start the async runtime: {e}"))),
     }
 }
+
+/// Cancels `stop` on SIGTERM, Ctrl-C or once `run_for` has passed, whichever
+/// comes first: how a long-running command (a server) is told to wind
+/// down. Call it on the runtime (inside [`block_on`]).
+pub(crate) fn cancel_on_signals(stop: bulkhead_jobs::CancellationToken, run_for: Option<std::time::Duration>) {
+    tokio::spawn(async move {
+        // No handler could be installed: the other ways still stop it.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let ran_for = async {
+            match run_for {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = ran_for => {}
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminated => {}
+        }
+        stop.cancel();
+    });
+}

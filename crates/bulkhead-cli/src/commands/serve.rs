@@ -75,31 +75,8 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Verdict, Failure> 
     });
     let run_for = args.run_for;
     let stop = CancellationToken::new();
-    let stopper = stop.clone();
     crate::runtime::block_on(async move {
-        tokio::spawn(async move {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            let terminated = async {
-                match term.as_mut() {
-                    Some(t) => {
-                        t.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            let ran_for = async {
-                match run_for {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = ran_for => {}
-                _ = tokio::signal::ctrl_c() => {}
-                () = terminated => {}
-            }
-            stopper.cancel();
-        });
+        crate::runtime::cancel_on_signals(stop.clone(), run_for);
         bulkhead_serve::serve(settings, environment(), stop).await
     })?
     .map_err(|e| match e.fault() {

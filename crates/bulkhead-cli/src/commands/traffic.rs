@@ -36,32 +36,8 @@ pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Ver
     bulkhead_jobs::traffic::plan(&fleet, &job)?;
     let run_for = args.run_for;
     let cancel = CancellationToken::new();
-    let stop = cancel.clone();
     crate::runtime::block_on(async move {
-        let stopped = async move {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            let terminated = async {
-                match term.as_mut() {
-                    Some(t) => {
-                        t.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            let ran_for = async {
-                match run_for {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = ran_for => {}
-                _ = tokio::signal::ctrl_c() => {}
-                () = terminated => {}
-            }
-            stop.cancel();
-        };
-        tokio::spawn(stopped);
+        crate::runtime::cancel_on_signals(cancel.clone(), run_for);
         bulkhead_jobs::traffic::serve_dns(&fleet, &job, cancel).await
     })??;
     writeln!(out, "stopped").map_err(|e| Failure::Outside(e.to_string()))?;
