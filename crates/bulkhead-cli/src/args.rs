@@ -335,6 +335,13 @@ pub struct ServeArgs {
     #[arg(long, default_value = "15s", value_parser = humantime::parse_duration, requires = "lease_cluster")]
     pub lease_duration: std::time::Duration,
 
+    /// Divide the jobs into this many shards (by cluster), each with a
+    /// Lease, spread over the live replicas by rendezvous hashing: adding a
+    /// replica spreads the work, a dead one's shards move within
+    /// `--lease-duration`. 1: one leader runs everything.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024), requires = "lease_cluster")]
+    pub shards: u32,
+
     /// This replica's name in the Lease [default: the host name and the process id].
     #[arg(long, value_name = "NAME", requires = "lease_cluster")]
     pub identity: Option<String>,

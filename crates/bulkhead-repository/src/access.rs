@@ -211,6 +211,34 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Regression: jobs starting together on a new repository each created
+    /// it, and it was left unreadable to all of them.
+    #[test]
+    fn jobs_creating_one_new_repository_at_once_make_one_repository() {
+        let (dir, access) = local("create-race");
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let saves = (0..6u8).map(|n| {
+            let access = access.clone();
+            async move {
+                access
+                    .run(Open::OrCreate, move |r| {
+                        let snapshot =
+                            NewSnapshot { base: "/t".into(), hostname: format!("h{n}"), ..NewSnapshot::default() };
+                        let (files, received) = std::sync::mpsc::channel();
+                        let _ = files.send(File::bytes(vec![format!("f{n}")], vec![n; 64]));
+                        drop(files);
+                        r.save(&snapshot, received, &|| Ok(1))
+                    })
+                    .await
+            }
+        });
+        let saved = runtime.block_on(futures::future::join_all(saves));
+        assert!(saved.iter().all(Result::is_ok), "{saved:?}");
+        let listed = runtime.block_on(access.snapshots()).unwrap();
+        assert_eq!(listed.len(), 6);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn debug_never_shows_the_password() {
         let (_, access) = local("debug");

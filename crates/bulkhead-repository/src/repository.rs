@@ -152,6 +152,13 @@ impl Repository {
         let repo_options = RepositoryOptions::default().no_cache(true);
         let repo = RusticRepository::new(&repo_options, &backends).map_err(fail("reach it"))?;
         let credentials = Credentials::password(password.expose_secret());
+        // Two jobs of one process creating one new repository at once would
+        // each write a key and a config, and leave a repository neither can
+        // read (found by `serve` starting a policy's first backups together):
+        // looking and creating are one step per process. (Replicas of
+        // `serve` in other processes are told to create it first: docs/serve.md.)
+        static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _creating = create.then(|| CREATING.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let exists = repo.config_id().map_err(fail("read its config"))?.is_some();
         let repo = match (exists, create) {
             (true, _) => repo.open(&credentials).map_err(fail("open it"))?,

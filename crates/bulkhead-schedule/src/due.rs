@@ -1,6 +1,5 @@
 //! When a job is due, from its schedule and its last success.
 
-use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -59,22 +58,9 @@ pub fn jitter(key: &str, max: Duration) -> Duration {
     if max.is_zero() {
         return Duration::ZERO;
     }
-    // FNV-1a: stable across Rust versions and processes, unlike `DefaultHasher`'s keys.
-    struct Fnv(u64);
-    impl Hasher for Fnv {
-        fn finish(&self) -> u64 {
-            self.0
-        }
-        fn write(&mut self, bytes: &[u8]) {
-            for b in bytes {
-                self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-    }
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    key.hash(&mut h);
+    let h = crate::shards::stable_hash(&[key]);
     let millis = u64::try_from(max.as_millis()).unwrap_or(u64::MAX).max(1);
-    Duration::from_millis(h.finish() % millis)
+    Duration::from_millis(h % millis)
 }
 
 #[cfg(test)]

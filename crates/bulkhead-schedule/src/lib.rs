@@ -10,10 +10,12 @@
 mod due;
 mod evidence;
 mod jobs;
+mod shards;
 
 pub use due::{Due, due, jitter};
 pub use evidence::Evidence;
 pub use jobs::{Intervals, JobKey, Scheduled, When, Work, plan};
+pub use shards::{owner, shard_of};
 
 /// Why the fleet's schedules cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,46 +1,75 @@
-//! Which replica runs the jobs: a Kubernetes Lease in a management cluster
-//! of the fleet, held through kube-lease-manager (server-side apply on the
-//! Lease, so two replicas can never both take it).
+//! Which replica runs which jobs: Kubernetes Leases in a management cluster
+//! of the fleet, each held through kube-lease-manager (server-side apply
+//! on the Lease, so two replicas can never both take one).
 //!
-//! The library says when this replica took or lost the lease, but not
-//! when it merely stopped being able to renew it (the API server cut
-//! off): it goes on believing it leads. So leadership here is also fenced
-//! by time: the Lease is read every few seconds, and this replica leads
-//! only while the Lease names it and its last renewal, as last read, is
-//! within the lease's duration minus a margin. A replica cut off from the
-//! API server stops leading before another can take over.
+//! With one shard, one Lease elects a leader that runs everything; the
+//! others stand by. With `N` shards, each job belongs to a shard (by its
+//! cluster), each replica keeps a member Lease of its own (so the others
+//! know it lives), and a shard's Lease is sought only by the live replica
+//! that ranks it highest (rendezvous hashing): a new replica takes its
+//! share, a dead one's shards move once its member Lease expires.
+//!
+//! The library says when a Lease was taken or lost, but not when renewing
+//! it merely became impossible (the API server cut off): it goes on
+//! believing. So holding is also fenced by time: the Leases are listed
+//! every couple of seconds, and a shard counts as held only while its Lease
+//! names this replica and its renewal is younger than the duration less a
+//! third. A replica cut off from the API server stops running a shard's
+//! jobs before another replica can take the shard.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
+use kube::api::ListParams;
 use kube_lease_manager::LeaseManagerBuilder;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Where the lease is and how it is held.
+/// The shards this replica holds now.
+pub type Held = BTreeSet<u32>;
+
+/// A Lease as listed: its holder, and how long ago it was renewed.
+type Seen = (Option<String>, Option<Duration>);
+
+/// Where the Leases are and how they are held.
 #[derive(Debug, Clone)]
 pub struct LeaseSettings {
-    /// The fleet's cluster that holds the Lease (it needs `access`).
+    /// The fleet's cluster that holds the Leases (it needs `access`).
     pub cluster: String,
-    /// The Lease's namespace.
+    /// The Leases' namespace.
     pub namespace: String,
-    /// The Lease's name.
+    /// The Leases' name (with one shard), or their names' start
+    /// (`NAME-shard-K`, `NAME-member-IDENTITY`).
     pub name: String,
-    /// This replica's name in the Lease (unique among the replicas).
+    /// This replica's name in the Leases (unique among the replicas).
     pub identity: String,
-    /// How long a lease lasts without renewal: a dead leader's jobs start
+    /// How long a Lease lasts without renewal: a dead replica's jobs start
     /// elsewhere within about this long.
     pub duration: Duration,
+    /// How many shards the fleet's jobs are divided into (1: a leader runs all).
+    pub shards: u32,
 }
 
-/// Why the lease cannot be used.
+impl LeaseSettings {
+    fn shard_lease(&self, shard: u32) -> String {
+        if self.shards <= 1 { self.name.clone() } else { format!("{}-shard-{shard}", self.name) }
+    }
+
+    fn member_prefix(&self) -> String {
+        format!("{}-member-", self.name)
+    }
+}
+
+/// Why the Leases cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LeaseError {
     /// The management cluster cannot be reached or used.
     #[error("the lease's cluster: {0}")]
     Cluster(#[from] bulkhead_jobs::Error),
-    /// The Lease cannot be read or written.
+    /// A Lease cannot be read or written.
     #[error("lease {namespace}/{name}: {source}")]
     Lease {
         /// Its namespace.
@@ -52,79 +81,158 @@ pub enum LeaseError {
     },
 }
 
-/// Holds the lease until `stop`; sends whether this replica leads, fenced
-/// by time. Releases the lease when stopped: the task returned ends once
-/// it is released (await it before the process exits).
-///
-/// # Errors
-/// When the management cluster or the Lease cannot be used at the start.
-pub async fn hold(
-    fleet: &bulkhead_model::Fleet,
-    settings: &LeaseSettings,
-    stop: CancellationToken,
-) -> Result<(watch::Receiver<bool>, tokio::task::JoinHandle<()>), LeaseError> {
-    let cluster = bulkhead_jobs::clusters::connect(fleet, &settings.cluster).await?;
-    let seconds = settings.duration.as_secs().max(3);
-    // Renewed a third of the duration before it ends.
-    let grace = (seconds / 3).max(1);
-    let lease_error =
-        |source| LeaseError::Lease { namespace: settings.namespace.clone(), name: settings.name.clone(), source };
-    let manager = LeaseManagerBuilder::new(cluster.client.clone(), &settings.name)
+/// A name Kubernetes takes for an object: lowercase letters, digits and `-`.
+fn object_name(text: &str) -> String {
+    let name: String =
+        text.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    name.trim_matches('-').chars().take(200).collect()
+}
+
+/// One Lease held through the library.
+struct Holding {
+    held: watch::Receiver<bool>,
+    task: JoinHandle<Result<kube_lease_manager::LeaseManager, kube_lease_manager::LeaseManagerError>>,
+    confirmed: Option<Instant>,
+}
+
+async fn take(client: &kube::Client, settings: &LeaseSettings, name: &str, grace: u64) -> Result<Holding, LeaseError> {
+    let manager = LeaseManagerBuilder::new(client.clone(), name)
         .with_namespace(&settings.namespace)
         .with_identity(&settings.identity)
-        .with_duration(seconds)
+        .with_duration(settings.duration.as_secs().max(3))
         .with_grace(grace)
         .build()
         .await
-        .map_err(lease_error)?;
-    let (mut held, task) = manager.watch().await;
-    let (tx, rx) = watch::channel(false);
-    let api: Api<Lease> = Api::namespaced(cluster.client.clone(), &settings.namespace);
-    let (name, identity) = (settings.name.clone(), settings.identity.clone());
-    let duration = Duration::from_secs(seconds);
-    // Margin: stop leading a grace period before the lease could be taken.
-    let trusted_for = Duration::from_secs(seconds - grace);
-    let holder = tokio::spawn(async move {
-        let mut confirmed: Option<Instant> = None;
-        let mut look = tokio::time::interval(Duration::from_secs(grace.min(2)));
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => break,
-                changed = held.changed() => if changed.is_err() { break },
-                _ = look.tick() => {
-                    match tokio::time::timeout(duration / 3, api.get_opt(&name)).await {
-                        Ok(Ok(Some(lease))) => {
-                            let spec = lease.spec.unwrap_or_default();
-                            let mine = spec.holder_identity.as_deref() == Some(identity.as_str());
-                            let renewed = spec.renew_time.map(|t| t.0);
-                            let fresh = renewed.is_some_and(|t| {
-                                let age = age_of(t);
-                                age < trusted_for
-                            });
-                            confirmed = (mine && fresh).then(Instant::now).or(if mine { confirmed } else { None });
-                        }
-                        Ok(Ok(None)) => confirmed = None,
-                        // The API server did not answer: what was confirmed last ages.
-                        Ok(Err(_)) | Err(_) => {}
-                    }
-                }
-            }
-            let leads = *held.borrow() && confirmed.is_some_and(|t| t.elapsed() < trusted_for);
-            if *tx.borrow() != leads {
-                tracing::info!(leads, "leadership changed");
-                let _ = tx.send(leads);
-            }
-        }
-        let _ = tx.send(false);
-        // Dropping the library's receiver makes it release the lease.
-        drop(held);
-        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-    });
-    Ok((rx, holder))
+        .map_err(|source| LeaseError::Lease {
+            namespace: settings.namespace.clone(),
+            name: name.to_string(),
+            source,
+        })?;
+    let (held, task) = manager.watch().await;
+    Ok(Holding { held, task, confirmed: None })
 }
 
 /// How long ago `t` was, by this machine's clock (zero when in the future).
 fn age_of(t: k8s_openapi::jiff::Timestamp) -> Duration {
-    let now = k8s_openapi::jiff::Timestamp::now();
-    now.duration_since(t).try_into().unwrap_or(Duration::ZERO)
+    k8s_openapi::jiff::Timestamp::now().duration_since(t).try_into().unwrap_or(Duration::ZERO)
+}
+
+/// Holds this replica's share of the Leases until `stop`; sends the shards
+/// it holds, fenced by time. Gives every Lease back when stopped: the task
+/// returned ends once they are released (await it before exiting).
+///
+/// # Errors
+/// When the management cluster or the Leases cannot be used at the start.
+pub async fn hold(
+    fleet: &bulkhead_model::Fleet,
+    settings: &LeaseSettings,
+    stop: CancellationToken,
+) -> Result<(watch::Receiver<Held>, JoinHandle<()>), LeaseError> {
+    let cluster = bulkhead_jobs::clusters::connect(fleet, &settings.cluster).await?;
+    let client = cluster.client.clone();
+    let seconds = settings.duration.as_secs().max(3);
+    // Renewed a third of the duration before it ends.
+    let grace = (seconds / 3).max(1);
+    let trusted_for = Duration::from_secs(seconds - grace);
+    let duration = Duration::from_secs(seconds);
+    let settings = settings.clone();
+    // The member Lease (with shards): this replica is alive.
+    let member = if settings.shards > 1 {
+        let name = format!("{}{}", settings.member_prefix(), object_name(&settings.identity));
+        Some(take(&client, &settings, &name, grace).await?)
+    } else {
+        None
+    };
+    let (tx, rx) = watch::channel(Held::new());
+    let api: Api<Lease> = Api::namespaced(client.clone(), &settings.namespace);
+    let task = tokio::spawn(async move {
+        let mut holdings: BTreeMap<u32, Holding> = BTreeMap::new();
+        let mut releasing = Vec::new();
+        let mut look = tokio::time::interval(Duration::from_secs(grace.min(2)));
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                _ = look.tick() => {}
+            }
+            let listed = tokio::time::timeout(duration / 3, api.list(&ListParams::default())).await;
+            let leases: Option<BTreeMap<String, Seen>> = match listed {
+                Ok(Ok(list)) => Some(
+                    list.items
+                        .into_iter()
+                        .filter_map(|l| {
+                            let name = l.metadata.name?;
+                            let spec = l.spec.unwrap_or_default();
+                            Some((name, (spec.holder_identity, spec.renew_time.map(|t| age_of(t.0)))))
+                        })
+                        .collect(),
+                ),
+                // The API server did not answer: what was confirmed last ages.
+                Ok(Err(_)) | Err(_) => None,
+            };
+            if let Some(leases) = &leases {
+                // The live replicas: each fresh member Lease's holder, and this one.
+                let mut members: BTreeSet<String> = BTreeSet::from([settings.identity.clone()]);
+                if settings.shards > 1 {
+                    let prefix = settings.member_prefix();
+                    for (name, (holder, age)) in leases {
+                        if name.starts_with(&prefix) && age.is_some_and(|a| a < duration) {
+                            members.extend(holder.clone());
+                        }
+                    }
+                }
+                for shard in 0..settings.shards.max(1) {
+                    let mine = settings.shards <= 1
+                        || bulkhead_schedule::owner(shard, members.iter().map(String::as_str))
+                            == Some(settings.identity.as_str());
+                    match (mine, holdings.contains_key(&shard)) {
+                        (true, false) => match take(&client, &settings, &settings.shard_lease(shard), grace).await {
+                            Ok(h) => {
+                                holdings.insert(shard, h);
+                            }
+                            Err(e) => tracing::warn!(shard, error = %e, "cannot seek the shard's lease; trying again"),
+                        },
+                        (false, true) => {
+                            tracing::info!(shard, "another replica ranks higher for this shard: giving it up");
+                            if let Some(h) = holdings.remove(&shard) {
+                                drop(h.held);
+                                releasing.push(h.task);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                for (shard, h) in &mut holdings {
+                    let fresh = leases.get(&settings.shard_lease(*shard)).is_some_and(|(holder, age)| {
+                        holder.as_deref() == Some(settings.identity.as_str()) && age.is_some_and(|a| a < trusted_for)
+                    });
+                    if fresh {
+                        h.confirmed = Some(Instant::now());
+                    }
+                }
+            }
+            let held: Held = holdings
+                .iter()
+                .filter(|(_, h)| *h.held.borrow() && h.confirmed.is_some_and(|t| t.elapsed() < trusted_for))
+                .map(|(s, _)| *s)
+                .collect();
+            if *tx.borrow() != held {
+                tracing::info!(shards = ?held, "the shards held changed");
+                let _ = tx.send(held);
+            }
+        }
+        let _ = tx.send(Held::new());
+        // Dropping the library's receivers makes it release each Lease.
+        for (_, h) in std::mem::take(&mut holdings) {
+            drop(h.held);
+            releasing.push(h.task);
+        }
+        if let Some(m) = member {
+            drop(m.held);
+            releasing.push(m.task);
+        }
+        for task in releasing {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    });
+    Ok((rx, task))
 }

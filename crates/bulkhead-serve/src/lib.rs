@@ -167,9 +167,10 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
             let (leads, holder) = leader::hold(fleet, lease, stop.clone()).await?;
             (leads, Some(holder))
         }
-        None => (tokio::sync::watch::channel(true).1, None),
+        None => (tokio::sync::watch::channel(leader::Held::from([0])).1, None),
     };
-    metrics.set_leader(*leads.borrow());
+    let shards = settings.lease.as_ref().map_or(1, |l| l.shards.max(1));
+    metrics.set_held(shards, &leads.borrow());
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -182,9 +183,9 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
     shared.refresh_evidence().await;
     ready.store(true, Ordering::Release);
     let started = chrono::Utc::now();
-    // The jobs of one term of leadership: cancelled when it ends.
-    let mut jobs = CancellationToken::new();
-    let mut leading = *leads.borrow();
+    // The jobs of this replica's terms: each shard's are cancelled when it is lost.
+    let jobs = CancellationToken::new();
+    let mut held = leads.borrow().clone();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut evidence = tokio::time::interval(settings.evidence_every);
@@ -195,24 +196,24 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
         tokio::select! {
             () = stop.cancelled() => break,
             _ = tick.tick() => {
-                let now_leads = *leads.borrow();
-                if now_leads != leading {
-                    shared.metrics.set_leader(now_leads);
-                    if !now_leads {
-                        // Another replica may take over now: nothing of ours may go on.
-                        tracing::warn!(running = shared.running_count(), "the lease is lost: cancelling what runs");
-                        shared.cancel_all();
-                        jobs.cancel();
-                        jobs = CancellationToken::new();
-                    } else {
-                        tracing::info!("leading: the schedule runs here");
-                        // What the last leader did is in the repository now.
+                let now_held = leads.borrow().clone();
+                if now_held != held {
+                    shared.metrics.set_held(shards, &now_held);
+                    let lost: Vec<u32> = held.difference(&now_held).copied().collect();
+                    if !lost.is_empty() {
+                        // Another replica may take them now: nothing of ours in them may go on.
+                        tracing::warn!(shards = ?lost, "shards lost: cancelling what runs in them");
+                        shared.cancel_shards(&lost);
+                    }
+                    if now_held.difference(&held).next().is_some() {
+                        tracing::info!(shards = ?now_held, "holding: their schedule runs here");
+                        // What the last holder did is in the repository now.
                         shared.refresh_evidence().await;
                     }
-                    leading = now_leads;
+                    held = now_held;
                 }
-                if leading {
-                    shared.tick(started, &jobs);
+                if !held.is_empty() {
+                    shared.tick(started, &jobs, &held, shards);
                 }
             }
             _ = evidence.tick() => {

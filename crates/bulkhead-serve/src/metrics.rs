@@ -35,6 +35,11 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShardLabels {
+    shard: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AppLabels {
     app: String,
 }
@@ -63,6 +68,7 @@ pub struct Metrics {
     drifted: Gauge,
     findings: Gauge,
     leader: Gauge,
+    shard_held: Family<ShardLabels, Gauge>,
     fleet_valid: Gauge,
     fleet_loaded: FloatGauge,
 }
@@ -90,6 +96,7 @@ impl Default for Metrics {
             drifted: Gauge::default(),
             findings: Gauge::default(),
             leader: Gauge::default(),
+            shard_held: Family::default(),
             fleet_valid: Gauge::default(),
             fleet_loaded: FloatGauge::default(),
         }
@@ -126,7 +133,8 @@ impl Metrics {
             self.drifted.clone(),
         );
         r.register("check_findings", "Findings of the last live check", self.findings.clone());
-        r.register("leader", "Whether this replica runs the jobs (1) or stands by (0)", self.leader.clone());
+        r.register("leader", "Whether this replica runs jobs (holds a shard: 1) or stands by (0)", self.leader.clone());
+        r.register("shard_held", "Whether this replica holds the shard and runs its jobs", self.shard_held.clone());
         r.register(
             "fleet_valid",
             "Whether the fleet directory as it is now is valid (1) or refused (0)",
@@ -199,9 +207,12 @@ impl Metrics {
         }
     }
 
-    /// Whether this replica leads.
-    pub fn set_leader(&self, leads: bool) {
-        self.leader.set(i64::from(leads));
+    /// The shards (of `shards`) this replica holds.
+    pub fn set_held(&self, shards: u32, held: &std::collections::BTreeSet<u32>) {
+        self.leader.set(i64::from(!held.is_empty()));
+        for s in 0..shards {
+            self.shard_held.get_or_create(&ShardLabels { shard: s.to_string() }).set(i64::from(held.contains(&s)));
+        }
     }
 
     /// Whether the fleet directory is valid now; `loaded_at` when a fleet was taken.

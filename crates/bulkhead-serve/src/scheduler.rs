@@ -49,7 +49,8 @@ pub(crate) struct Shared {
     pub evidence: Mutex<Evidence>,
     /// Last successes of the work the repository does not record.
     own: Mutex<HashMap<JobKey, DateTime<Utc>>>,
-    running: Mutex<HashMap<JobKey, CancellationToken>>,
+    /// Each running job's shard and token.
+    running: Mutex<HashMap<JobKey, (u32, CancellationToken)>>,
     attempts: Mutex<HashMap<JobKey, Attempts>>,
     limits: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
@@ -194,14 +195,22 @@ impl Shared {
     }
 
     /// One pass: starts every job that is due and may start.
-    pub(crate) fn tick(self: &Arc<Self>, started: DateTime<Utc>, stop: &CancellationToken) {
+    pub(crate) fn tick(
+        self: &Arc<Self>,
+        started: DateTime<Utc>,
+        stop: &CancellationToken,
+        held: &crate::leader::Held,
+        shards: u32,
+    ) {
         let plan = self.current();
         let now = now();
-        // A policy's retention waits for its backups of the slot: it forgets
-        // by what they wrote, and a first backup creates the repository.
+        // A policy's retention waits for its backups of the slot (those this
+        // replica runs): it forgets by what they wrote, and a first backup
+        // creates the repository.
         let busy: std::collections::HashSet<&str> = plan
             .jobs
             .iter()
+            .filter(|j| held.contains(&bulkhead_schedule::shard_of(&j.work, shards)))
             .filter_map(|j| match &j.work {
                 Work::Backup { policy, .. } => {
                     let running = self.running.lock().expect("the running jobs' lock").contains_key(&j.work.key());
@@ -218,7 +227,8 @@ impl Shared {
             .collect();
         for job in &plan.jobs {
             let key = job.work.key();
-            if self.running.lock().expect("the running jobs' lock").contains_key(&key) {
+            let shard = bulkhead_schedule::shard_of(&job.work, shards);
+            if !held.contains(&shard) || self.running.lock().expect("the running jobs' lock").contains_key(&key) {
                 continue;
             }
             if matches!(&job.work, Work::Retention { policy } if busy.contains(policy.as_str())) {
@@ -255,7 +265,7 @@ impl Shared {
             }
             let permits = (cluster.flatten(), repository.flatten());
             let cancel = stop.child_token();
-            self.running.lock().expect("the running jobs' lock").insert(key.clone(), cancel.clone());
+            self.running.lock().expect("the running jobs' lock").insert(key.clone(), (shard, cancel.clone()));
             let lag = (now - slot - chrono::TimeDelta::from_std(jitter).unwrap_or_default()).num_milliseconds() as f64
                 / 1000.0;
             let shared = Arc::clone(self);
@@ -396,8 +406,17 @@ impl Shared {
 
     /// Cancels every running job.
     pub(crate) fn cancel_all(&self) {
-        for token in self.running.lock().expect("the running jobs' lock").values() {
+        for (_, token) in self.running.lock().expect("the running jobs' lock").values() {
             token.cancel();
+        }
+    }
+
+    /// Cancels the running jobs of shards `lost`.
+    pub(crate) fn cancel_shards(&self, lost: &[u32]) {
+        for (shard, token) in self.running.lock().expect("the running jobs' lock").values() {
+            if lost.contains(shard) {
+                token.cancel();
+            }
         }
     }
 }

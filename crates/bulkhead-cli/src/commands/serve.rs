@@ -72,6 +72,7 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Verdict, Failure> 
         name: args.lease_name.clone(),
         identity: args.identity.clone().unwrap_or_else(default_identity),
         duration: args.lease_duration,
+        shards: args.shards,
     });
     let run_for = args.run_for;
     let stop = CancellationToken::new();
