@@ -352,3 +352,72 @@ async fn shards_spread_over_replicas_and_a_dead_replicas_shards_move() {
         eprintln!("a dead replica's shards moved after {took:?} (lease 6 s); B held {want_b:?} while both lived");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_etcd_watch_runs_supervised_and_sigterm_stops_it_within_the_grace() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let c0 = env.cluster(0).clone();
+    let dir = scratch("serve-etcd");
+    let state = dir.join("state");
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: etcdp, schedule: \"0 0 1 1 *\", repository: local}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, "", &dr);
+    let path = dir.join("fleet.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let grace = &c0.node_monitor_grace_period;
+    let plain = format!("controlPlane: {{nodeMonitorGracePeriod: {grace}}}");
+    let endpoint = c0.etcd_endpoint();
+    let watched = format!(
+        "controlPlane: {{nodeMonitorGracePeriod: {grace}, etcd: {{members: 1, access: {{endpoints: [\"{endpoint}\"]}}, backup: {{policy: etcdp}}}}}}"
+    );
+    assert!(text.contains(&plain), "{text}");
+    std::fs::write(&path, text.replacen(&plain, &watched, 1)).unwrap();
+
+    let port = free_port();
+    let child = bulkhead()
+        .args(["serve", "--state", &state.display().to_string(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--jitter", "0s", "--drift-every", "0", "--check-every", "0", "--grace", "2s", "--for", "120s"])
+        .arg(&dir)
+        .env(PASSWORD_ENV, PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let job = format!("etcd-watch/etcdp/{}", c0.name);
+    metrics_until(port, Duration::from_secs(20), |m| {
+        has(m, &format!("bulkhead_job_running{{kind=\"etcd-watch\",job=\"{job}\"}} 1"))
+    });
+    // The watch stores a full snapshot first; the repository holds it soon.
+    let start = Instant::now();
+    let inspected = loop {
+        let out = run(vec![
+            "etcd".into(),
+            "inspect".into(),
+            "--cluster".into(),
+            c0.name.clone(),
+            "latest".into(),
+            "--fleet".into(),
+            dir.display().to_string(),
+        ])
+        .await;
+        if out.status.success() || start.elapsed() > Duration::from_secs(30) {
+            break out;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(inspected.status.success(), "{}", String::from_utf8_lossy(&inspected.stderr));
+
+    // SIGTERM: the watch never finishes by itself, so the grace ends it.
+    let stopping = Instant::now();
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let stderr = finish(child);
+    let took = stopping.elapsed();
+    assert!(took < Duration::from_secs(2 + 10), "stopping took {took:?}: {stderr}");
+    assert!(stderr.contains("the grace period is over: cancelling"), "{stderr}");
+    let runs = jobs(&state).await;
+    let watch = runs_of(&runs, &job);
+    assert_eq!(watch.len(), 1, "{runs:#?}");
+    assert_eq!(watch[0]["outcome"], "cancelled", "{runs:#?}");
+}

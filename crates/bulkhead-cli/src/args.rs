@@ -308,6 +308,12 @@ pub struct ServeArgs {
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub evidence_every: std::time::Duration,
 
+    /// A time limit for a job kind, as KIND=DURATION (`backup=2h`,
+    /// `drill=30m`; `0` for none), over the defaults: backup, retention and
+    /// drill 1h, etcd-snapshot 30m, drift and check 10m. Repeat for more kinds.
+    #[arg(long = "timeout", value_name = "KIND=DURATION")]
+    pub timeouts: Vec<String>,
+
     /// How long running jobs may go on after SIGTERM before they are cancelled.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub grace: std::time::Duration,

@@ -29,6 +29,23 @@ fn state_dir(state: Option<&PathBuf>) -> Result<PathBuf, Failure> {
     }
 }
 
+/// The job kinds `--timeout` takes.
+const KINDS: [&str; 7] = ["backup", "retention", "etcd-snapshot", "etcd-watch", "drill", "drift", "check"];
+
+/// A `--timeout KIND=DURATION`: the kind and its limit (`None`: no limit).
+fn timeout(pair: &str) -> Result<(String, Option<std::time::Duration>), Failure> {
+    let bad = |why: String| Failure::Usage(format!("--timeout {pair}: {why}"));
+    let (kind, limit) = pair.split_once('=').ok_or_else(|| bad("give KIND=DURATION, such as backup=2h".into()))?;
+    if !KINDS.contains(&kind) {
+        return Err(bad(format!("`{kind}` is not a job kind; they are {}", KINDS.join(", "))));
+    }
+    if limit == "0" {
+        return Ok((kind.to_string(), None));
+    }
+    let limit = humantime::parse_duration(limit).map_err(|e| bad(e.to_string()))?;
+    Ok((kind.to_string(), (!limit.is_zero()).then_some(limit)))
+}
+
 /// The host's name (a pod's) and the process id: unique among replicas.
 fn default_identity() -> String {
     let host = std::env::var(env_vars::HOSTNAME)
@@ -61,6 +78,13 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Verdict, Failure> 
     settings.first_backoff = args.backoff;
     settings.evidence_every = args.evidence_every.max(std::time::Duration::from_secs(1));
     settings.grace = args.grace;
+    for pair in &args.timeouts {
+        let (kind, limit) = timeout(pair)?;
+        settings.timeouts.retain(|(k, _)| *k != kind);
+        if let Some(limit) = limit {
+            settings.timeouts.push((kind, limit));
+        }
+    }
     if args.lease_duration < std::time::Duration::from_secs(3) {
         return Err(Failure::Usage(
             "--lease-duration must be at least 3s (it is renewed a third before it ends)".into(),
@@ -172,4 +196,19 @@ pub fn show(args: &JobsShowArgs, out: &mut dyn Write) -> Result<Verdict, Failure
         }
     }
     Ok(Verdict::Pass)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_read_or_say_what_is_wrong() {
+        assert_eq!(timeout("backup=2h").unwrap(), ("backup".into(), Some(std::time::Duration::from_secs(7200))));
+        assert_eq!(timeout("drill=0").unwrap(), ("drill".into(), None));
+        let e = timeout("backups=1h").unwrap_err().to_string();
+        assert!(e.contains("not a job kind") && e.contains("etcd-snapshot"), "{e}");
+        assert!(timeout("backup").unwrap_err().to_string().contains("KIND=DURATION"));
+        assert!(timeout("backup=soon").is_err());
+    }
 }
