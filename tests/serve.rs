@@ -127,7 +127,7 @@ async fn serve_runs_what_is_due_once_remembers_across_restarts_and_takes_fleet_c
     let port = free_port();
     let child = start(&dir, &state, port, "25s");
     let body = metrics_until(port, Duration::from_secs(20), |m| {
-        has_series(m, &format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",job=\"{backup_job}\"}}"))
+        has_series(m, &format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",key=\"{backup_job}\"}}"))
             && has(m, "bulkhead_job_runs_total{kind=\"retention\",outcome=\"succeeded\"} 1")
     });
     assert!(has_series(&body, "bulkhead_backup_age_seconds{app=\"shop\"}"), "{body}");
@@ -143,7 +143,7 @@ async fn serve_runs_what_is_due_once_remembers_across_restarts_and_takes_fleet_c
     std::fs::write(&fleet_file, text.replacen(&shop, &format!("{shop}{}", app("web")), 1)).unwrap();
     let web_job = format!("backup/yearly/{c0}/web");
     metrics_until(port, Duration::from_secs(20), |m| {
-        has_series(m, &format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",job=\"{web_job}\"}}"))
+        has_series(m, &format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",key=\"{web_job}\"}}"))
     });
     // 3. An invalid change is refused; the last good fleet stays and says so.
     let good = std::fs::read_to_string(&fleet_file).unwrap();
@@ -249,7 +249,7 @@ async fn one_replica_leads_and_a_standby_takes_over_within_the_lease_when_it_is_
         has(m, "bulkhead_leader 1")
             && has_series(
                 m,
-                &format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",job=\"{backup_job}\"}}"),
+                &format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",key=\"{backup_job}\"}}"),
             )
     });
     // B stands by: it serves, leads nothing, runs nothing.
@@ -320,7 +320,7 @@ async fn shards_spread_over_replicas_and_a_dead_replicas_shards_move() {
             has_series(
                 m,
                 &format!(
-                    "bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",job=\"backup/yearly/{c}/spread\"}}"
+                    "bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",key=\"backup/yearly/{c}/spread\"}}"
                 ),
             )
         })
@@ -387,7 +387,7 @@ async fn the_etcd_watch_runs_supervised_and_sigterm_stops_it_within_the_grace() 
         .unwrap();
     let job = format!("etcd-watch/etcdp/{}", c0.name);
     metrics_until(port, Duration::from_secs(20), |m| {
-        has(m, &format!("bulkhead_job_running{{kind=\"etcd-watch\",job=\"{job}\"}} 1"))
+        has(m, &format!("bulkhead_job_running{{kind=\"etcd-watch\",key=\"{job}\"}} 1"))
     });
     // The watch stores a full snapshot first; the repository holds it soon.
     let start = Instant::now();
@@ -420,4 +420,81 @@ async fn the_etcd_watch_runs_supervised_and_sigterm_stops_it_within_the_grace() 
     let watch = runs_of(&runs, &job);
     assert_eq!(watch.len(), 1, "{runs:#?}");
     assert_eq!(watch[0]["outcome"], "cancelled", "{runs:#?}");
+}
+
+/// What Prometheus's query API answers for `query` (no spaces or symbols that need escaping).
+fn prometheus_query(port: u16, query: &str) -> Option<Value> {
+    let (status, body) = get(port, &format!("/api/v1/query?query={query}"))?;
+    (status == 200).then(|| serde_json::from_str(&body).ok()).flatten()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_scrapes_serve_and_its_alert_rules_see_an_invalid_fleet() {
+    let Some(prometheus) = bulkhead_test::program::PROMETHEUS.require() else { return };
+    let Some(env) = TestEnv::require(1) else { return };
+    let dir = scratch("serve-prometheus");
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: yearly, schedule: \"0 0 1 1 *\", repository: local}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, "", &dr);
+    let (serve_port, prometheus_port) = (free_port(), free_port());
+    let serve = start(&dir, &dir.join("state"), serve_port, "60s");
+    metrics_until(serve_port, Duration::from_secs(20), |m| has(m, "bulkhead_leader 1"));
+
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/alerts.yaml");
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: [{}]\nscrape_configs:\n  - job_name: bulkhead\n    static_configs: [{{targets: ['127.0.0.1:{serve_port}']}}]\n",
+            rules.display()
+        ),
+    )
+    .unwrap();
+    let mut prom = std::process::Command::new(prometheus)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waited = |what: &str, until: &dyn Fn(&Value) -> bool, query: &str| {
+        let start = Instant::now();
+        loop {
+            if let Some(v) = prometheus_query(prometheus_port, query).filter(|v| until(v)) {
+                return v;
+            }
+            assert!(start.elapsed() < Duration::from_secs(40), "Prometheus never showed {what}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+    let value_of = |v: &Value| v["data"]["result"][0]["value"][1].as_str().map(str::to_string);
+    // Scraped: the leader gauge reads 1.
+    waited("bulkhead_leader 1", &|v| value_of(v).as_deref() == Some("1"), "bulkhead_leader");
+    // The fleet breaks on disk: serve keeps the last good one, and the rule
+    // BulkheadFleetInvalid is pending (it fires after its 5 min).
+    let fleet_file = dir.join("fleet.yaml");
+    let good = std::fs::read_to_string(&fleet_file).unwrap();
+    std::fs::write(&fleet_file, good.replace("schedule: \"0 0 1 1 *\"", "schedule: \"whenever\"")).unwrap();
+    let alerts = waited(
+        "BulkheadFleetInvalid pending",
+        &|v| {
+            v["data"]["result"].as_array().is_some_and(|r| {
+                r.iter().any(|a| {
+                    a["metric"]["alertname"] == "BulkheadFleetInvalid" && a["metric"]["alertstate"] == "pending"
+                })
+            })
+        },
+        "ALERTS",
+    );
+    // Nothing else is wrong with this fleet: no other alert is even pending.
+    let names: Vec<&str> =
+        alerts["data"]["result"].as_array().unwrap().iter().filter_map(|a| a["metric"]["alertname"].as_str()).collect();
+    assert_eq!(names, ["BulkheadFleetInvalid"], "{alerts}");
+    let _ = prom.kill();
+    let _ = prom.wait();
+    std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status().unwrap();
+    finish(serve);
 }

@@ -165,7 +165,15 @@ fn cron(what: String, text: &str) -> Result<When, Error> {
 pub fn plan(fleet: &Fleet, intervals: Intervals) -> Result<Vec<Scheduled>, Error> {
     let spec = &fleet.file.spec;
     let mut out = Vec::new();
+    // The policies an etcd watch stores into.
+    let watched: BTreeSet<&str> = spec
+        .clusters
+        .iter()
+        .filter(|c| !c.control_plane.managed && c.control_plane.etcd.access.is_some())
+        .filter_map(|c| c.control_plane.etcd.backup.as_ref().map(|b| b.policy.as_str()))
+        .collect();
     for policy in &spec.dr.policies {
+        let before = out.len();
         let when = cron(format!("policy `{}`", policy.name), &policy.schedule)?;
         let mut clusters_used = BTreeSet::new();
         for app in spec.apps.iter().filter(|a| a.backup.as_ref().is_some_and(|b| b.policy == policy.name)) {
@@ -193,7 +201,11 @@ pub fn plan(fleet: &Fleet, intervals: Intervals) -> Result<Vec<Scheduled>, Error
                 });
             }
         }
-        out.push(Scheduled { work: Work::Retention { policy: policy.name.clone() }, when });
+        // Retention only where something writes: a policy no app, etcd
+        // snapshot or watch uses has an empty repository, maybe none at all.
+        if out.len() > before || watched.contains(policy.name.as_str()) {
+            out.push(Scheduled { work: Work::Retention { policy: policy.name.clone() }, when });
+        }
     }
     for cluster in &spec.clusters {
         let Some(backup) = &cluster.control_plane.etcd.backup else { continue };
@@ -259,6 +271,16 @@ mod tests {
         let reachable = fleet.file.spec.clusters.iter().any(|c| c.access.is_some());
         assert_eq!(keys.contains(&"drift".to_string()), reachable);
         let none = plan(&fleet, Intervals { drift: None, check: None }).unwrap();
+        // A policy nothing writes to has no retention to run.
+        let mut unused = fleet.clone();
+        unused.file.spec.apps.iter_mut().for_each(|a| a.backup = None);
+        unused.file.spec.dr.policies.iter_mut().for_each(|p| p.etcd = false);
+        let jobs = plan(&unused, Intervals { drift: None, check: None }).unwrap();
+        assert!(
+            jobs.iter().all(|j| !matches!(j.work, Work::Retention { .. } | Work::Backup { .. })),
+            "{:?}",
+            jobs.iter().map(|j| j.work.key()).collect::<Vec<_>>()
+        );
         assert!(none.iter().all(|j| !matches!(j.work, Work::Drift | Work::LiveCheck)));
     }
 

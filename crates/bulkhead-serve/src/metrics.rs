@@ -20,7 +20,9 @@ type FloatGauge = Gauge<f64, AtomicU64>;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct JobLabels {
     kind: String,
-    job: String,
+    /// The job's key (`backup/POLICY/CLUSTER/APP`). Not `job`: Prometheus
+    /// gives that label to the scrape job, and would rename ours.
+    key: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -104,7 +106,7 @@ impl Default for Metrics {
 }
 
 fn job(kind: &str, job: &str) -> JobLabels {
-    JobLabels { kind: kind.to_string(), job: job.to_string() }
+    JobLabels { kind: kind.to_string(), key: job.to_string() }
 }
 
 fn kind(kind: &str) -> KindLabels {

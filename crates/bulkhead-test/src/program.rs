@@ -34,9 +34,16 @@ pub const CHROMIUM: Program =
 pub const PROMTOOL: Program =
     Program { names: &["promtool"], package: "prometheus", used_for: "checking and testing the alert rules" };
 
+/// Prometheus itself: scraping `serve` and evaluating the alert rules on it.
+pub const PROMETHEUS: Program = Program {
+    names: &["prometheus"],
+    package: "prometheus",
+    used_for: "scraping serve's metrics with the alert rules",
+};
+
 /// Every program of this list, so a test can check that `.ci/run` and the
 /// README name each package.
-pub const ALL: [Program; 5] = [RESTIC, DIG, NAMED, CHROMIUM, PROMTOOL];
+pub const ALL: [Program; 6] = [RESTIC, DIG, NAMED, CHROMIUM, PROMTOOL, PROMETHEUS];
 
 impl Program {
     /// Where the program is on `PATH`, if it is there.
