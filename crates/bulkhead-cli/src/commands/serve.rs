@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn timeouts_read_or_say_what_is_wrong() {
         assert_eq!(timeout("backup=2h").unwrap(), ("backup".into(), Some(std::time::Duration::from_secs(7200))));
-        assert_eq!(timeout("drill=0").unwrap(), ("drill".into(), None));
+        assert_eq!(timeout("check=0").unwrap(), ("check".into(), None));
         let e = timeout("backups=1h").unwrap_err().to_string();
         assert!(e.contains("not a job kind") && e.contains("etcd-snapshot"), "{e}");
         assert!(timeout("backup").unwrap_err().to_string().contains("KIND=DURATION"));
