@@ -498,3 +498,292 @@ async fn prometheus_scrapes_serve_and_its_alert_rules_see_an_invalid_fleet() {
     std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status().unwrap();
     finish(serve);
 }
+
+/// `bulkhead serve …` with `--state` in `dir`, waited for: its exit code and stderr.
+fn serve_once(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = bulkhead()
+        .args(["serve", "--state", &dir.join("state").display().to_string(), "--listen", "127.0.0.1:0"])
+        .args(["--for", "20s"])
+        .args(args)
+        .arg(dir)
+        .env(PASSWORD_ENV, PASSWORD)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// What cannot work is refused at the start, exit 2 for the input and 3
+/// for the outside world, saying what to fix: a Lease namespace that does
+/// not exist (named by a flag, or by the fleet's `serve`), a management
+/// cluster that cannot be reached, shards with nowhere to hold their
+/// Leases, a schedule that never fires.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_refuses_at_the_start_what_cannot_work() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let c0 = env.cluster(0).name.clone();
+    let dir = scratch("serve-refuses");
+    let dr = |schedule: &str, serve: &str| {
+        format!(
+            "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: yearly, schedule: \"{schedule}\", repository: local, keep: {{last: 3}}}}\n{serve}",
+            dir.join("repo").display()
+        )
+    };
+    testenv_fleet_with(&env, &dir, "", &dr("0 0 1 1 *", ""));
+
+    let (code, err) = serve_once(&dir, &["--lease-cluster", &c0, "--lease-namespace", "no-such-namespace"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("cluster `{c0}` has no namespace `no-such-namespace`")), "{err}");
+
+    let (code, err) = serve_once(&dir, &["--shards", "2"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--shards needs a management cluster"), "{err}");
+
+    // The fleet names the management cluster: no flag needed, the same check.
+    testenv_fleet_with(
+        &env,
+        &dir,
+        "",
+        &dr("0 0 1 1 *", &format!("  serve: {{managementCluster: {c0}, leaseNamespace: not-made}}\n")),
+    );
+    let (code, err) = serve_once(&dir, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("has no namespace `not-made`"), "{err}");
+    // … which --standalone sets aside: it serves (until --for ends it).
+    let (code, err) = serve_once(&dir, &["--standalone", "--for", "2s"]);
+    assert_eq!(code, 0, "{err}");
+
+    // A management cluster nobody answers for: the outside world, exit 3.
+    let kubeconfig = std::fs::read_to_string(&env.cluster(0).kubeconfig).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dead = kubeconfig
+        .lines()
+        .map(|l| match l.split_once("server: ") {
+            Some((indent, _)) => format!("{indent}server: https://127.0.0.1:{closed}"),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dead_path = dir.join("dead.kubeconfig");
+    std::fs::write(&dead_path, dead).unwrap();
+    let fleet = std::fs::read_to_string(dir.join("fleet.yaml")).unwrap();
+    std::fs::write(
+        dir.join("fleet.yaml"),
+        fleet.replacen(&env.cluster(0).kubeconfig.display().to_string(), &dead_path.display().to_string(), 1),
+    )
+    .unwrap();
+    let (code, err) = serve_once(&dir, &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains(&c0), "{err}");
+
+    // A schedule that never fires (there is no 30th of February).
+    testenv_fleet_with(&env, &dir, "", &dr("0 0 30 2 *", ""));
+    let (code, err) = serve_once(&dir, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("never fires"), "{err}");
+}
+
+/// A small fleet with no cluster to reach, its schedules in `zone`.
+fn offline_fleet(dir: &Path, zone: &str) {
+    std::fs::create_dir_all(dir.join("apps/shop")).unwrap();
+    std::fs::write(
+        dir.join("fleet.yaml"),
+        format!(
+            "apiVersion: bulkhead.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: zoned}}\nspec:\n  providers:\n    - {{name: aws, kind: aws, regions: [{{name: eu-central-1, zones: [a, b, c]}}]}}\n  clusters:\n    - {{name: c1, location: aws/eu-central-1, controlPlane: {{managed: true}}, nodePools: [{{name: p, count: 3}}]}}\n  apps:\n    - {{name: shop, manifests: apps/shop, namespace: shop, placement: {{clusters: {{names: [c1]}}}}, sla: {{tier: 2, rpo: 2d}}, backup: {{policy: nightly}}}}\n  dr:\n    timeZone: {zone}\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: nightly, schedule: \"0 2 * * *\", repository: local, keep: {{daily: 7}}}}\n",
+            dir.join("repo").display()
+        ),
+    )
+    .unwrap();
+}
+
+/// `serve --dry-run` judges every job as the server would and runs
+/// nothing: schedules are read in the fleet's time zone, a job that never
+/// succeeded is due, and what judging cost is said. A zone that is not one
+/// is refused by `validate` and by `serve`.
+#[test]
+fn serve_dry_run_judges_the_schedule_in_the_fleets_time_zone_and_runs_nothing() {
+    let dir = scratch("serve-dry-run");
+    offline_fleet(&dir, "Europe/Berlin");
+    let out = bulkhead()
+        .args(["serve", "--dry-run", "--output", "json", "--state", &dir.join("state").display().to_string()])
+        .arg(&dir)
+        .env(PASSWORD_ENV, PASSWORD)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let agenda = json_of(&out);
+    let jobs = agenda["jobs"].as_array().unwrap();
+    let backup = jobs.iter().find(|j| j["job"] == "backup/nightly/c1/shop").expect("the app's backup");
+    assert_eq!(backup["schedule"], "0 2 * * * (Europe/Berlin)", "{agenda:#}");
+    assert_eq!(backup["due"], true, "never succeeded: due now");
+    assert!(agenda["timings"]["judgeSeconds"].as_f64().is_some(), "{agenda:#}");
+    assert!(!dir.join("state").exists(), "a dry run writes no state");
+    assert!(!dir.join("repo").exists(), "nor a repository");
+
+    let human = bulkhead().args(["serve", "--dry-run", "--state"]).arg(dir.join("state")).arg(&dir).output().unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("backup/nightly/c1/shop") && text.contains("due now") && text.contains("judged in"),
+        "{text}"
+    );
+
+    offline_fleet(&dir, "Mars/Olympus");
+    let validated = bulkhead().args(["validate"]).arg(&dir).output().unwrap();
+    let said = String::from_utf8_lossy(&validated.stdout);
+    assert_eq!(validated.status.code(), Some(2), "{said}");
+    assert!(said.contains("`Mars/Olympus` is not a time zone"), "{said}");
+    let refused = bulkhead().args(["serve", "--dry-run", "--state"]).arg(dir.join("state")).arg(&dir).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
+}
+
+/// The alert rules of deploy/alerts.yaml with every `for:` shortened to
+/// `for_`, so a test sees an alert fire in seconds; the expressions are the
+/// shipped ones (their `for:` durations are proved by `promtool test rules`).
+fn rules_firing_after(dir: &Path, for_: &str) -> std::path::PathBuf {
+    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/alerts.yaml")).unwrap();
+    let quick: String = shipped
+        .lines()
+        .map(|l| match l.split_once("for: ") {
+            Some((indent, _)) if indent.trim().is_empty() => format!("{indent}for: {for_}\n"),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    let path = dir.join("alerts-quick.yaml");
+    std::fs::write(&path, quick).unwrap();
+    path
+}
+
+/// Starts Prometheus scraping serve at `serve_port` every second with `rules`.
+fn start_prometheus(prometheus: &Path, dir: &Path, rules: &Path, serve_port: u16, port: u16) -> Child {
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: [{}]\nscrape_configs:\n  - job_name: bulkhead\n    static_configs: [{{targets: ['127.0.0.1:{serve_port}']}}]\n",
+            rules.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new(prometheus)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The alerts Prometheus has in `state` (`firing`, `pending`) now.
+fn alerts_in(port: u16, state: &str) -> Vec<String> {
+    prometheus_query(port, "ALERTS")
+        .and_then(|v| v["data"]["result"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter(|a| a["metric"]["alertstate"] == state)
+        .filter_map(|a| a["metric"]["alertname"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The repository taken away under a policy that runs every minute: the
+/// backups fail with the reason (recorded, counted), the app's backup age
+/// grows past its RPO and `BulkheadBackupOlderThanRPO` fires in a real
+/// Prometheus; when the repository returns, the next slot's backup
+/// succeeds, the age falls and the alert resolves.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repository_taken_away_fails_backups_fires_the_rpo_alert_and_recovers() {
+    let Some(prometheus) = bulkhead_test::program::PROMETHEUS.require() else { return };
+    let Some(env) = TestEnv::own("serve-s3", 1, true) else { return };
+    let s3 = env.s3.clone().expect("started with S3");
+    let ns = TestNamespace::create(&env, 0, "serve-s3").await;
+    let client = env.client(0).await;
+    create_object(
+        &client,
+        Some(ns.name()),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}}),
+    )
+    .await;
+    let dir = scratch("serve-s3");
+    let c0 = env.cluster(0).name.clone();
+    let url = format!("s3:{}/{}/serve", s3.endpoint, s3.bucket);
+    let app = format!(
+        "    - name: shop\n      manifests: apps/shop\n      namespace: {}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      sla: {{tier: 2, rpo: 1m}}\n      backup: {{policy: minutely}}\n",
+        ns.name()
+    );
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: s3, url: \"{url}\", passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: minutely, schedule: \"* * * * *\", repository: s3, keep: {{last: 5}}}}\n"
+    );
+    testenv_fleet_with(&env, &dir, &app, &dr);
+    let (serve_port, prometheus_port) = (free_port(), free_port());
+    let state = dir.join("state");
+    let serve = bulkhead()
+        .args(["serve", "--state", &state.display().to_string(), "--listen", &format!("127.0.0.1:{serve_port}")])
+        .args(["--jitter", "0s", "--drift-every", "0", "--check-every", "0", "--evidence-every", "2s"])
+        .args(["--backoff", "2s", "--attempts", "2", "--timeout", "backup=40s", "--for", "300s"])
+        .arg(&dir)
+        .env(PASSWORD_ENV, PASSWORD)
+        .env("AWS_ACCESS_KEY_ID", &s3.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key)
+        .env("AWS_DEFAULT_REGION", &s3.region)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let job = format!("backup/minutely/{c0}/shop");
+    let success = format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",key=\"{job}\"}}");
+    metrics_until(serve_port, Duration::from_secs(40), |m| has_series(m, &success));
+    let rules = rules_firing_after(&dir, "5s");
+    let mut prom = start_prometheus(&prometheus, &dir, &rules, serve_port, prometheus_port);
+
+    // The repository goes away: the next slots' backups fail, and the age passes the RPO.
+    env.s3_down();
+    let body = metrics_until(serve_port, Duration::from_secs(150), |m| {
+        (has_series(m, "bulkhead_job_runs_total{kind=\"backup\",outcome=\"failed\"}")
+            || has_series(m, "bulkhead_job_runs_total{kind=\"backup\",outcome=\"timed-out\"}"))
+            && m.lines()
+                .find_map(|l| l.strip_prefix("bulkhead_backup_age_seconds{app=\"shop\"} "))
+                .and_then(|v| v.parse::<f64>().ok())
+                .is_some_and(|age| age > 60.0)
+    });
+    assert!(has(&body, "bulkhead_backup_rpo_seconds{app=\"shop\"} 60.0"), "{body}");
+    let start = Instant::now();
+    while !alerts_in(prometheus_port, "firing").iter().any(|a| a == "BulkheadBackupOlderThanRPO") {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "BulkheadBackupOlderThanRPO never fired: {:?}",
+            alerts_in(prometheus_port, "pending")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let runs = jobs(&state).await;
+    let failures: Vec<&Value> =
+        runs_of(&runs, &job).into_iter().filter(|r| r["outcome"] == "failed" || r["outcome"] == "timed-out").collect();
+    assert!(!failures.is_empty(), "{runs:#?}");
+    let reason = failures[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("repository") || reason.contains(&s3.endpoint), "the reason names what failed: {reason}");
+
+    // It returns: the next slot's backup goes through, the age falls, the alert resolves.
+    env.s3_up();
+    let start = Instant::now();
+    loop {
+        let m = get(serve_port, "/metrics").map(|r| r.1).unwrap_or_default();
+        let age = m
+            .lines()
+            .find_map(|l| l.strip_prefix("bulkhead_backup_age_seconds{app=\"shop\"} "))
+            .and_then(|v| v.parse::<f64>().ok());
+        if age.is_some_and(|a| a < 60.0)
+            && !alerts_in(prometheus_port, "firing").iter().any(|a| a == "BulkheadBackupOlderThanRPO")
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(150),
+            "never recovered: age {age:?}, firing {:?}",
+            alerts_in(prometheus_port, "firing")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let _ = prom.kill();
+    let _ = prom.wait();
+    std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status().unwrap();
+    finish(serve);
+}

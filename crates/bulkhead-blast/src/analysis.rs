@@ -342,7 +342,7 @@ pub fn app_infos(spec: &FleetSpec, measured: &MeasuredRestores) -> Vec<AppInfo> 
                     .map(|r| r.zones.clone())
                     .unwrap_or_default();
                 Some(Backup {
-                    interval_seconds: longest_gap(&policy.schedule).unwrap_or(u64::MAX),
+                    interval_seconds: longest_gap(spec, &policy.schedule).unwrap_or(u64::MAX),
                     repository: repo.name.clone(),
                     location: location.map(|(p, r)| (p.to_string(), r.to_string())),
                     location_zones,
@@ -366,24 +366,13 @@ pub fn app_infos(spec: &FleetSpec, measured: &MeasuredRestores) -> Vec<AppInfo> 
         .collect()
 }
 
-/// The longest gap between two runs of a cron schedule over the next week.
-fn longest_gap(schedule: &str) -> Option<u64> {
-    use std::str::FromStr;
-    let cron = croner::Cron::from_str(schedule).ok()?;
-    let start = chrono::DateTime::from_timestamp(0, 0)?;
-    let mut prev = None;
-    let mut longest = 0;
-    for t in cron.iter_after(start).take(2000) {
-        if let Some(p) = prev {
-            let gap: chrono::TimeDelta = t - p;
-            longest = longest.max(gap.num_seconds().max(0) as u64);
-        }
-        prev = Some(t);
-        if (t - start).num_days() > 8 {
-            break;
-        }
-    }
-    Some(longest)
+/// The longest gap between two runs of a policy's schedule over a week, in
+/// the fleet's time zone (validation reports a bad zone; UTC stands in).
+fn longest_gap(spec: &bulkhead_model::spec::FleetSpec, schedule: &str) -> Option<u64> {
+    use bulkhead_model::schedule::{CronSchedule, Tz, reference_year, time_zone};
+    let zone = time_zone(spec.dr.time_zone.as_deref()).unwrap_or(Tz::UTC);
+    let gap = CronSchedule::parse(schedule, zone).ok()?.longest_gap(reference_year(), chrono::Duration::days(8))?;
+    Some(gap.as_secs())
 }
 
 /// Everything the analysis needs.

@@ -323,34 +323,57 @@ pub struct ServeArgs {
     pub run_for: Option<std::time::Duration>,
 
     /// Coordinate replicas through a Lease in this cluster of the fleet (it
-    /// needs `access`): the replica holding it runs the jobs, the others
-    /// stand by and take over within `--lease-duration` when it dies.
-    /// Without it this process runs everything.
+    /// needs `access`) [default: the fleet's `serve.managementCluster`]:
+    /// the replica holding it runs the jobs, the others stand by and take
+    /// over within `--lease-duration` when it dies. With neither, this
+    /// process runs everything.
     #[arg(long, value_name = "CLUSTER")]
     pub lease_cluster: Option<String>,
 
-    /// The Lease's namespace.
-    #[arg(long, default_value = "default", value_name = "NAMESPACE", requires = "lease_cluster")]
-    pub lease_namespace: String,
+    /// The Lease's namespace, which must exist [default: the fleet's
+    /// `serve.leaseNamespace`, else `bulkhead`].
+    #[arg(long, value_name = "NAMESPACE")]
+    pub lease_namespace: Option<String>,
 
     /// The Lease's name (one per fleet).
-    #[arg(long, default_value = "bulkhead-serve", value_name = "NAME", requires = "lease_cluster")]
+    #[arg(long, default_value = "bulkhead-serve", value_name = "NAME")]
     pub lease_name: String,
 
     /// How long the lease lasts unrenewed: a dead leader's work moves within about this long.
-    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration, requires = "lease_cluster")]
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
     pub lease_duration: std::time::Duration,
 
     /// Divide the jobs into this many shards (by cluster), each with a
     /// Lease, spread over the live replicas by rendezvous hashing: adding a
     /// replica spreads the work, a dead one's shards move within
     /// `--lease-duration`. 1: one leader runs everything.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024), requires = "lease_cluster")]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub shards: u32,
 
     /// This replica's name in the Lease [default: the host name and the process id].
-    #[arg(long, value_name = "NAME", requires = "lease_cluster")]
+    #[arg(long, value_name = "NAME")]
     pub identity: Option<String>,
+
+    /// Run every job here, without Leases, even when the fleet names a
+    /// management cluster (one machine, a trial). Never start two.
+    #[arg(long, conflicts_with_all = ["lease_cluster", "lease_namespace", "shards"])]
+    pub standalone: bool,
+
+    /// Start even when a job's last three runs each took longer than its
+    /// schedule leaves between slots (it cannot keep up: slots are skipped
+    /// and its RPO is not met). Refused without this.
+    #[arg(long)]
+    pub allow_overrun: bool,
+
+    /// Run nothing: read the fleet and the repositories, judge every job
+    /// once as the server would, print each with its schedule, last success
+    /// and next run (or "due now"), and what judging cost. Writes no state.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The format of `--dry-run`'s report.
+    #[command(flatten)]
+    pub output: DataOutputArg,
 }
 
 /// `bulkhead jobs …`.

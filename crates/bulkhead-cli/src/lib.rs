@@ -99,7 +99,7 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
         Command::Plan(a) => formatted(a, commands::apply::plan::run, out),
         Command::Apply(a) => formatted(a, commands::apply::run::run, out),
         Command::Drift(a) => formatted(a, commands::apply::drift::run, out),
-        Command::Serve(a) => (commands::serve::serve(&a, out), OutputFormat::Human),
+        Command::Serve(a) => formatted(a, commands::serve::serve, out),
         Command::Jobs(JobsCommand::List(a)) => formatted(a, commands::serve::list, out),
         Command::Jobs(JobsCommand::Show(a)) => formatted(a, commands::serve::show, out),
     }

@@ -358,6 +358,7 @@ output_of!(
     crate::args::DriftArgs,
     crate::args::JobsListArgs,
     crate::args::JobsShowArgs,
+    crate::args::ServeArgs,
 );
 
 /// `bulkhead export`, resolved.

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use bulkhead_model::CronSchedule;
 use chrono::{DateTime, Utc};
-use croner::Cron;
 
 /// When a job runs next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,13 +24,13 @@ pub enum Due {
 /// Missed slots are counted up to this many (a report, not a backlog).
 pub const MISSED_COUNTED: u32 = 10_000;
 
-/// When a job on `cron` whose last success was `last` is due, at `now`.
+/// When a job on `schedule` whose last success was `last` is due, at `now`.
 ///
 /// The next slot after `last` decides: passed (or `last` unknown) means due
 /// now, once however many slots passed; otherwise due at that slot.
-pub fn due(cron: &Cron, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Due {
+pub fn due(schedule: &CronSchedule, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Due {
     let Some(last) = last else { return Due::Now { slot: None, missed: 0 } };
-    let mut slots = cron.iter_after(last);
+    let mut slots = schedule.slots_after(last);
     let Some(next) = slots.next() else {
         // A schedule with no future slot never comes due again.
         return Due::At(DateTime::<Utc>::MAX_UTC);
@@ -44,7 +44,7 @@ pub fn due(cron: &Cron, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Due 
         missed += 1;
         if missed >= MISSED_COUNTED {
             // Past the count, the newest slot still matters: find it directly.
-            newest = cron.find_previous_occurrence(&now, true).unwrap_or(newest);
+            newest = schedule.previous_at_or_before(now).unwrap_or(newest);
             break;
         }
     }
@@ -65,8 +65,7 @@ pub fn jitter(key: &str, max: Duration) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use std::str::FromStr;
-
+    use bulkhead_model::schedule::Tz;
     use proptest::prelude::*;
 
     use super::*;
@@ -77,7 +76,7 @@ mod tests {
 
     #[test]
     fn a_day_of_downtime_is_one_run() {
-        let cron = Cron::from_str("*/15 * * * *").unwrap();
+        let cron = CronSchedule::parse("*/15 * * * *", Tz::UTC).unwrap();
         // Last success at 00:00; now is 24 h 5 min later.
         let (last, now) = (at(0), at(24 * 3600 + 300));
         assert_eq!(due(&cron, Some(last), now), Due::Now { slot: Some(at(24 * 3600)), missed: 96 });
@@ -107,6 +106,10 @@ mod tests {
         ])
     }
 
+    fn zone() -> impl Strategy<Value = Tz> {
+        prop::sample::select(vec![Tz::UTC, Tz::Europe__Berlin, Tz::America__New_York, Tz::Asia__Kolkata])
+    }
+
     proptest! {
         /// However long a job was not run, it is due once, at the newest
         /// passed slot; once it succeeds it is not due again before the
@@ -114,16 +117,17 @@ mod tests {
         #[test]
         fn an_overdue_job_is_due_once(
             schedule in schedule(),
+            zone in zone(),
             last in 0i64..10_000_000,
             down in 0i64..5_000_000,
         ) {
-            let cron = Cron::from_str(schedule).unwrap();
+            let cron = CronSchedule::parse(schedule, zone).unwrap();
             let (last, now) = (at(last), at(last + down));
             match due(&cron, Some(last), now) {
                 Due::Now { slot: Some(slot), missed } => {
                     prop_assert!(slot > last && slot <= now);
                     prop_assert!(missed >= 1);
-                    let counted = cron.iter_after(last).take_while(|s| *s <= now).take(MISSED_COUNTED as usize).count();
+                    let counted = cron.slots_after(last).take_while(|s| *s <= now).take(MISSED_COUNTED as usize).count();
                     prop_assert_eq!(missed as usize, counted);
                     // The run at `now` succeeded: nothing is due until the next slot.
                     match due(&cron, Some(now), now) {
@@ -133,7 +137,7 @@ mod tests {
                 }
                 Due::At(next) => {
                     prop_assert!(next > now);
-                    prop_assert_eq!(Some(next), cron.iter_after(last).next());
+                    prop_assert_eq!(Some(next), cron.slots_after(last).next());
                 }
                 Due::Now { slot: None, .. } => prop_assert!(false, "a job that succeeded has a slot"),
             }

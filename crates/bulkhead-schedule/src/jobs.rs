@@ -2,11 +2,10 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use bulkhead_model::Fleet;
-use croner::Cron;
+use bulkhead_model::schedule::{CronSchedule, Tz, time_zone};
 
 use crate::Error;
 
@@ -107,13 +106,8 @@ impl fmt::Display for JobKey {
 /// When a job runs.
 #[derive(Debug, Clone)]
 pub enum When {
-    /// On a cron schedule (UTC, five fields).
-    Cron {
-        /// The schedule as written in the fleet.
-        text: String,
-        /// It, read.
-        cron: Box<Cron>,
-    },
+    /// On a cron schedule, in the fleet's time zone.
+    Cron(Box<CronSchedule>),
     /// Every so often.
     Every(Duration),
     /// All the time: started, supervised, restarted when it stops.
@@ -144,13 +138,9 @@ impl Default for Intervals {
     }
 }
 
-fn cron(what: String, text: &str) -> Result<When, Error> {
-    let cron = Cron::from_str(text).map_err(|e| Error::BadSchedule {
-        what,
-        schedule: text.to_string(),
-        why: e.to_string(),
-    })?;
-    Ok(When::Cron { text: text.to_string(), cron: Box::new(cron) })
+fn cron(what: String, text: &str, zone: Tz) -> Result<When, Error> {
+    let schedule = CronSchedule::parse(text, zone).map_err(|source| Error::BadSchedule { what, source })?;
+    Ok(When::Cron(Box::new(schedule)))
 }
 
 /// Every job `fleet` declares, in a stable order: each policy's backups
@@ -164,6 +154,8 @@ fn cron(what: String, text: &str) -> Result<When, Error> {
 /// A schedule that is not cron, an etcd backup naming no policy.
 pub fn plan(fleet: &Fleet, intervals: Intervals) -> Result<Vec<Scheduled>, Error> {
     let spec = &fleet.file.spec;
+    let zone = time_zone(spec.dr.time_zone.as_deref())
+        .map_err(|source| Error::BadSchedule { what: "`dr.timeZone`".into(), source })?;
     let mut out = Vec::new();
     // The policies an etcd watch stores into.
     let watched: BTreeSet<&str> = spec
@@ -174,7 +166,7 @@ pub fn plan(fleet: &Fleet, intervals: Intervals) -> Result<Vec<Scheduled>, Error
         .collect();
     for policy in &spec.dr.policies {
         let before = out.len();
-        let when = cron(format!("policy `{}`", policy.name), &policy.schedule)?;
+        let when = cron(format!("policy `{}`", policy.name), &policy.schedule, zone)?;
         let mut clusters_used = BTreeSet::new();
         for app in spec.apps.iter().filter(|a| a.backup.as_ref().is_some_and(|b| b.policy == policy.name)) {
             for cluster in spec.clusters.iter().filter(|c| app.placement.clusters.matches(c)) {
@@ -227,7 +219,7 @@ pub fn plan(fleet: &Fleet, intervals: Intervals) -> Result<Vec<Scheduled>, Error
         if let Some(schedule) = &drill.schedule {
             out.push(Scheduled {
                 work: Work::Drill { drill: drill.name.clone() },
-                when: cron(format!("drill `{}`", drill.name), schedule)?,
+                when: cron(format!("drill `{}`", drill.name), schedule, zone)?,
             });
         }
     }

@@ -20,15 +20,13 @@ pub use shards::{owner, shard_of};
 /// Why the fleet's schedules cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// A cron expression that does not parse (`validate` reports it too).
-    #[error("{what}: schedule `{schedule}` is not a cron expression: {why}")]
+    /// A schedule or time zone that cannot be used (`validate` reports it too).
+    #[error("{what}: {source}")]
     BadSchedule {
-        /// Whose schedule (`policy nightly`, `drill shop-dr`).
+        /// Whose schedule (`policy nightly`, `drill shop-dr`, `dr.timeZone`).
         what: String,
-        /// The schedule as written.
-        schedule: String,
-        /// croner's reason.
-        why: String,
+        /// Why.
+        source: bulkhead_model::ScheduleError,
     },
     /// A name that points nowhere (a policy a cluster's etcd names).
     #[error("{0}")]

@@ -53,6 +53,54 @@ pub struct LeaseSettings {
     pub shards: u32,
 }
 
+/// How replicas are asked to coordinate: the flags, over the fleet's
+/// `serve` (its management cluster and lease namespace).
+#[derive(Debug, Clone)]
+pub struct LeaseRequest {
+    /// The cluster named on the command line, over the fleet's.
+    pub cluster: Option<String>,
+    /// The namespace named on the command line, over the fleet's.
+    pub namespace: Option<String>,
+    /// The Leases' name, or their names' start.
+    pub name: String,
+    /// This replica's name in the Leases.
+    pub identity: String,
+    /// How long a Lease lasts without renewal.
+    pub duration: Duration,
+    /// How many shards the jobs are divided into.
+    pub shards: u32,
+}
+
+impl LeaseRequest {
+    /// The Leases to hold, or `None` when neither the flags nor the fleet
+    /// name a management cluster (one process then runs everything).
+    ///
+    /// # Errors
+    /// Shards without a management cluster to hold their Leases in.
+    pub fn resolve(&self, fleet: &bulkhead_model::spec::FleetSpec) -> Result<Option<LeaseSettings>, LeaseError> {
+        let from_fleet = fleet.serve.as_ref();
+        let Some(cluster) = self.cluster.clone().or_else(|| from_fleet.map(|s| s.management_cluster.clone())) else {
+            if self.shards > 1 {
+                return Err(LeaseError::NoCluster);
+            }
+            return Ok(None);
+        };
+        let namespace = self
+            .namespace
+            .clone()
+            .or_else(|| from_fleet.and_then(|s| s.lease_namespace.clone()))
+            .unwrap_or_else(|| bulkhead_model::spec::DEFAULT_LEASE_NAMESPACE.to_string());
+        Ok(Some(LeaseSettings {
+            cluster,
+            namespace,
+            name: self.name.clone(),
+            identity: self.identity.clone(),
+            duration: self.duration,
+            shards: self.shards,
+        }))
+    }
+}
+
 impl LeaseSettings {
     fn shard_lease(&self, shard: u32) -> String {
         if self.shards <= 1 { self.name.clone() } else { format!("{}-shard-{shard}", self.name) }
@@ -69,6 +117,33 @@ pub enum LeaseError {
     /// The management cluster cannot be reached or used.
     #[error("the lease's cluster: {0}")]
     Cluster(#[from] bulkhead_jobs::Error),
+    /// Shards asked for, and nowhere to hold their Leases.
+    #[error(
+        "--shards needs a management cluster to hold the shards' Leases in: give --lease-cluster or the fleet's `serve.managementCluster`"
+    )]
+    NoCluster,
+    /// The Leases' namespace is not there.
+    #[error(
+        "cluster `{cluster}` has no namespace `{namespace}` for the Leases: create it (`kubectl create namespace {namespace}`) or name another (--lease-namespace, the fleet's `serve.leaseNamespace`)"
+    )]
+    NoNamespace {
+        /// The management cluster.
+        cluster: String,
+        /// The namespace.
+        namespace: String,
+    },
+    /// The management cluster refuses this replica its Leases.
+    #[error(
+        "cluster `{cluster}` does not let this replica write Leases in `{namespace}`: {reason} (it needs get, list, create, update and delete on coordination.k8s.io leases there)"
+    )]
+    Forbidden {
+        /// The management cluster.
+        cluster: String,
+        /// The namespace.
+        namespace: String,
+        /// The API server's words.
+        reason: String,
+    },
     /// A Lease cannot be read or written.
     #[error("lease {namespace}/{name}: {source}")]
     Lease {
@@ -112,6 +187,34 @@ async fn take(client: &kube::Client, settings: &LeaseSettings, name: &str, grace
     Ok(Holding { held, task, confirmed: None })
 }
 
+/// Whether this replica may write Leases where they go, asked before
+/// anything is held: a server-side dry run of creating one. A namespace that
+/// is not there or a role that lacks the verbs is said at the start, not
+/// logged as a warning every couple of seconds while nothing runs.
+async fn probe(cluster: &bulkhead_kube::Cluster, settings: &LeaseSettings) -> Result<(), LeaseError> {
+    let api: Api<Lease> = Api::namespaced(cluster.client.clone(), &settings.namespace);
+    let lease = Lease {
+        metadata: kube::api::ObjectMeta { name: Some(settings.shard_lease(0)), ..Default::default() },
+        spec: None,
+    };
+    let dry_run = kube::api::PostParams { dry_run: true, ..Default::default() };
+    match cluster.call("create a Lease (dry run)", api.create(&dry_run, &lease)).await {
+        Ok(_) => Ok(()),
+        Err(bulkhead_kube::Error::Api { source: kube::Error::Api(status), .. }) if status.code == 409 => Ok(()),
+        Err(bulkhead_kube::Error::Api { source: kube::Error::Api(status), .. }) if status.code == 404 => {
+            Err(LeaseError::NoNamespace { cluster: settings.cluster.clone(), namespace: settings.namespace.clone() })
+        }
+        Err(bulkhead_kube::Error::Api { source: kube::Error::Api(status), .. }) if status.code == 403 => {
+            Err(LeaseError::Forbidden {
+                cluster: settings.cluster.clone(),
+                namespace: settings.namespace.clone(),
+                reason: status.message.clone(),
+            })
+        }
+        Err(e) => Err(LeaseError::Cluster(e.into())),
+    }
+}
+
 /// How long ago `t` was, by this machine's clock (zero when in the future).
 fn age_of(t: k8s_openapi::jiff::Timestamp) -> Duration {
     k8s_openapi::jiff::Timestamp::now().duration_since(t).try_into().unwrap_or(Duration::ZERO)
@@ -129,6 +232,7 @@ pub async fn hold(
     stop: CancellationToken,
 ) -> Result<(watch::Receiver<Held>, JoinHandle<()>), LeaseError> {
     let cluster = bulkhead_jobs::clusters::connect(fleet, &settings.cluster).await?;
+    probe(&cluster, settings).await?;
     let client = cluster.client.clone();
     let seconds = settings.duration.as_secs().max(3);
     // Renewed a third of the duration before it ends.

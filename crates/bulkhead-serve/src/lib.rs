@@ -15,6 +15,7 @@ pub mod history;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod overrun;
 mod reload;
 mod runner;
 mod scheduler;
@@ -29,6 +30,39 @@ use bulkhead_jobs::CancellationToken;
 use bulkhead_schedule::Intervals;
 
 pub use history::{Figures, History, HistoryError, Outcome, Run};
+pub use scheduler::AgendaEntry;
+
+/// What `serve --dry-run` found: every job and when it runs, and what
+/// judging them cost.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Agenda {
+    /// When it was judged (RFC 3339).
+    pub at: String,
+    /// Every job the fleet declares.
+    pub jobs: Vec<AgendaEntry>,
+    /// Repositories that could not be read (their jobs' last successes are
+    /// then unknown, and they count as due).
+    pub unreadable: Vec<String>,
+    /// Jobs that could not keep up with their schedules, by the history.
+    pub overruns: Vec<String>,
+    /// What each step took.
+    pub timings: Timings,
+}
+
+/// Seconds each step of a dry run took.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timings {
+    /// Reading and validating the fleet directory.
+    pub load_seconds: f64,
+    /// Resolving the fleet into its scheduled jobs.
+    pub plan_seconds: f64,
+    /// Reading the repositories for the last successes.
+    pub evidence_seconds: f64,
+    /// Judging every job once, as each tick of the server does.
+    pub judge_seconds: f64,
+}
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -65,8 +99,12 @@ pub struct Settings {
     pub scratch: PathBuf,
     /// Time limits by job kind (`backup`, `drill` …); absent kinds have none.
     pub timeouts: Vec<(String, Duration)>,
-    /// Replicas coordinate through this Lease; `None`: this one runs everything.
-    pub lease: Option<leader::LeaseSettings>,
+    /// How replicas coordinate through Leases (over the fleet's `serve`);
+    /// `None`: this one runs everything, whatever the fleet names.
+    pub lease: Option<leader::LeaseRequest>,
+    /// Start even when the history shows a job that cannot keep up with
+    /// its schedule ([`overrun`]).
+    pub allow_overrun: bool,
 }
 
 impl Settings {
@@ -97,6 +135,7 @@ impl Settings {
                 ("check".into(), Duration::from_secs(600)),
             ],
             lease: None,
+            allow_overrun: false,
         }
     }
 
@@ -122,6 +161,13 @@ pub enum Error {
     /// The lease cannot be held.
     #[error(transparent)]
     Lease(#[from] leader::LeaseError),
+    /// Jobs that cannot keep up with their schedules, by the history.
+    #[error(
+        "{} cannot keep up with its schedule (each skips slots, so its RPO is not met):\n{}\nrun it less often, make it faster (--per-cluster, --per-repository), or start with --allow-overrun",
+        if .0.len() == 1 { "a job" } else { "jobs" },
+        .0.iter().map(|o| format!("  {o}")).collect::<Vec<_>>().join("\n")
+    )]
+    Overrun(Vec<overrun::Overrun>),
     /// The HTTP address cannot be listened on.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -136,12 +182,64 @@ impl Error {
     /// Whose move it is.
     pub fn fault(&self) -> bulkhead_model::Fault {
         match self {
-            Self::Fleet(_) | Self::History(_) => bulkhead_model::Fault::Input,
+            Self::Fleet(_) | Self::History(_) | Self::Overrun(_) => bulkhead_model::Fault::Input,
             Self::Listen { .. } => bulkhead_model::Fault::Outside,
             Self::Lease(leader::LeaseError::Cluster(e)) => e.fault(),
+            Self::Lease(leader::LeaseError::NoCluster | leader::LeaseError::NoNamespace { .. }) => {
+                bulkhead_model::Fault::Input
+            }
             Self::Lease(_) => bulkhead_model::Fault::Outside,
         }
     }
+}
+
+/// What the server would run, and when, without running anything: the
+/// fleet loaded and planned, the repositories read, every job judged once.
+/// The history is read when there is one and never written.
+///
+/// # Errors
+/// A fleet that cannot be used, a history that cannot be read.
+pub async fn agenda(settings: Settings, env: bulkhead_repository::Env) -> Result<Agenda, Error> {
+    let mut timings = Timings::default();
+    let clock = std::time::Instant::now();
+    let loaded = reload::load_fleet(&settings.fleet).map_err(Error::Fleet)?;
+    timings.load_seconds = clock.elapsed().as_secs_f64();
+    let clock = std::time::Instant::now();
+    let plan = reload::plan(&settings.fleet, loaded, settings.intervals).map_err(Error::Fleet)?;
+    timings.plan_seconds = clock.elapsed().as_secs_f64();
+    // A history to read: the server's, or an empty one that goes away after.
+    let scratch = settings.scratch.join(format!("bulkhead-agenda-{}.redb", std::process::id()));
+    // A running server holds its history (redb locks the file): the dry
+    // run then goes on without it, judging by the repositories alone.
+    let history = match History::open_existing(&settings.history) {
+        Ok(history) => history,
+        Err(e) => {
+            if settings.history.exists() {
+                tracing::warn!(error = %e, "the history cannot be read (is a server running?): judging by the repositories alone");
+            }
+            History::open(&scratch, 1)?
+        }
+    };
+    let overruns: Vec<String> = overrun::overruns(&plan.jobs, &history.list(None, settings.keep_runs)?)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    // The Leases are not sought, but what a start would refuse is refused.
+    if let (Some(request), Some(fleet)) = (&settings.lease, plan.loaded.fleet.as_ref()) {
+        request.resolve(&fleet.file.spec)?;
+    }
+    let shards = settings.lease.as_ref().map_or(1, |l| l.shards.max(1));
+    let shared = scheduler::Shared::new(settings.clone(), env, history, Arc::new(metrics::Metrics::default()), plan);
+    let clock = std::time::Instant::now();
+    let unreadable = shared.refresh_evidence().await;
+    timings.evidence_seconds = clock.elapsed().as_secs_f64();
+    let at = chrono::Utc::now();
+    let clock = std::time::Instant::now();
+    let jobs = shared.agenda(at, at, shards);
+    timings.judge_seconds = clock.elapsed().as_secs_f64();
+    drop(shared);
+    let _ = std::fs::remove_file(&scratch);
+    Ok(Agenda { at: at.to_rfc3339(), jobs, unreadable, overruns, timings })
 }
 
 /// Runs the server until `stop` is cancelled, then winds down.
@@ -156,20 +254,34 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
     if abandoned > 0 {
         tracing::warn!(abandoned, "runs a stopped server left running are recorded as cancelled");
     }
+    let overruns = overrun::overruns(&plan.jobs, &history.list(None, settings.keep_runs)?);
+    if !overruns.is_empty() {
+        if !settings.allow_overrun {
+            return Err(Error::Overrun(overruns));
+        }
+        for o in &overruns {
+            tracing::warn!(job = %o.job, "{o}: started anyway (--allow-overrun)");
+        }
+    }
     let metrics = Arc::new(metrics::Metrics::default());
     let mut registry = prometheus_client::registry::Registry::default();
     metrics.register(&mut registry);
     metrics.fleet(true, Some(chrono::Utc::now().timestamp() as f64));
     // Without a lease this replica leads; with one, while it holds it.
-    let (leads, lease_holder) = match &settings.lease {
+    let fleet = plan.loaded.fleet.as_ref().ok_or_else(|| Error::Fleet("no fleet".into()))?;
+    let lease = match &settings.lease {
+        Some(request) => request.resolve(&fleet.file.spec)?,
+        None => None,
+    };
+    let (leads, lease_holder) = match &lease {
         Some(lease) => {
-            let fleet = plan.loaded.fleet.as_ref().ok_or_else(|| Error::Fleet("no fleet".into()))?;
+            tracing::info!(cluster = %lease.cluster, namespace = %lease.namespace, shards = lease.shards, "coordinating through Leases");
             let (leads, holder) = leader::hold(fleet, lease, stop.clone()).await?;
             (leads, Some(holder))
         }
         None => (tokio::sync::watch::channel(leader::Held::from([0])).1, None),
     };
-    let shards = settings.lease.as_ref().map_or(1, |l| l.shards.max(1));
+    let shards = lease.as_ref().map_or(1, |l| l.shards.max(1));
     metrics.set_held(shards, &leads.borrow());
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -213,7 +325,9 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
                     held = now_held;
                 }
                 if !held.is_empty() {
+                    let clock = std::time::Instant::now();
                     shared.tick(started, &jobs, &held, shards);
+                    shared.metrics.ticked(clock.elapsed().as_secs_f64());
                 }
             }
             _ = evidence.tick() => {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use bulkhead_model::LoadOptions;
+use bulkhead_model::{LoadOptions, Loaded};
 use bulkhead_schedule::Intervals;
 
 use crate::scheduler::{Plan, Shared};
@@ -19,6 +19,14 @@ use crate::scheduler::{Plan, Shared};
 /// # Errors
 /// In words: a fleet with errors (with how to list them), or schedules that do not read.
 pub(crate) fn load(dir: &Path, intervals: Intervals) -> Result<Plan, String> {
+    plan(dir, load_fleet(dir)?, intervals)
+}
+
+/// Reads and validates the fleet at `dir`.
+///
+/// # Errors
+/// In words: a fleet with errors (with how to list them).
+pub(crate) fn load_fleet(dir: &Path) -> Result<Loaded, String> {
     let loaded = bulkhead_model::load(dir, LoadOptions { manifests: true }).map_err(|e| e.to_string())?;
     if loaded.has_errors() {
         let first = loaded.diagnostics.iter().find(|d| d.severity == bulkhead_model::Severity::Error);
@@ -29,6 +37,14 @@ pub(crate) fn load(dir: &Path, intervals: Intervals) -> Result<Plan, String> {
             dir.display()
         ));
     }
+    Ok(loaded)
+}
+
+/// Resolves a loaded fleet into its jobs.
+///
+/// # Errors
+/// In words: no fleet, or schedules that do not read.
+pub(crate) fn plan(dir: &Path, loaded: Loaded, intervals: Intervals) -> Result<Plan, String> {
     let fleet = loaded.fleet.as_ref().ok_or_else(|| format!("{} holds no fleet", dir.display()))?;
     let jobs = bulkhead_schedule::plan(fleet, intervals).map_err(|e| e.to_string())?;
     Ok(Plan { loaded: Arc::new(loaded), jobs })

@@ -26,6 +26,30 @@ pub(crate) struct Plan {
     pub jobs: Vec<Scheduled>,
 }
 
+/// One job's place in the schedule, as `serve --dry-run` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgendaEntry {
+    /// The job's key.
+    pub job: String,
+    /// Its kind.
+    pub kind: &'static str,
+    /// Its schedule in words (`*/15 * * * * (UTC)`, `every 10m`, `continuous`).
+    pub schedule: String,
+    /// Its shard (0 without shards).
+    pub shard: u32,
+    /// When it last succeeded (RFC 3339), by the repository or the history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_success: Option<String>,
+    /// Due now: it would start at once (after its jitter).
+    pub due: bool,
+    /// The slots it would make up for when due (after downtime: more than one).
+    pub missed: u32,
+    /// When it runs next (RFC 3339), when not due now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
 /// Where a job stands between runs.
 #[derive(Debug, Clone, Default)]
 struct Attempts {
@@ -99,23 +123,27 @@ impl Shared {
     }
 
     /// Reads every policy's repository again; a repository that cannot be
-    /// read leaves what was known of it.
-    pub(crate) async fn refresh_evidence(&self) {
+    /// read leaves what was known of it. Returns the repositories that
+    /// could not be read, with why.
+    pub(crate) async fn refresh_evidence(&self) -> Vec<String> {
         let plan = self.current();
-        let Some(fleet) = plan.loaded.fleet.as_ref() else { return };
+        let Some(fleet) = plan.loaded.fleet.as_ref() else { return Vec::new() };
+        let mut unreadable = Vec::new();
         let backups = bulkhead_jobs::read_backups(fleet, &self.env).await;
         let mut read = Evidence::default();
         for repository in &backups.repositories {
             match &repository.snapshots {
                 Ok(snapshots) => read.merge(Evidence::from_snapshots(snapshots)),
                 Err(e) => {
-                    tracing::warn!(repository = %repository.name, error = %e, "cannot read the repository; its jobs' last successes are as last read")
+                    tracing::warn!(repository = %repository.name, error = %e, "cannot read the repository; its jobs' last successes are as last read");
+                    unreadable.push(format!("{}: {e}", repository.name));
                 }
             }
         }
         let mut evidence = self.evidence.lock().expect("the evidence's lock");
         evidence.merge(read);
         self.publish_ages(fleet, &evidence);
+        unreadable
     }
 
     /// Each app's backup age against its RPO, and each job's last success, as metrics.
@@ -144,11 +172,11 @@ impl Shared {
     fn due_slot(&self, job: &Scheduled, now: DateTime<Utc>, started: DateTime<Utc>) -> Option<(DateTime<Utc>, u32)> {
         let last = self.last_success(&job.work);
         match &job.when {
-            When::Cron { cron, .. } => match bulkhead_schedule::due(cron, last, now) {
+            When::Cron(cron) => match bulkhead_schedule::due(cron, last, now) {
                 Due::Now { slot: Some(slot), missed } => Some((slot, missed)),
                 // Never succeeded: the newest slot that passed, or the server's start.
                 Due::Now { slot: None, .. } => {
-                    Some((cron.find_previous_occurrence(&now, true).unwrap_or(started).max(started.min(now)), 1))
+                    Some((cron.previous_at_or_before(now).unwrap_or(started).max(started.min(now)), 1))
                 }
                 Due::At(_) => None,
             },
@@ -167,6 +195,39 @@ impl Shared {
             }
             When::Continuous => Some((started, 0)),
         }
+    }
+
+    /// Every job and when it runs, judged as a tick judges them.
+    pub(crate) fn agenda(&self, now: DateTime<Utc>, started: DateTime<Utc>, shards: u32) -> Vec<AgendaEntry> {
+        let plan = self.current();
+        plan.jobs
+            .iter()
+            .map(|job| {
+                let last_success = self.last_success(&job.work);
+                let due = self.due_slot(job, now, started);
+                let (schedule, next) = match &job.when {
+                    When::Cron(cron) => (cron.to_string(), cron.next_after(now)),
+                    When::Every(every) => (
+                        format!("every {}", humantime::format_duration(*every)),
+                        Some(
+                            last_success
+                                .map_or(started, |l| l + chrono::TimeDelta::from_std(*every).unwrap_or_default()),
+                        ),
+                    ),
+                    When::Continuous => ("continuous".to_string(), None),
+                };
+                AgendaEntry {
+                    job: job.work.key().0,
+                    kind: job.work.kind(),
+                    schedule,
+                    shard: bulkhead_schedule::shard_of(&job.work, shards),
+                    last_success: last_success.map(|t| t.to_rfc3339()),
+                    due: due.is_some(),
+                    missed: due.map_or(0, |(_, m)| m),
+                    next: if due.is_some() { None } else { next.map(|t| t.to_rfc3339()) },
+                }
+            })
+            .collect()
     }
 
     /// A permit of `name`'s limit of `size`, if one is free.

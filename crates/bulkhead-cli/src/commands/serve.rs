@@ -90,26 +90,83 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Verdict, Failure> 
             "--lease-duration must be at least 3s (it is renewed a third before it ends)".into(),
         ));
     }
-    settings.lease = args.lease_cluster.as_ref().map(|cluster| bulkhead_serve::leader::LeaseSettings {
-        cluster: cluster.clone(),
+    settings.lease = (!args.standalone).then(|| bulkhead_serve::leader::LeaseRequest {
+        cluster: args.lease_cluster.clone(),
         namespace: args.lease_namespace.clone(),
         name: args.lease_name.clone(),
         identity: args.identity.clone().unwrap_or_else(default_identity),
         duration: args.lease_duration,
         shards: args.shards,
     });
+    settings.allow_overrun = args.allow_overrun;
+    if args.dry_run {
+        let agenda = crate::runtime::block_on(bulkhead_serve::agenda(settings, environment()))?.map_err(failure)?;
+        print_agenda(&agenda, output(args.output), out)?;
+        return Ok(Verdict::Pass);
+    }
     let run_for = args.run_for;
     let stop = CancellationToken::new();
     crate::runtime::block_on(async move {
         crate::runtime::cancel_on_signals(stop.clone(), run_for);
         bulkhead_serve::serve(settings, environment(), stop).await
     })?
-    .map_err(|e| match e.fault() {
-        bulkhead_model::Fault::Outside => Failure::Outside(e.to_string()),
-        _ => Failure::Input(e.to_string()),
-    })?;
+    .map_err(failure)?;
     writeln!(out, "stopped")?;
     Ok(Verdict::Pass)
+}
+
+fn failure(e: bulkhead_serve::Error) -> Failure {
+    match e.fault() {
+        bulkhead_model::Fault::Outside => Failure::Outside(e.to_string()),
+        _ => Failure::Input(e.to_string()),
+    }
+}
+
+fn ms(seconds: f64) -> String {
+    format!("{:.1} ms", seconds * 1000.0)
+}
+
+/// `serve --dry-run`'s report.
+fn print_agenda(agenda: &bulkhead_serve::Agenda, format: OutputFormat, out: &mut dyn Write) -> Result<(), Failure> {
+    if format == OutputFormat::Json {
+        serde_json::to_writer_pretty(&mut *out, agenda)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let mut table = Table::new(["job", "schedule", "last success", "next"]);
+    for job in &agenda.jobs {
+        let next = match (&job.next, job.due, job.missed) {
+            (_, true, m) if m > 1 => format!("due now (makes up for {m} slots)"),
+            (_, true, _) => "due now".to_string(),
+            (Some(t), false, _) => t.clone(),
+            (None, false, _) => "-".to_string(),
+        };
+        table.row([
+            job.job.clone(),
+            job.schedule.clone(),
+            job.last_success.clone().unwrap_or_else(|| "never".into()),
+            next,
+        ]);
+    }
+    table.write(out)?;
+    for why in &agenda.unreadable {
+        writeln!(out, "cannot read repository {why}")?;
+    }
+    for o in &agenda.overruns {
+        writeln!(out, "cannot keep up: {o}")?;
+    }
+    let due = agenda.jobs.iter().filter(|j| j.due).count();
+    let t = &agenda.timings;
+    writeln!(
+        out,
+        "{} jobs, {due} due now; judged in {} (fleet read in {}, planned in {}, repositories read in {})",
+        agenda.jobs.len(),
+        ms(t.judge_seconds),
+        ms(t.load_seconds),
+        ms(t.plan_seconds),
+        ms(t.evidence_seconds)
+    )?;
+    Ok(())
 }
 
 fn open(state: &StateArg) -> Result<History, Failure> {

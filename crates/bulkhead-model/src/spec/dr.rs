@@ -18,6 +18,11 @@ pub struct DrSpec {
     /// reports it, such as `7d` (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drill_max_age: Option<String>,
+    /// The time zone the policies' and drills' cron schedules are read in,
+    /// from the IANA database, such as `Europe/Berlin` (UTC when absent):
+    /// `0 2 * * *` then runs at 02:00 Berlin time in winter and summer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// A backup repository in restic's format, readable with stock `restic`.
@@ -49,7 +54,7 @@ pub struct Repository {
 pub struct BackupPolicy {
     /// A unique name that apps refer to.
     pub name: String,
-    /// A cron schedule (five fields, UTC), such as `*/15 * * * *`.
+    /// A cron schedule (five fields, in `dr.timeZone`), such as `*/15 * * * *`.
     pub schedule: String,
     /// The repository, by name.
     pub repository: String,
@@ -94,7 +99,7 @@ pub struct Drill {
     pub from: String,
     /// The cluster the app is recovered into.
     pub to: String,
-    /// When to run the drill (cron, UTC); by hand only when absent.
+    /// When to run the drill (cron, in `dr.timeZone`); by hand only when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
 }

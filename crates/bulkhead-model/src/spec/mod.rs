@@ -96,7 +96,25 @@ pub struct FleetSpec {
     /// The DNS zone `bulkhead traffic serve` answers for, and its nameservers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<TrafficSpec>,
+    /// Where the replicas of `bulkhead serve` coordinate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve: Option<ServeSpec>,
 }
+
+/// The management cluster of `bulkhead serve`: its replicas hold Leases
+/// there, so one runs each job (or each shard of the jobs) at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServeSpec {
+    /// The fleet's cluster that holds the Leases; it needs `access`.
+    pub management_cluster: String,
+    /// The Leases' namespace (it must exist), `bulkhead` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_namespace: Option<String>,
+}
+
+/// The Leases' namespace when the fleet names none.
+pub const DEFAULT_LEASE_NAMESPACE: &str = "bulkhead";
 
 /// Manifests every chosen cluster gets, as they are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

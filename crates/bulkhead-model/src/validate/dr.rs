@@ -1,13 +1,11 @@
 //! Recovery: schedules that parse, durations that parse, repositories that
 //! restic can open, and RPO targets the backup schedule can meet.
 
-use std::str::FromStr;
 use std::time::Duration;
-
-use croner::Cron;
 
 use super::{Ctx, parse_duration};
 use crate::diagnostic::Code;
+use crate::schedule::{CronSchedule, ScheduleError, a_year, reference_year, time_zone};
 use crate::spec::FleetFile;
 
 /// restic's repository URL schemes (`restic help init`).
@@ -15,6 +13,8 @@ const RESTIC_SCHEMES: &[&str] = &["local", "sftp", "rest", "s3", "b2", "azure", 
 
 pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
     etcd_backups(ctx, fleet);
+    serve(ctx, fleet);
+    let zone = zone(ctx, fleet);
     let dr = &fleet.spec.dr;
     for (ri, repo) in dr.repositories.iter().enumerate() {
         let base = format!("spec/dr/repositories/{ri}");
@@ -55,7 +55,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
 
     let mut intervals = Vec::new();
     for (pi, policy) in dr.policies.iter().enumerate() {
-        intervals.push(schedule(ctx, &format!("spec/dr/policies/{pi}/schedule"), &policy.schedule));
+        intervals.push(schedule(ctx, &format!("spec/dr/policies/{pi}/schedule"), &policy.schedule, zone));
         let k = &policy.keep;
         if [k.last, k.hourly, k.daily, k.weekly, k.monthly].iter().all(Option::is_none) {
             ctx.warning(
@@ -68,7 +68,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
     }
     for (di, drill) in dr.drills.iter().enumerate() {
         if let Some(s) = &drill.schedule {
-            schedule(ctx, &format!("spec/dr/drills/{di}/schedule"), s);
+            schedule(ctx, &format!("spec/dr/drills/{di}/schedule"), s, zone);
         }
     }
     for (wi, wave) in fleet.spec.rollout.waves.iter().enumerate() {
@@ -198,49 +198,76 @@ fn app_checks(ctx: &mut Ctx<'_>, base: &str, app: &crate::spec::App) {
     }
 }
 
-/// Parses a cron schedule; returns the longest gap between two runs.
-fn schedule(ctx: &mut Ctx<'_>, path: &str, text: &str) -> Option<Duration> {
-    if text.split_whitespace().count() != 5 && !text.starts_with('@') {
-        ctx.error(
-            Code::InvalidSchedule,
-            path,
-            format!("`{text}` is not a five-field cron schedule"),
-            "write minute hour day-of-month month day-of-week, such as `*/15 * * * *`",
-        );
-        return None;
-    }
-    match Cron::from_str(text) {
-        Ok(cron) => longest_gap(&cron),
+/// Parses a cron schedule in the fleet's zone; returns the longest gap
+/// between two runs.
+fn schedule(ctx: &mut Ctx<'_>, path: &str, text: &str, zone: chrono_tz::Tz) -> Option<Duration> {
+    match CronSchedule::parse(text, zone) {
+        Ok(schedule) => schedule.longest_gap(reference_year(), a_year()),
         Err(e) => {
-            ctx.error(
-                Code::InvalidSchedule,
-                path,
-                format!("`{text}` is not a valid cron schedule: {e}"),
-                "write minute hour day-of-month month day-of-week, such as `*/15 * * * *`",
-            );
+            let hint = match e {
+                ScheduleError::Never(_) => {
+                    "choose a date that exists, such as `0 0 28 2 *` instead of the 30th of February"
+                }
+                _ => "write minute hour day-of-month month day-of-week, such as `*/15 * * * *`",
+            };
+            ctx.error(Code::InvalidSchedule, path, e.to_string(), hint);
             None
         }
     }
 }
 
-/// The longest time between consecutive runs over a year (leap day and
-/// month ends included), which is the worst-case data loss of the schedule.
-fn longest_gap(cron: &Cron) -> Option<Duration> {
-    let start = chrono::DateTime::from_timestamp(1_767_225_600, 0)?; // 2026-01-01T00:00:00Z
-    let end = start + chrono::Duration::days(400);
-    let mut previous = None;
-    let mut longest = chrono::Duration::zero();
-    for (n, time) in cron.clone().iter_after(start).enumerate() {
-        if time > end || n > 600_000 {
-            break;
+/// The fleet's time zone; UTC (after an error) when it is not one.
+fn zone(ctx: &mut Ctx<'_>, fleet: &FleetFile) -> chrono_tz::Tz {
+    match time_zone(fleet.spec.dr.time_zone.as_deref()) {
+        Ok(zone) => zone,
+        Err(e) => {
+            ctx.error(
+                Code::InvalidValue,
+                "spec/dr/timeZone",
+                e.to_string(),
+                "write a name of the IANA time zone database, such as `Europe/Berlin`, `America/New_York` or `UTC`",
+            );
+            chrono_tz::Tz::UTC
         }
-        if let Some(p) = previous {
-            longest = longest.max(time - p);
-        }
-        previous = Some(time);
     }
-    previous?;
-    longest.to_std().ok()
+}
+
+/// `bulkhead serve`'s management cluster: one of the fleet's, reachable.
+fn serve(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
+    let Some(serve) = &fleet.spec.serve else { return };
+    match fleet.spec.clusters.iter().find(|c| c.name == serve.management_cluster) {
+        None => ctx.error(
+            Code::UnknownReference,
+            "spec/serve/managementCluster",
+            format!("`{}` is not one of the fleet's clusters", serve.management_cluster),
+            "name the cluster whose Leases the replicas of `bulkhead serve` share",
+        ),
+        Some(c) if c.access.is_none() => ctx.error(
+            Code::MissingField,
+            "spec/serve/managementCluster",
+            format!("management cluster `{}` has no `access`: `serve` could not reach its Leases", c.name),
+            "give the cluster `access: {kubeconfig: PATH}`",
+        ),
+        Some(_) => {}
+    }
+    if let Some(ns) = &serve.lease_namespace
+        && !is_dns_label(ns)
+    {
+        ctx.error(
+            Code::InvalidValue,
+            "spec/serve/leaseNamespace",
+            format!("`{ns}` is not a namespace name"),
+            "lowercase letters, digits and `-`, at most 63, starting and ending with a letter or digit",
+        );
+    }
+}
+
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }
 
 fn duration(ctx: &mut Ctx<'_>, path: &str, text: &str) -> Option<Duration> {
@@ -281,16 +308,6 @@ fn repository_url_problem(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gaps_of_common_schedules() {
-        let gap = |s: &str| longest_gap(&Cron::from_str(s).unwrap()).unwrap();
-        assert_eq!(gap("*/15 * * * *"), Duration::from_secs(900));
-        assert_eq!(gap("0 * * * *"), Duration::from_secs(3600));
-        assert_eq!(gap("0 2 * * *"), Duration::from_secs(86_400));
-        // Weekdays only: Friday 02:00 to Monday 02:00.
-        assert_eq!(gap("0 2 * * 1-5"), Duration::from_secs(3 * 86_400));
-    }
 
     #[test]
     fn restic_urls() {
