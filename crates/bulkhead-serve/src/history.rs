@@ -2,6 +2,11 @@
 //! crash-safe, no server) so `serve` works on one machine with nothing
 //! else, and `bulkhead jobs list|show` can read it. Bounded: the oldest
 //! runs go once there are more than the store keeps.
+//!
+//! redb lets one process at a time have the file open (a lock on it), so
+//! the store is opened for each read or write and closed again: a running
+//! server writes a few records a minute, and `bulkhead jobs list` reads
+//! between them, waiting its turn for the milliseconds a write takes.
 
 use std::path::{Path, PathBuf};
 
@@ -122,10 +127,14 @@ pub enum HistoryError {
 
 /// The history of runs.
 pub struct History {
-    db: Database,
     path: PathBuf,
     keep: usize,
+    /// One open at a time within this process (redb refuses a second).
+    turn: std::sync::Mutex<()>,
 }
+
+/// How long a reader or writer waits for another process to close the store.
+const WAIT_FOR_TURN: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl std::fmt::Debug for History {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -142,8 +151,7 @@ impl History {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| Self::store_error(path, e))?;
         }
-        let db = Database::create(path).map_err(|e| Self::store_error(path, e))?;
-        let history = Self { db, path: path.to_path_buf(), keep: keep.max(1) };
+        let history = Self { path: path.to_path_buf(), keep: keep.max(1), turn: std::sync::Mutex::new(()) };
         // The table exists from the start, so readers never find it missing.
         history.write(|table| {
             let _ = table.len()?;
@@ -170,20 +178,41 @@ impl History {
         HistoryError::Store { path: path.to_path_buf(), why: e.to_string() }
     }
 
+    /// Opens the store for `work`, waiting while another process has it open.
+    fn with_db<T>(&self, work: impl FnOnce(&Database) -> Result<T, redb::Error>) -> Result<T, HistoryError> {
+        let _turn = self.turn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let start = std::time::Instant::now();
+        let db = loop {
+            match Database::create(&self.path) {
+                Ok(db) => break db,
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) if start.elapsed() < WAIT_FOR_TURN => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                    return Err(Self::store_error(
+                        &self.path,
+                        format!("another process has kept it open for over {} s", WAIT_FOR_TURN.as_secs()),
+                    ));
+                }
+                Err(e) => return Err(Self::store_error(&self.path, e)),
+            }
+        };
+        work(&db).map_err(|e| Self::store_error(&self.path, e))
+    }
+
     fn write<T>(
         &self,
         work: impl FnOnce(&mut redb::Table<'_, u64, &'static str>) -> Result<T, redb::Error>,
     ) -> Result<T, HistoryError> {
-        let run = || -> Result<T, redb::Error> {
-            let tx = self.db.begin_write()?;
+        self.with_db(|db| {
+            let tx = db.begin_write()?;
             let out = {
                 let mut table = tx.open_table(RUNS)?;
                 work(&mut table)?
             };
             tx.commit()?;
             Ok(out)
-        };
-        run().map_err(|e| Self::store_error(&self.path, e))
+        })
     }
 
     /// Records a run that starts now; its id.
@@ -244,8 +273,8 @@ impl History {
     /// # Errors
     /// When the store cannot be read.
     pub fn list(&self, job: Option<&str>, limit: usize) -> Result<Vec<Run>, HistoryError> {
-        let read = || -> Result<Vec<(u64, String)>, redb::Error> {
-            let tx = self.db.begin_read()?;
+        let rows = self.with_db(|db| {
+            let tx = db.begin_read()?;
             let table = tx.open_table(RUNS)?;
             let mut out = Vec::new();
             for entry in table.iter()?.rev() {
@@ -253,8 +282,7 @@ impl History {
                 out.push((k.value(), v.value().to_string()));
             }
             Ok(out)
-        };
-        let rows = read().map_err(|e| Self::store_error(&self.path, e))?;
+        })?;
         let mut runs = Vec::new();
         for (id, json) in rows {
             let run: Run = serde_json::from_str(&json).map_err(|source| HistoryError::Record {
@@ -277,12 +305,11 @@ impl History {
     /// # Errors
     /// When the store cannot be read.
     pub fn get(&self, id: u64) -> Result<Option<Run>, HistoryError> {
-        let read = || -> Result<Option<String>, redb::Error> {
-            let tx = self.db.begin_read()?;
+        let json = self.with_db(|db| {
+            let tx = db.begin_read()?;
             let table = tx.open_table(RUNS)?;
             Ok(table.get(id)?.map(|v| v.value().to_string()))
-        };
-        let json = read().map_err(|e| Self::store_error(&self.path, e))?;
+        })?;
         json.map(|j| {
             serde_json::from_str(&j).map_err(|source| HistoryError::Record { path: self.path.clone(), id, source })
         })
@@ -337,6 +364,29 @@ mod tests {
         assert_eq!(history.close_abandoned("2026-12-03T01:00:00Z").unwrap(), 1);
         assert_eq!(history.get(6).unwrap().unwrap().outcome, Outcome::Cancelled);
         assert!(history.get(1).unwrap().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A server writing and `bulkhead jobs list` reading one store at once
+    /// (it was held open by the server, and `jobs list` failed with
+    /// "Database already open" while `serve` ran).
+    #[test]
+    fn a_reader_and_a_writer_share_the_store() {
+        let dir = std::env::temp_dir().join(format!("bulkhead-history-shared-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("history.redb");
+        let server = History::open(&path, 100).unwrap();
+        let reader = History::open_existing(&path).unwrap();
+        let writer = std::thread::spawn(move || {
+            for i in 0..50 {
+                server.begin(run(&format!("backup/p/c/app{i}"))).unwrap();
+            }
+        });
+        let mut seen = 0;
+        while seen < 50 {
+            seen = reader.list(None, 1000).unwrap().len();
+        }
+        writer.join().unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
