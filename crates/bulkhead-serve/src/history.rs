@@ -27,7 +27,9 @@ pub enum Outcome {
     Succeeded,
     /// It failed; the reason says why.
     Failed,
-    /// It ran out of its time.
+    /// It ran out of its time. Named as the metrics and `jobs list` name it
+    /// (records of older versions said `timedOut`).
+    #[serde(rename = "timed-out", alias = "timedOut")]
     TimedOut,
     /// The server stopped it (shutting down, or its lease was lost).
     Cancelled,
