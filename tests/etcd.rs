@@ -132,7 +132,7 @@ async fn a_snapshot_fails_clearly_and_stores_nothing() {
 }
 
 /// `bulkhead etcd inspect --objects -o json FILE`, which must succeed.
-async fn inspect_objects(file: &std::path::Path) -> Value {
+pub(crate) async fn inspect_objects(file: &std::path::Path) -> Value {
     let out = run(vec![
         "etcd".into(),
         "inspect".into(),

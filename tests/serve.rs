@@ -893,3 +893,236 @@ async fn two_replicas_back_up_every_minute_exactly_once_across_a_killed_leader()
         assert_eq!(minutes.get(name), Some(&want), "{name}: one snapshot each minute from {started} to {ended}");
     }
 }
+
+/// A drill on a schedule runs under serve (after the backup it restores,
+/// which serve makes first) and its record is in the repository, where
+/// `drill history` and `check` read it; its RTO is a metric.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_drill_runs_under_serve_and_records_its_result() {
+    let Some(env) = TestEnv::require(2) else { return };
+    let (c0, c1) = (env.cluster(0).name.clone(), env.cluster(1).name.clone());
+    let ns = TestNamespace::create(&env, 0, "serve-drill").await;
+    let client = env.client(0).await;
+    create_object(
+        &client,
+        Some(ns.name()),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}}),
+    )
+    .await;
+    let dir = scratch("serve-drill");
+    let app = format!(
+        "    - name: shop\n      manifests: apps/shop\n      namespace: {}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      sla: {{tier: 2, rto: 5m, rpo: 1d}}\n      backup: {{policy: daily}}\n",
+        ns.name()
+    );
+    // The drill every minute: one that finds no backup yet tries again at the next.
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: daily, schedule: \"0 3 * * *\", repository: local, keep: {{last: 3}}}}\n    drills:\n      - {{name: shop-dr, app: shop, from: {c0}, to: {c1}, schedule: \"* * * * *\"}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, &app, &dr);
+    let port = free_port();
+    let state = dir.join("state");
+    let child = start(&dir, &state, port, "200s");
+    metrics_until(port, Duration::from_secs(150), |m| {
+        has_series(m, "bulkhead_drill_rto_seconds{drill=\"shop-dr\",app=\"shop\"}")
+            && has_series(m, "bulkhead_drill_rto_target_seconds{drill=\"shop-dr\",app=\"shop\"}")
+    });
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    finish(child);
+    let history =
+        run(vec!["drill".into(), "history".into(), "--output".into(), "json".into(), dir.display().to_string()]).await;
+    let history = json_of(&history);
+    let passed: Vec<&Value> =
+        history["drills"].as_array().unwrap().iter().filter(|d| d["app"] == "shop" && d["passed"] == true).collect();
+    assert!(!passed.is_empty(), "a passing record of the scheduled drill: {history:#}");
+    let runs = jobs(&state).await;
+    let drills = runs_of(&runs, "drill/shop-dr");
+    assert!(
+        drills.iter().any(|r| r["outcome"] == "succeeded" && r["figures"]["rtoSeconds"].as_f64().is_some()),
+        "{runs:#?}"
+    );
+}
+
+/// A hand edit of an object Bulkhead applied is found by serve's drift job:
+/// the run records one drifted object and `bulkhead_drift_objects` says 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_drift_job_finds_a_hand_edit() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let Some(env) = TestEnv::require(1) else { return };
+    let c0 = env.cluster(0).name.clone();
+    let ns = format!("serve-drift-{:x}", std::process::id());
+    let _cleanup = TestNamespace::adopt(&env, 0, &ns);
+    let dir = scratch("serve-drift");
+    let app = format!(
+        "    - {{name: site, manifests: apps/site, namespace: {ns}, placement: {{clusters: {{names: [{c0}]}}}}}}\n"
+    );
+    testenv_fleet_with(&env, &dir, &app, "");
+    std::fs::create_dir_all(dir.join("apps/site")).unwrap();
+    std::fs::write(
+        dir.join("apps/site/settings.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {mode: fast}\n",
+    )
+    .unwrap();
+    let applied =
+        run(vec!["apply".into(), "--yes".into(), "--health-timeout".into(), "60s".into(), dir.display().to_string()])
+            .await;
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+
+    let maps: kube::Api<ConfigMap> = kube::Api::namespaced(env.client(0).await, &ns);
+    maps.patch(
+        "settings",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"data": {"mode": "slow"}})),
+    )
+    .await
+    .unwrap();
+    let port = free_port();
+    let state = dir.join("state");
+    let child = bulkhead()
+        .args(["serve", "--state", &state.display().to_string(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--jitter", "0s", "--drift-every", "1m", "--check-every", "0", "--for", "90s"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    metrics_until(port, Duration::from_secs(60), |m| {
+        has(m, "bulkhead_job_runs_total{kind=\"drift\",outcome=\"succeeded\"} 1")
+    });
+    let body = get(port, "/metrics").unwrap().1;
+    assert!(has(&body, "bulkhead_drift_objects 1"), "{body}");
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    finish(child);
+    let runs = jobs(&state).await;
+    assert_eq!(runs_of(&runs, "drift")[0]["figures"]["findings"], 1, "{runs:#?}");
+}
+
+/// etcd killed and started again under serve: the supervised watch goes on
+/// (resumed in place or restarted), and what was written before and after
+/// the restart is in the backup, as a point-in-time restore shows.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_etcd_watch_under_serve_survives_an_etcd_restart() {
+    let Some(env) = TestEnv::own("serve-etcd-restart", 1, false) else { return };
+    let c0 = env.cluster(0).clone();
+    let dir = scratch("serve-etcd-restart");
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: etcdp, schedule: \"0 0 1 1 *\", repository: local}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, "", &dr);
+    let path = dir.join("fleet.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let grace = &c0.node_monitor_grace_period;
+    let plain = format!("controlPlane: {{nodeMonitorGracePeriod: {grace}}}");
+    let watched = format!(
+        "controlPlane: {{nodeMonitorGracePeriod: {grace}, etcd: {{members: 1, access: {{endpoints: [\"{}\"]}}, backup: {{policy: etcdp}}}}}}",
+        c0.etcd_endpoint()
+    );
+    std::fs::write(&path, text.replacen(&plain, &watched, 1)).unwrap();
+    let port = free_port();
+    let child = bulkhead()
+        .args(["serve", "--state", &dir.join("state").display().to_string(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--jitter", "0s", "--drift-every", "0", "--check-every", "0", "--grace", "10s", "--backoff", "1s"])
+        .args(["--for", "150s"])
+        .arg(&dir)
+        .env(PASSWORD_ENV, PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let job = format!("etcd-watch/etcdp/{}", c0.name);
+    let running = format!("bulkhead_job_running{{kind=\"etcd-watch\",key=\"{job}\"}} 1");
+    metrics_until(port, Duration::from_secs(20), |m| has(m, &running));
+    let ns = TestNamespace::create(&env, 0, "serve-etcd").await;
+    let cm =
+        |name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": name}});
+    create_object(&env.client(0).await, Some(ns.name()), cm("before-restart")).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    env.kill(0, "etcd");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    env.start(0);
+    create_object(&env.client(0).await, Some(ns.name()), cm("after-restart")).await;
+    // Stored within a few flushes; the watch is running again.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    metrics_until(port, Duration::from_secs(30), |m| has(m, &running));
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    finish(child);
+
+    let target = dir.join("restored");
+    let bin_path = format!("{}:{}", env.bin.display(), std::env::var("PATH").unwrap_or_default());
+    let restored = bulkhead()
+        .args(["etcd", "restore", "--cluster", &c0.name, "--to", target.to_str().unwrap(), "--bump-revision", "0"])
+        .arg(&dir)
+        .env(PASSWORD_ENV, PASSWORD)
+        .env("PATH", bin_path)
+        .output()
+        .unwrap();
+    assert!(restored.status.success(), "{}", String::from_utf8_lossy(&restored.stderr));
+    let doc = crate::etcd::inspect_objects(&target.join("member").join("snap").join("db")).await;
+    let keys: Vec<&str> = doc["list"].as_array().unwrap().iter().filter_map(|o| o["key"].as_str()).collect();
+    for name in ["before-restart", "after-restart"] {
+        let key = format!("/registry/configmaps/{}/{name}", ns.name());
+        assert!(keys.contains(&key.as_str()), "{key} is in the restored database");
+    }
+}
+
+/// Waits until the clock is `from..to` seconds into a minute.
+fn into_a_minute(from: u32, to: u32) {
+    while !(from..to).contains(&chrono::Utc::now().format("%S").to_string().parse::<u32>().unwrap()) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// serve stopped for ten minutes under a policy that runs every minute:
+/// on restart the backup runs once (making up for the ten slots), not ten
+/// times, and the run says how many slots it made up for.
+#[tokio::test(flavor = "multi_thread")]
+async fn after_ten_minutes_down_each_overdue_job_runs_once() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let ns = TestNamespace::create(&env, 0, "serve-down").await;
+    let client = env.client(0).await;
+    create_object(
+        &client,
+        Some(ns.name()),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}}),
+    )
+    .await;
+    let dir = scratch("serve-down");
+    let c0 = env.cluster(0).name.clone();
+    let app = format!(
+        "    - name: shop\n      manifests: apps/shop\n      namespace: {}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      backup: {{policy: minutely}}\n",
+        ns.name()
+    );
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: minutely, schedule: \"* * * * *\", repository: local, keep: {{last: 100}}}}\n",
+        dir.join("repo").display()
+    );
+    testenv_fleet_with(&env, &dir, &app, &dr);
+    let state = dir.join("state");
+    let job = format!("backup/minutely/{c0}/shop");
+    let success = format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",key=\"{job}\"}}");
+
+    into_a_minute(5, 30);
+    let port = free_port();
+    let child = start(&dir, &state, port, "60s");
+    metrics_until(port, Duration::from_secs(30), |m| has_series(m, &success));
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    finish(child);
+    let before = snapshot_minutes(&dir).await.get("shop").map_or(0, Vec::len);
+    assert_eq!(before, 1, "one backup before the downtime");
+
+    // Ten minutes down; back early in a minute, for less than one.
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    into_a_minute(5, 20);
+    let port = free_port();
+    let child = start(&dir, &state, port, "30s");
+    metrics_until(port, Duration::from_secs(25), |m| {
+        has(m, "bulkhead_job_runs_total{kind=\"backup\",outcome=\"succeeded\"} 1")
+    });
+    finish(child);
+    let after = snapshot_minutes(&dir).await.get("shop").map_or(0, Vec::len);
+    assert_eq!(after, before + 1, "one run after the downtime, not one per missed slot");
+    let runs = jobs(&state).await;
+    let made_up = runs_of(&runs, &job)[0]["missed"].as_u64().unwrap();
+    assert!((10..=11).contains(&made_up), "it made up for the ten slots: {runs:#?}");
+}
