@@ -3,10 +3,10 @@
 //! else, and `bulkhead jobs list|show` can read it. Bounded: the oldest
 //! runs go once there are more than the store keeps.
 //!
-//! redb lets one process at a time have the file open (a lock on it), so
-//! the store is opened for each read or write and closed again: a running
-//! server writes a few records a minute, and `bulkhead jobs list` reads
-//! between them, waiting its turn for the milliseconds a write takes.
+//! The server holds the store open as its one writer; `bulkhead jobs`
+//! opens it read-only beside it (redb's single-writer mode: readers in
+//! other processes share the file and see each commit), so the history is
+//! readable while `serve` runs.
 
 use std::path::{Path, PathBuf};
 
@@ -129,14 +129,23 @@ pub enum HistoryError {
 
 /// The history of runs.
 pub struct History {
+    store: Store,
     path: PathBuf,
     keep: usize,
-    /// One open at a time within this process (redb refuses a second).
-    turn: std::sync::Mutex<()>,
 }
 
-/// How long a reader or writer waits for another process to close the store.
-const WAIT_FOR_TURN: std::time::Duration = std::time::Duration::from_secs(10);
+/// The store: written by the server, read by everyone else.
+enum Store {
+    Writer(Database),
+    Reader(redb::ReadOnlyDatabase),
+}
+
+/// redb opened so one process writes and any number read at once.
+fn shared() -> redb::Builder {
+    let mut builder = redb::Builder::new();
+    builder.set_concurrency_mode(redb::ConcurrencyMode::SingleWriter);
+    builder
+}
 
 impl std::fmt::Debug for History {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -153,7 +162,8 @@ impl History {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| Self::store_error(path, e))?;
         }
-        let history = Self { path: path.to_path_buf(), keep: keep.max(1), turn: std::sync::Mutex::new(()) };
+        let db = shared().create(path).map_err(|e| Self::store_error(path, e))?;
+        let history = Self { store: Store::Writer(db), path: path.to_path_buf(), keep: keep.max(1) };
         // The table exists from the start, so readers never find it missing.
         history.write(|table| {
             let _ = table.len()?;
@@ -170,43 +180,36 @@ impl History {
         if !path.exists() {
             return Err(HistoryError::Store {
                 path: path.to_path_buf(),
-                why: "no history here: `bulkhead serve` writes it (see --history)".into(),
+                why: "no history here: `bulkhead serve` writes it (see --state)".into(),
             });
         }
-        Self::open(path, usize::MAX)
+        let db = shared().open_read_only(path).map_err(|e| Self::store_error(path, e))?;
+        Ok(Self { store: Store::Reader(db), path: path.to_path_buf(), keep: usize::MAX })
     }
 
     fn store_error(path: &Path, e: impl std::fmt::Display) -> HistoryError {
         HistoryError::Store { path: path.to_path_buf(), why: e.to_string() }
     }
 
-    /// Opens the store for `work`, waiting while another process has it open.
-    fn with_db<T>(&self, work: impl FnOnce(&Database) -> Result<T, redb::Error>) -> Result<T, HistoryError> {
-        let _turn = self.turn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let start = std::time::Instant::now();
-        let db = loop {
-            match Database::create(&self.path) {
-                Ok(db) => break db,
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) if start.elapsed() < WAIT_FOR_TURN => {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                    return Err(Self::store_error(
-                        &self.path,
-                        format!("another process has kept it open for over {} s", WAIT_FOR_TURN.as_secs()),
-                    ));
-                }
-                Err(e) => return Err(Self::store_error(&self.path, e)),
-            }
+    /// A read transaction, from the writer or a reader alike.
+    fn read(&self) -> Result<redb::ReadTransaction, HistoryError> {
+        let tx = match &self.store {
+            Store::Writer(db) => db.begin_read(),
+            Store::Reader(db) => db.begin_read(),
         };
-        work(&db).map_err(|e| Self::store_error(&self.path, e))
+        tx.map_err(|e| Self::store_error(&self.path, e))
     }
 
+    /// Commits `work` durably: readers in other processes see durable
+    /// commits only, and `jobs list` must see a run that started.
     fn write<T>(
         &self,
         work: impl FnOnce(&mut redb::Table<'_, u64, &'static str>) -> Result<T, redb::Error>,
     ) -> Result<T, HistoryError> {
-        self.with_db(|db| {
+        let Store::Writer(db) = &self.store else {
+            return Err(Self::store_error(&self.path, "opened to read, not to write"));
+        };
+        let run = || -> Result<T, redb::Error> {
             let tx = db.begin_write()?;
             let out = {
                 let mut table = tx.open_table(RUNS)?;
@@ -214,7 +217,8 @@ impl History {
             };
             tx.commit()?;
             Ok(out)
-        })
+        };
+        run().map_err(|e| Self::store_error(&self.path, e))
     }
 
     /// Records a run that starts now; its id.
@@ -275,8 +279,8 @@ impl History {
     /// # Errors
     /// When the store cannot be read.
     pub fn list(&self, job: Option<&str>, limit: usize) -> Result<Vec<Run>, HistoryError> {
-        let rows = self.with_db(|db| {
-            let tx = db.begin_read()?;
+        let tx = self.read()?;
+        let rows = (|| -> Result<Vec<(u64, String)>, redb::Error> {
             let table = tx.open_table(RUNS)?;
             let mut out = Vec::new();
             for entry in table.iter()?.rev() {
@@ -284,7 +288,8 @@ impl History {
                 out.push((k.value(), v.value().to_string()));
             }
             Ok(out)
-        })?;
+        })()
+        .map_err(|e| Self::store_error(&self.path, e))?;
         let mut runs = Vec::new();
         for (id, json) in rows {
             let run: Run = serde_json::from_str(&json).map_err(|source| HistoryError::Record {
@@ -307,11 +312,12 @@ impl History {
     /// # Errors
     /// When the store cannot be read.
     pub fn get(&self, id: u64) -> Result<Option<Run>, HistoryError> {
-        let json = self.with_db(|db| {
-            let tx = db.begin_read()?;
+        let tx = self.read()?;
+        let json = (|| -> Result<Option<String>, redb::Error> {
             let table = tx.open_table(RUNS)?;
             Ok(table.get(id)?.map(|v| v.value().to_string()))
-        })?;
+        })()
+        .map_err(|e| Self::store_error(&self.path, e))?;
         json.map(|j| {
             serde_json::from_str(&j).map_err(|source| HistoryError::Record { path: self.path.clone(), id, source })
         })
@@ -384,8 +390,10 @@ mod tests {
                 server.begin(run(&format!("backup/p/c/app{i}"))).unwrap();
             }
         });
+        let start = std::time::Instant::now();
         let mut seen = 0;
         while seen < 50 {
+            assert!(start.elapsed() < std::time::Duration::from_secs(20), "the reader saw {seen} of 50 runs");
             seen = reader.list(None, 1000).unwrap().len();
         }
         writer.join().unwrap();

@@ -57,7 +57,7 @@ pub(crate) fn take(shared: &Shared, intervals: Intervals) {
     match load(&shared.settings.fleet, intervals) {
         Ok(plan) => {
             tracing::info!(jobs = plan.jobs.len(), "the fleet changed: taken");
-            *shared.plan.lock().expect("the plan's lock") = Arc::new(plan);
+            shared.replace_plan(plan);
             shared.metrics.fleet(true, Some(chrono::Utc::now().timestamp() as f64));
         }
         Err(why) => {

@@ -6,7 +6,7 @@
 //! timeout, failures of the outside world are retried with backoff, and
 //! the etcd watch is restarted when it stops.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -77,7 +77,14 @@ pub(crate) struct Shared {
     running: Mutex<HashMap<JobKey, (u32, CancellationToken)>>,
     attempts: Mutex<HashMap<JobKey, Attempts>>,
     limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Each cron job's next slot, by the last success it was worked out
+    /// from: a tick asks croner again only when that success changed, so
+    /// judging twenty thousand jobs that are not due is a map lookup each.
+    next_slot: Mutex<HashMap<JobKey, NextSlot>>,
 }
+
+/// A job's next slot, and the last success it was worked out from.
+type NextSlot = (Option<DateTime<Utc>>, DateTime<Utc>);
 
 fn now() -> DateTime<Utc> {
     Utc::now()
@@ -115,7 +122,15 @@ impl Shared {
             running: Mutex::new(HashMap::new()),
             attempts: Mutex::new(HashMap::new()),
             limits: Mutex::new(HashMap::new()),
+            next_slot: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Takes a new plan: the next slots worked out for the old one go (a
+    /// job's schedule may have changed under the same key).
+    pub(crate) fn replace_plan(&self, plan: Plan) {
+        *self.plan.lock().expect("the plan's lock") = Arc::new(plan);
+        self.next_slot.lock().expect("the next slots' lock").clear();
     }
 
     pub(crate) fn current(&self) -> Arc<Plan> {
@@ -172,14 +187,27 @@ impl Shared {
     fn due_slot(&self, job: &Scheduled, now: DateTime<Utc>, started: DateTime<Utc>) -> Option<(DateTime<Utc>, u32)> {
         let last = self.last_success(&job.work);
         match &job.when {
-            When::Cron(cron) => match bulkhead_schedule::due(cron, last, now) {
-                Due::Now { slot: Some(slot), missed } => Some((slot, missed)),
-                // Never succeeded: the newest slot that passed, or the server's start.
-                Due::Now { slot: None, .. } => {
-                    Some((cron.previous_at_or_before(now).unwrap_or(started).max(started.min(now)), 1))
+            When::Cron(cron) => {
+                let key = job.work.key();
+                let known = self.next_slot.lock().expect("the next slots' lock").get(&key).copied();
+                if let Some((from, next)) = known
+                    && from == last
+                    && now < next
+                {
+                    return None;
                 }
-                Due::At(_) => None,
-            },
+                match bulkhead_schedule::due(cron, last, now) {
+                    Due::Now { slot: Some(slot), missed } => Some((slot, missed)),
+                    // Never succeeded: the newest slot that passed, or the server's start.
+                    Due::Now { slot: None, .. } => {
+                        Some((cron.previous_at_or_before(now).unwrap_or(started).max(started.min(now)), 1))
+                    }
+                    Due::At(next) => {
+                        self.next_slot.lock().expect("the next slots' lock").insert(key, (last, next));
+                        None
+                    }
+                }
+            }
             When::Every(every) => {
                 let every = chrono::TimeDelta::from_std(*every).unwrap_or(chrono::TimeDelta::MAX);
                 let first = last.map_or(started, |l| l + every);
@@ -265,37 +293,43 @@ impl Shared {
     ) {
         let plan = self.current();
         let now = now();
-        // A policy's retention waits for its backups of the slot (those this
-        // replica runs): it forgets by what they wrote, and a first backup
-        // creates the repository.
-        let busy: std::collections::HashSet<&str> = plan
-            .jobs
+        // One look, for the whole pass, at what runs and what gave up.
+        let running: HashSet<JobKey> = self.running.lock().expect("the running jobs' lock").keys().cloned().collect();
+        let given_up: HashSet<JobKey> = self
+            .attempts
+            .lock()
+            .expect("the attempts' lock")
             .iter()
-            .filter(|j| held.contains(&bulkhead_schedule::shard_of(&j.work, shards)))
-            .filter_map(|j| match &j.work {
-                Work::Backup { policy, .. } => {
-                    let running = self.running.lock().expect("the running jobs' lock").contains_key(&j.work.key());
-                    let given_up = self
-                        .attempts
-                        .lock()
-                        .expect("the attempts' lock")
-                        .get(&j.work.key())
-                        .is_some_and(|a| a.given_up);
-                    (running || (!given_up && self.due_slot(j, now, started).is_some())).then_some(policy.as_str())
-                }
-                _ => None,
-            })
+            .filter(|(_, a)| a.given_up)
+            .map(|(k, _)| k.clone())
             .collect();
+        // Each job of the shards held, judged once. A policy's retention
+        // waits for its backups of the slot (those this replica runs): it
+        // forgets by what they wrote, and a first backup creates the
+        // repository.
+        let mut busy: HashSet<&str> = HashSet::new();
+        let mut due = Vec::new();
         for job in &plan.jobs {
-            let key = job.work.key();
             let shard = bulkhead_schedule::shard_of(&job.work, shards);
-            if !held.contains(&shard) || self.running.lock().expect("the running jobs' lock").contains_key(&key) {
+            if !held.contains(&shard) {
                 continue;
             }
+            let key = job.work.key();
+            let is_running = running.contains(&key);
+            let slot = if is_running { None } else { self.due_slot(job, now, started) };
+            if let Work::Backup { policy, .. } = &job.work
+                && (is_running || (slot.is_some() && !given_up.contains(&key)))
+            {
+                busy.insert(policy.as_str());
+            }
+            if let Some(slot) = slot {
+                due.push((job, key, shard, slot));
+            }
+        }
+        for (job, key, shard, (slot, missed)) in due {
             if matches!(&job.work, Work::Retention { policy } if busy.contains(policy.as_str())) {
                 continue;
             }
-            let Some((slot, missed)) = self.due_slot(job, now, started) else { continue };
             // Spread: a job starts its jitter after its slot (a missed slot has long passed).
             let jitter = bulkhead_schedule::jitter(&key.0, self.settings.jitter);
             if !matches!(job.when, When::Continuous)
