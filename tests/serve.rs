@@ -97,6 +97,15 @@ fn runs_of<'a>(runs: &'a [Value], job: &str) -> Vec<&'a Value> {
     runs.iter().filter(|r| r["job"] == job).collect()
 }
 
+/// A namespace of cluster 0 holding one ConfigMap: an app with something to back up.
+async fn namespace_with_settings(env: &TestEnv, prefix: &str) -> TestNamespace {
+    let ns = TestNamespace::create(env, 0, prefix).await;
+    let settings =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}});
+    create_object(&env.client(0).await, Some(ns.name()), settings).await;
+    ns
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_runs_what_is_due_once_remembers_across_restarts_and_takes_fleet_changes() {
     let Some(env) = TestEnv::require(1) else { return };
@@ -688,14 +697,7 @@ async fn a_repository_taken_away_fails_backups_fires_the_rpo_alert_and_recovers(
     let Some(prometheus) = bulkhead_test::program::PROMETHEUS.require() else { return };
     let Some(env) = TestEnv::own("serve-s3", 1, true) else { return };
     let s3 = env.s3.clone().expect("started with S3");
-    let ns = TestNamespace::create(&env, 0, "serve-s3").await;
-    let client = env.client(0).await;
-    create_object(
-        &client,
-        Some(ns.name()),
-        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}}),
-    )
-    .await;
+    let ns = namespace_with_settings(&env, "serve-s3").await;
     let dir = scratch("serve-s3");
     let c0 = env.cluster(0).name.clone();
     let url = format!("s3:{}/{}/serve", s3.endpoint, s3.bucket);
@@ -816,14 +818,7 @@ async fn snapshot_minutes(fleet: &Path) -> std::collections::BTreeMap<String, Ve
 #[tokio::test(flavor = "multi_thread")]
 async fn two_replicas_back_up_every_minute_exactly_once_across_a_killed_leader() {
     let Some(env) = TestEnv::require(1) else { return };
-    let ns = TestNamespace::create(&env, 0, "serve-minutely").await;
-    let client = env.client(0).await;
-    create_object(
-        &client,
-        Some(ns.name()),
-        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}}),
-    )
-    .await;
+    let ns = namespace_with_settings(&env, "serve-minutely").await;
     let dir = scratch("serve-minutely");
     let c0 = env.cluster(0).name.clone();
     let app = |name: &str| {
@@ -901,14 +896,7 @@ async fn two_replicas_back_up_every_minute_exactly_once_across_a_killed_leader()
 async fn a_scheduled_drill_runs_under_serve_and_records_its_result() {
     let Some(env) = TestEnv::require(2) else { return };
     let (c0, c1) = (env.cluster(0).name.clone(), env.cluster(1).name.clone());
-    let ns = TestNamespace::create(&env, 0, "serve-drill").await;
-    let client = env.client(0).await;
-    create_object(
-        &client,
-        Some(ns.name()),
-        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}}),
-    )
-    .await;
+    let ns = namespace_with_settings(&env, "serve-drill").await;
     let dir = scratch("serve-drill");
     let app = format!(
         "    - name: shop\n      manifests: apps/shop\n      namespace: {}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      sla: {{tier: 2, rto: 5m, rpo: 1d}}\n      backup: {{policy: daily}}\n",
@@ -1079,14 +1067,7 @@ fn into_a_minute(from: u32, to: u32) {
 #[tokio::test(flavor = "multi_thread")]
 async fn after_ten_minutes_down_each_overdue_job_runs_once() {
     let Some(env) = TestEnv::require(1) else { return };
-    let ns = TestNamespace::create(&env, 0, "serve-down").await;
-    let client = env.client(0).await;
-    create_object(
-        &client,
-        Some(ns.name()),
-        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}}),
-    )
-    .await;
+    let ns = namespace_with_settings(&env, "serve-down").await;
     let dir = scratch("serve-down");
     let c0 = env.cluster(0).name.clone();
     let app = format!(

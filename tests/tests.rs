@@ -58,3 +58,6 @@ mod serve;
 
 // The alert rules shipped for serve's metrics: promtool, the PrometheusRule, the names.
 mod alerts;
+
+// The in-cluster manifests of deploy/kubernetes: audited, and accepted by a real API server.
+mod deploy;

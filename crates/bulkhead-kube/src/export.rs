@@ -129,6 +129,12 @@ pub async fn export_each(
                         }
                     }
                 }
+                // Gone since discovery (a definition deleted while the
+                // export ran): nothing of it is left to export, and no
+                // part of the export failed.
+                Message::Failed(i, Error::Api { source: kube::Error::Api(status), .. }) if status.code == 404 => {
+                    tracing::debug!(resource = %resources[i].name(), "no longer served: left out");
+                }
                 Message::Failed(i, e) => summary.skipped.push(Skipped {
                     resource: resources[i].name(),
                     why: match &e {

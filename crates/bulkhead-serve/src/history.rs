@@ -183,8 +183,17 @@ impl History {
                 why: "no history here: `bulkhead serve` writes it (see --state)".into(),
             });
         }
-        let db = shared().open_read_only(path).map_err(|e| Self::store_error(path, e))?;
-        Ok(Self { store: Store::Reader(db), path: path.to_path_buf(), keep: usize::MAX })
+        match shared().open_read_only(path) {
+            Ok(db) => Ok(Self { store: Store::Reader(db), path: path.to_path_buf(), keep: usize::MAX }),
+            // A server that was killed (or exited without closing it) left
+            // the store to be repaired, which a reader cannot do: with no
+            // server running, open it as the writer, which repairs it.
+            Err(redb::DatabaseError::RepairAborted) => {
+                let db = shared().open(path).map_err(|e| Self::store_error(path, e))?;
+                Ok(Self { store: Store::Writer(db), path: path.to_path_buf(), keep: usize::MAX })
+            }
+            Err(e) => Err(Self::store_error(path, e)),
+        }
     }
 
     fn store_error(path: &Path, e: impl std::fmt::Display) -> HistoryError {
@@ -373,6 +382,22 @@ mod tests {
         assert_eq!(history.get(6).unwrap().unwrap().outcome, Outcome::Cancelled);
         assert!(history.get(1).unwrap().is_none());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A store a killed server left unrepaired is read all the same (a
+    /// reader cannot repair it; it was "Database repair aborted").
+    #[test]
+    fn a_store_left_by_a_killed_server_is_read() {
+        let dir = std::env::temp_dir().join(format!("bulkhead-history-killed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("history.redb");
+        let server = History::open(&path, 100).unwrap();
+        server.begin(run("backup/p/c/a")).unwrap();
+        // As a SIGKILL leaves it: never closed.
+        std::mem::forget(server);
+        let reader = History::open_existing(&path);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(reader.unwrap().list(None, 10).unwrap().len(), 1);
     }
 
     /// A server writing and `bulkhead jobs list` reading one store at once
