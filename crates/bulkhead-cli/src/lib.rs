@@ -15,7 +15,8 @@ use std::process::ExitCode;
 use args::{
     BackupCommand, Cli, ColorChoice, Command, DrillCommand, EtcdCommand, JobsCommand, NetCommand, TrafficCommand,
 };
-use bulkhead_report::{DiagnosticsReport, OutputFormat, Verdict};
+use bulkhead_model::Verdict;
+use bulkhead_report::{DiagnosticsReport, OutputFormat};
 use clap::Parser;
 pub use error::{EXIT_BAD_INPUT, EXIT_BUG, EXIT_FINDINGS, EXIT_OK, EXIT_OUTSIDE, Failure};
 use settings::{

@@ -12,8 +12,8 @@ use bulkhead_repository::{SnapshotKind, TagKey};
 
 use crate::local_files::read_lock;
 use bulkhead_model::{Diagnostic, Fleet, Loaded, Severity};
+use bulkhead_model::{Stage, StageStatus, Verdict};
 use bulkhead_net::ClusterNetwork;
-use bulkhead_report::{Stage, StageStatus, Verdict};
 use bulkhead_workload::LiveFleet;
 
 /// The policy `check` applies to the blast radius: no single zone may take

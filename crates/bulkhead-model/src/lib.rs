@@ -23,6 +23,7 @@ pub mod source;
 pub mod spec;
 pub mod topology;
 mod validate;
+pub mod verdict;
 pub mod yaml;
 mod yaml_de;
 
@@ -34,6 +35,7 @@ pub use schedule::{CronSchedule, ScheduleError};
 pub use source::{SourceFile, Span};
 pub use topology::{Domain, DomainId, Topology};
 pub use validate::{MAX_CLUSTER_NODES, MAX_FLEET_NODES};
+pub use verdict::{SeverityCounts, Stage, StageStatus, Verdict};
 pub use yaml_de::DeError;
 
 /// Failures of Bulkhead itself, as opposed to problems with the input (which

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
-use bulkhead_model::{Diagnostic, Severity, Sources};
+use bulkhead_model::{Diagnostic, Severity, SeverityCounts, Sources};
 use serde::Serialize;
 
 use crate::Style;
@@ -112,39 +112,13 @@ pub struct DiagnosticsJson<'a> {
     /// Every diagnostic, sorted by file and position.
     pub diagnostics: &'a [Diagnostic],
     /// How many of each severity.
-    pub summary: Counts,
-}
-
-/// Diagnostics per severity.
-#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
-pub struct Counts {
-    /// Errors.
-    pub errors: usize,
-    /// Warnings.
-    pub warnings: usize,
-    /// Notes.
-    pub infos: usize,
-}
-
-impl Counts {
-    /// Counts a list.
-    pub fn of(diagnostics: &[Diagnostic]) -> Self {
-        let mut c = Self::default();
-        for d in diagnostics {
-            match d.severity {
-                Severity::Error => c.errors += 1,
-                Severity::Warning => c.warnings += 1,
-                Severity::Info => c.infos += 1,
-            }
-        }
-        c
-    }
+    pub summary: SeverityCounts,
 }
 
 impl<'a> DiagnosticsJson<'a> {
     /// Wraps a list.
     pub fn new(root: &'a Path, diagnostics: &'a [Diagnostic]) -> Self {
-        Self { root, diagnostics, summary: Counts::of(diagnostics) }
+        Self { root, diagnostics, summary: SeverityCounts::of(diagnostics) }
     }
 
     /// Writes the JSON document and a newline.

@@ -18,12 +18,12 @@ mod table;
 
 pub use blast_html::write_blast_html;
 pub use blast_tables::{write_simulation, write_spofs};
-pub use diagnostics::{Counts, DiagnosticsJson, DiagnosticsReport, write_diagnostics_human};
+pub use diagnostics::{DiagnosticsJson, DiagnosticsReport, write_diagnostics_human};
 pub use grouped::write_by_app_and_cluster;
 pub use junit::{Failed, TestCase, write_cases, write_junit};
 pub use plans::{write_check_list, write_net_plan};
 pub use sarif::write_sarif;
-pub use summary::{CheckReport, Stage, StageStatus, Verdict};
+pub use summary::CheckReport;
 pub use table::Table;
 
 /// How a report is printed.

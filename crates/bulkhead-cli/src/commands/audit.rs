@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use bulkhead_model::Diagnostic;
-use bulkhead_report::{Counts, OutputFormat, Verdict, write_by_app_and_cluster};
+use bulkhead_model::{SeverityCounts, Verdict};
+use bulkhead_report::{OutputFormat, write_by_app_and_cluster};
 
 use super::Printer;
 use crate::error::Failure;
@@ -52,7 +53,7 @@ pub fn run(settings: &AuditSettings, global: GlobalSettings, out: &mut dyn Write
     printer.diagnostics(out, &diagnostics, &loaded)?;
     if settings.output == OutputFormat::Human {
         write_by_app_and_cluster(out, &diagnostics)?;
-        let c = Counts::of(&diagnostics);
+        let c = SeverityCounts::of(&diagnostics);
         writeln!(
             out,
             "\naudited {covered}: {} errors, {} warnings, {} notes\nverdict: {}",

@@ -4,7 +4,8 @@ use std::io::Write;
 
 use bulkhead_jobs::CancellationToken;
 use bulkhead_jobs::backup::BackupJob;
-use bulkhead_report::{OutputFormat, Table, Verdict};
+use bulkhead_model::Verdict;
+use bulkhead_report::{OutputFormat, Table};
 use bulkhead_repository::TagKey;
 
 use super::recovery::{ProgressDisplay, environment, load_fleet};

@@ -6,7 +6,8 @@ use bulkhead_blast::Blast;
 use bulkhead_jobs::blast::{BlastJob, BlastOutcome};
 use bulkhead_model::Diagnostic;
 use bulkhead_model::spec::DomainLevel;
-use bulkhead_report::{Counts, OutputFormat, Verdict};
+use bulkhead_model::{SeverityCounts, Verdict};
+use bulkhead_report::OutputFormat;
 
 use super::Printer;
 use crate::error::Failure;
@@ -47,7 +48,7 @@ pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write
         OutputFormat::Human => {
             printer.diagnostics(out, &diagnostics, &loaded)?;
             bulkhead_report::write_spofs(out, &blast)?;
-            let c = Counts::of(&diagnostics);
+            let c = SeverityCounts::of(&diagnostics);
             let policies: Vec<String> = settings
                 .fail_on
                 .iter()
@@ -76,13 +77,13 @@ pub fn run(settings: &BlastSettings, global: GlobalSettings, out: &mut dyn Write
                 blast: &'a Blast,
                 spofs: Vec<bulkhead_blast::Spof>,
                 diagnostics: &'a [Diagnostic],
-                summary: Counts,
+                summary: SeverityCounts,
             }
             let report = Report {
                 blast: &blast,
                 spofs: bulkhead_blast::spofs(&blast),
                 diagnostics: &diagnostics,
-                summary: Counts::of(&diagnostics),
+                summary: SeverityCounts::of(&diagnostics),
             };
             serde_json::to_writer(&mut *out, &report)?;
             writeln!(out)?;

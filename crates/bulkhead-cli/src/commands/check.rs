@@ -4,8 +4,9 @@
 
 use std::io::Write;
 
+use bulkhead_model::Verdict;
 use bulkhead_model::{LoadOptions, Severity, load};
-use bulkhead_report::{CheckReport, OutputFormat, Verdict};
+use bulkhead_report::{CheckReport, OutputFormat};
 
 use super::Printer;
 use crate::error::Failure;

@@ -5,7 +5,8 @@ use std::io::Write;
 use bulkhead_dr::drill::DrillReport;
 use bulkhead_jobs::CancellationToken;
 use bulkhead_jobs::drill::{DrillJob, DrillTarget};
-use bulkhead_report::{Failed, OutputFormat, Table, TestCase, Verdict, write_cases};
+use bulkhead_model::Verdict;
+use bulkhead_report::{Failed, OutputFormat, Table, TestCase, write_cases};
 
 use super::recovery::{environment, load_fleet, repository};
 use crate::args::{DrillHistoryArgs, DrillRunArgs};

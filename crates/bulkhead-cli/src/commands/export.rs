@@ -6,7 +6,7 @@ use std::path::Path;
 
 use bulkhead_kube::export::{ExportOptions, ExportSummary, export_each};
 use bulkhead_kube::{Cluster, clean, connect_kubeconfig, discovery};
-use bulkhead_report::Verdict;
+use bulkhead_model::Verdict;
 use serde_json::Value;
 
 use crate::error::Failure;

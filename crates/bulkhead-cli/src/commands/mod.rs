@@ -24,8 +24,9 @@ pub mod validate;
 use std::io::Write;
 use std::path::Path;
 
+use bulkhead_model::Verdict;
 use bulkhead_model::{Diagnostic, Loaded, Severity};
-use bulkhead_report::{DiagnosticsReport, OutputFormat, Verdict};
+use bulkhead_report::{DiagnosticsReport, OutputFormat};
 
 use crate::error::Failure;
 use crate::settings::GlobalSettings;

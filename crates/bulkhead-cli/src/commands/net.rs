@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
+use bulkhead_model::Verdict;
 use bulkhead_model::{Code, Diagnostic, Fleet, Loaded};
 use bulkhead_net::{Inputs, LOCK_FILE, Lock};
-use bulkhead_report::{OutputFormat, Verdict};
+use bulkhead_report::OutputFormat;
 
 use super::Printer;
 use super::validate::display_root;
@@ -130,7 +131,7 @@ pub fn check(settings: &NetCheckSettings, global: GlobalSettings, out: &mut dyn 
     let verdict = super::verdict_of(&diagnostics, settings.fail_on, invalid, unreachable);
     printer.diagnostics(out, &diagnostics, &loaded)?;
     if settings.output == OutputFormat::Human {
-        let c = bulkhead_report::Counts::of(&diagnostics);
+        let c = bulkhead_model::SeverityCounts::of(&diagnostics);
         let ranges = bulkhead_net::effective_ranges(&fleet, inputs.lock.as_ref()).len()
             + inputs.live.len()
             + inputs.imported.len();

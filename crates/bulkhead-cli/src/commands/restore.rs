@@ -6,7 +6,8 @@ use std::io::Write;
 use bulkhead_dr::mapping::{Mapping, parse_pairs};
 use bulkhead_dr::{Action, Existing, RestoreReport};
 use bulkhead_jobs::restore::RestoreJob;
-use bulkhead_report::{OutputFormat, Table, Verdict};
+use bulkhead_model::Verdict;
+use bulkhead_report::{OutputFormat, Table};
 
 use super::recovery::{ProgressDisplay, environment, load_fleet, snapshot_ref};
 use crate::args::{ExistingArg, RestoreArgs};

@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use bulkhead_jobs::retention::ForgetJob;
-use bulkhead_report::{OutputFormat, Table, Verdict};
+use bulkhead_model::Verdict;
+use bulkhead_report::{OutputFormat, Table};
 use bulkhead_repository::{Keep, TagKey};
 
 use super::recovery::{environment, load_fleet, repository};

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use bulkhead_report::Verdict;
+use bulkhead_model::Verdict;
 
 use crate::error::Failure;
 

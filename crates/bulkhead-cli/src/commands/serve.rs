@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use bulkhead_jobs::CancellationToken;
-use bulkhead_report::{OutputFormat, Table, Verdict};
+use bulkhead_model::Verdict;
+use bulkhead_report::{OutputFormat, Table};
 use bulkhead_schedule::Intervals;
 use bulkhead_serve::{History, Settings};
 

@@ -5,7 +5,8 @@ use std::io::Write;
 
 use bulkhead_dr::diff::ObjectChange;
 use bulkhead_jobs::snapshots::{Among, Compared, Shown};
-use bulkhead_report::{OutputFormat, Table, Verdict};
+use bulkhead_model::Verdict;
+use bulkhead_report::{OutputFormat, Table};
 use bulkhead_repository::Change;
 
 use super::recovery::{environment, load_fleet, snapshot_ref};

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use bulkhead_jobs::CancellationToken;
 use bulkhead_jobs::traffic::TrafficJob;
-use bulkhead_report::Verdict;
+use bulkhead_model::Verdict;
 use bulkhead_traffic::rrl::Limits;
 
 use super::recovery::load_fleet_with;

@@ -2,8 +2,9 @@
 
 use std::io::Write;
 
+use bulkhead_model::Verdict;
 use bulkhead_model::{LoadOptions, Loaded, load};
-use bulkhead_report::{OutputFormat, Verdict};
+use bulkhead_report::OutputFormat;
 
 use super::Printer;
 use crate::error::Failure;
@@ -27,7 +28,7 @@ pub fn run(settings: &ValidateSettings, global: GlobalSettings, out: &mut dyn Wr
 
 /// "checked fleet.yaml and 12 manifest files (40 objects): 0 errors, 2 warnings".
 pub(crate) fn summary_line(loaded: &Loaded, manifests: bool) -> String {
-    let c = bulkhead_report::Counts::of(&loaded.diagnostics);
+    let c = bulkhead_model::SeverityCounts::of(&loaded.diagnostics);
     let what = if manifests {
         format!(
             "fleet.yaml and {} manifest file{} ({} object{})",

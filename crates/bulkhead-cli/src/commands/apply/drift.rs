@@ -5,7 +5,7 @@ use std::io::Write;
 use bulkhead_apply::diff::show;
 use bulkhead_apply::drift::{ClusterDrift, DriftKind};
 use bulkhead_apply::plan::PlanOptions;
-use bulkhead_report::Verdict;
+use bulkhead_model::Verdict;
 use serde_json::json;
 
 use crate::args::{DriftArgs, PlanOutput};

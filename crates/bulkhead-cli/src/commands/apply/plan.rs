@@ -6,7 +6,7 @@ use std::path::Path;
 use bulkhead_apply::diff::show;
 use bulkhead_apply::plan::{Action, ClusterPlan, PlanOptions};
 use bulkhead_apply::plan_file::{FORMAT, PlanFile, PlannedCluster};
-use bulkhead_report::Verdict;
+use bulkhead_model::Verdict;
 use serde_json::json;
 
 use super::Planned;

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use bulkhead_report::Verdict;
+use bulkhead_model::Verdict;
 use serde_json::Value;
 
 use crate::args::{ExtractOutput, RenderArgs};

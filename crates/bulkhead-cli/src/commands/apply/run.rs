@@ -10,7 +10,7 @@ use bulkhead_apply::plan_file::PlanFile;
 use bulkhead_apply::rollout::{Event, RolloutOptions, Target, WaveResult, roll_out};
 use bulkhead_apply::waves::{WavePlan, waves};
 use bulkhead_model::Fleet;
-use bulkhead_report::Verdict;
+use bulkhead_model::Verdict;
 use serde_json::json;
 
 use super::Planned;

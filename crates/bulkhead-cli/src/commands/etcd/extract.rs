@@ -4,7 +4,7 @@ use std::io::Write;
 
 use bulkhead_etcd::file::Object;
 use bulkhead_etcd::registry::ObjectPath;
-use bulkhead_report::Verdict;
+use bulkhead_model::Verdict;
 use serde_json::Value;
 
 use crate::args::{EtcdExtractArgs, ExtractOutput};

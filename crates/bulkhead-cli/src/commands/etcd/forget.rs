@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use bulkhead_jobs::retention::EtcdForgetJob;
-use bulkhead_report::{OutputFormat, Verdict};
+use bulkhead_model::Verdict;
+use bulkhead_report::OutputFormat;
 use bulkhead_repository::TagKey;
 
 use super::super::recovery::{environment, load_fleet};

@@ -5,7 +5,8 @@ use std::io::Write;
 
 use bulkhead_etcd::registry::ObjectPath;
 use bulkhead_etcd::value::Stored;
-use bulkhead_report::{OutputFormat, Verdict};
+use bulkhead_model::Verdict;
+use bulkhead_report::OutputFormat;
 use serde::Serialize;
 
 use crate::args::EtcdInspectArgs;

@@ -11,7 +11,8 @@ pub mod watch;
 use std::io::Write;
 
 use bulkhead_jobs::etcd::EtcdSnapshotJob;
-use bulkhead_report::{OutputFormat, Verdict};
+use bulkhead_model::Verdict;
+use bulkhead_report::OutputFormat;
 
 use super::recovery::{ProgressDisplay, environment, load_fleet};
 use crate::args::EtcdSnapshotArgs;

@@ -5,7 +5,8 @@ use std::io::Write;
 
 use bulkhead_etcd::replay::Replayed;
 use bulkhead_jobs::etcd_restore::EtcdRestoreJob;
-use bulkhead_report::{OutputFormat, Verdict};
+use bulkhead_model::Verdict;
+use bulkhead_report::OutputFormat;
 use bulkhead_repository::Snapshot as Stored;
 
 use super::super::recovery::{environment, load_fleet};

@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use bulkhead_etcd::watch::{Report, Settings};
 use bulkhead_jobs::CancellationToken;
 use bulkhead_jobs::etcd::EtcdWatchJob;
-use bulkhead_report::{OutputFormat, Verdict};
+use bulkhead_model::Verdict;
+use bulkhead_report::OutputFormat;
 
 use super::super::recovery::{environment, load_fleet};
 use crate::args::EtcdWatchArgs;
