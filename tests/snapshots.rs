@@ -83,6 +83,8 @@ async fn snapshots_show_their_changes_and_the_policy_keeps_the_newest() {
     let show = printed(&["backup", "show", "latest", "--app", "shop", "--objects"], vec![]).await;
     let diff_human = printed(&["backup", "diff"], vec![first.clone(), second.clone()]).await;
     let forget_plan = printed(&["backup", "forget", "--policy", "nightly", "--dry-run"], vec![]).await;
+    let restore_plan =
+        printed(&["restore", "--from", "latest", "--app", "shop", "--dry-run", "--to"], vec![c0.clone()]).await;
     let filters = crate::support::recovery_filters(ns.name());
     let filters = || filters.iter().map(|(regex, with)| (regex.as_str(), with.as_str()));
     insta::with_settings!({filters => filters()}, {
@@ -90,6 +92,7 @@ async fn snapshots_show_their_changes_and_the_policy_keeps_the_newest() {
         insta::assert_snapshot!("backup_show_objects", show);
         insta::assert_snapshot!("backup_diff", diff_human);
         insta::assert_snapshot!("backup_forget_dry_run", forget_plan);
+        insta::assert_snapshot!("restore_dry_run", restore_plan);
     });
 
     let diff = json(&["backup", "diff", &first, &second, "--output", "json"], &fleet).await;

@@ -49,7 +49,8 @@ pub fn recovery_filters(namespace: &str) -> Vec<(String, String)> {
     ]
 }
 
-fn regex_escape(text: &str) -> String {
+/// `text` as a regular expression that matches it alone (for insta's filters).
+pub fn regex_escape(text: &str) -> String {
     text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("\\{c}") }).collect()
 }
 

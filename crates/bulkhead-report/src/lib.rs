@@ -13,6 +13,7 @@ mod grouped;
 mod junit;
 mod plans;
 mod sarif;
+pub mod size;
 mod summary;
 mod table;
 

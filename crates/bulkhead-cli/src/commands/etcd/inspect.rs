@@ -101,29 +101,28 @@ pub fn run(args: &EtcdInspectArgs, out: &mut dyn Write) -> Result<Verdict, Failu
             writeln!(out)?;
         }
         _ => {
-            #[allow(clippy::cast_precision_loss)] // sizes for people
-            let mib = |b: u64| b as f64 / f64::from(1 << 20);
             writeln!(
                 out,
-                "{}: {:.1} MiB, {}",
+                "{}: {}, {}",
                 opened.shown,
-                mib(opened.bytes),
+                bulkhead_report::size::bytes(opened.bytes),
                 if snapshot.had_trailer {
                     "SHA-256 trailer verified"
                 } else {
                     "no SHA-256 trailer (not from etcd's snapshot API)"
                 }
             )?;
-            let at = if args.source.revision.is_some() { "as of" } else { "newest" };
-            writeln!(
-                out,
-                "revision {} ({at}; newest {}, compacted up to {}): {} objects, {} revisions kept",
-                state.revision,
-                state.newest,
-                state.compacted,
-                listed.len(),
-                state.entries
-            )?;
+            let at = if state.revision == state.newest {
+                format!("revision {} (the newest)", state.revision)
+            } else {
+                format!("as of revision {} (the newest is {})", state.revision, state.newest)
+            };
+            let compacted = if state.compacted > 0 {
+                format!("compacted up to revision {}", state.compacted)
+            } else {
+                "never compacted".to_string()
+            };
+            writeln!(out, "{at}: {} objects; history: {} revisions kept, {compacted}", listed.len(), state.entries)?;
             writeln!(out)?;
             let width = counts.keys().map(String::len).max().unwrap_or(8).max(8);
             writeln!(out, "{:width$}  {:>8}  {:>10}  ENCRYPTED", "RESOURCE", "OBJECTS", "BYTES")?;

@@ -49,12 +49,15 @@ pub fn snapshot(args: &EtcdSnapshotArgs, out: &mut dyn Write) -> Result<Verdict,
             writeln!(out)?;
         }
         _ => {
-            #[allow(clippy::cast_precision_loss)] // a size for people
-            let mib = taken.bytes as f64 / f64::from(1 << 20);
             writeln!(
                 out,
-                "etcd of `{}` at revision {}: {mib:.1} MiB, SHA-256 {} verified (etcd {}, {:.1} s)",
-                done.cluster, taken.revision, taken.sha256, taken.etcd_version, taken.seconds
+                "etcd of `{}` at revision {}: {}, SHA-256 {} verified (etcd {}, {:.1} s)",
+                done.cluster,
+                taken.revision,
+                bulkhead_report::size::bytes(taken.bytes),
+                taken.sha256,
+                taken.etcd_version,
+                taken.seconds
             )?;
             if let Some(path) = &done.file {
                 writeln!(out, "written to {}", path.display())?;

@@ -52,9 +52,7 @@ pub fn run(args: &EtcdWatchArgs, out: &mut dyn Write) -> Result<Verdict, Failure
 fn describe(r: &Report) -> String {
     match r {
         Report::Full { revision, bytes, why } => {
-            #[allow(clippy::cast_precision_loss)] // a size for people
-            let mib = *bytes as f64 / f64::from(1 << 20);
-            format!("full snapshot at revision {revision} stored ({mib:.1} MiB): {why}")
+            format!("full snapshot at revision {revision} stored ({}): {why}", bulkhead_report::size::bytes(*bytes))
         }
         Report::Segment { from, to, events, bytes, waited_ms, .. } => {
             format!(
