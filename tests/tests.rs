@@ -53,6 +53,9 @@ mod apply;
 // `bulkhead traffic serve`: sites as network namespaces, `dig` as the client.
 mod traffic;
 
+// `access: {inCluster: true}`: a pod's service account, in a mount namespace.
+mod in_cluster;
+
 // `bulkhead serve`: the fleet's schedules run, remembered across restarts, reloaded live.
 mod serve;
 

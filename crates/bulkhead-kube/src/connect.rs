@@ -71,7 +71,23 @@ pub fn use_ring() {
 pub async fn connect(root: &Path, cluster: &spec::Cluster) -> Result<Cluster, Error> {
     let name = cluster.name.clone();
     let access = cluster.access.as_ref().ok_or_else(|| Error::NoAccess { cluster: name.clone() })?;
-    connect_kubeconfig(&name, &root.join(&access.kubeconfig), access.context.as_deref()).await
+    match &access.kubeconfig {
+        Some(kubeconfig) => connect_kubeconfig(&name, &root.join(kubeconfig), access.context.as_deref()).await,
+        None if access.in_cluster => connect_in_cluster(&name),
+        None => Err(Error::NoAccess { cluster: name }),
+    }
+}
+
+/// A client as a pod has it: the API server from the environment, the
+/// service account's token and CA from their mounted files (kube re-reads
+/// the token as the kubelet rotates it).
+///
+/// # Errors
+/// When this process is not in a pod with a service account.
+pub fn connect_in_cluster(name: &str) -> Result<Cluster, Error> {
+    use_ring();
+    let config = kube::Config::incluster().map_err(|source| Error::InCluster { cluster: name.to_string(), source })?;
+    client_of(name.to_string(), config)
 }
 
 /// A client from a kubeconfig file and context (its current one when
@@ -89,9 +105,14 @@ pub async fn connect_kubeconfig(name: &str, path: &Path, context: Option<&str>) 
         source,
     })?;
     let options = KubeConfigOptions { context: context.map(str::to_string), ..Default::default() };
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|source| Error::Kubeconfig { cluster: name.clone(), path, source })?;
+    client_of(name, config)
+}
+
+/// The client for a config, with Bulkhead's timeouts.
+fn client_of(name: String, mut config: kube::Config) -> Result<Cluster, Error> {
     let server = config.cluster_url.to_string();
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(REQUEST_TIMEOUT);

@@ -21,6 +21,18 @@ pub enum Error {
         #[source]
         source: kube::config::KubeconfigError,
     },
+    /// The fleet says the cluster is reached in-cluster, and this process
+    /// has no pod's service account (or no `KUBERNETES_SERVICE_*`).
+    #[error(
+        "cluster `{cluster}` is reached in-cluster (`access: {{inCluster: true}}`), but this process is not in a pod with a service account: {source}"
+    )]
+    InCluster {
+        /// The cluster.
+        cluster: String,
+        /// Why.
+        #[source]
+        source: kube::config::InClusterError,
+    },
     /// A client could not be built from the config.
     #[error("cluster `{cluster}`: {source}")]
     Client {
@@ -71,7 +83,9 @@ impl Error {
     /// outside world's.
     pub fn fault(&self) -> bulkhead_model::Fault {
         match self {
-            Self::NoAccess { .. } | Self::Kubeconfig { .. } | Self::Selector { .. } => bulkhead_model::Fault::Input,
+            Self::NoAccess { .. } | Self::Kubeconfig { .. } | Self::InCluster { .. } | Self::Selector { .. } => {
+                bulkhead_model::Fault::Input
+            }
             Self::Client { .. } | Self::Api { .. } | Self::Timeout { .. } => bulkhead_model::Fault::Outside,
         }
     }

@@ -46,16 +46,25 @@ impl Cluster {
     }
 }
 
-/// Where the cluster's credentials are. The kubeconfig itself is never read
-/// into reports or logs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// Where the cluster's credentials are: a kubeconfig, or the service account
+/// of the pod Bulkhead runs in (one of the two). The credentials themselves
+/// are never read into reports or logs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterAccess {
     /// Path to a kubeconfig file, relative to the fleet directory or absolute.
-    pub kubeconfig: String,
-    /// The context to use; the file's current context when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<String>,
+    /// The kubeconfig's context to use; the file's current context when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
+    /// The cluster Bulkhead runs in, reached as its pods reach it: the API
+    /// server from `KUBERNETES_SERVICE_HOST` and `KUBERNETES_SERVICE_PORT`,
+    /// the service account's token (re-read as the kubelet rotates it) and
+    /// CA under `/var/run/secrets/kubernetes.io/serviceaccount/`. For the
+    /// management cluster of a `serve` deployed in it: no kubeconfig Secret.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_cluster: bool,
 }
 
 /// API servers and etcd.

@@ -5,6 +5,7 @@
 //! Each submodule checks one concern and appends to the same list; none stops
 //! at the first problem.
 
+mod access;
 mod control_plane;
 mod dr;
 mod names;
@@ -27,6 +28,7 @@ use crate::yaml::Node;
 pub(crate) fn check_fleet(file: &Path, root: &Node, fleet: &FleetFile, topology: &Topology, out: &mut Vec<Diagnostic>) {
     let mut ctx = Ctx { file, root, out };
     names::check(&mut ctx, fleet);
+    access::check(&mut ctx, fleet);
     network::check(&mut ctx, fleet);
     control_plane::check(&mut ctx, fleet, topology);
     placement::check(&mut ctx, fleet, topology);
