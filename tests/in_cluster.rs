@@ -15,7 +15,7 @@ use kube::Api;
 use serde_json::json;
 
 use crate::backup::{PASSWORD, PASSWORD_ENV};
-use crate::support::{create_object, scratch, testenv_fleet_with};
+use crate::support::{create_object, one_app_fleet, scratch};
 
 const ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
@@ -92,15 +92,7 @@ async fn a_backup_in_a_pod_uses_its_service_account() {
     std::fs::write(account.join("ca.crt"), cluster_ca(&env.cluster(0).kubeconfig)).unwrap();
 
     let c0 = env.cluster(0).name.clone();
-    let apps = format!(
-        "    - name: shop\n      manifests: apps/shop\n      namespace: {}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      backup: {{policy: hourly}}\n",
-        ns.name()
-    );
-    let dr = format!(
-        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: hourly, schedule: \"0 * * * *\", repository: local, keep: {{last: 2}}}}\n",
-        dir.join("repo").display()
-    );
-    testenv_fleet_with(&env, &dir, &apps, &dr);
+    one_app_fleet(&env, &dir, ns.name(), "hourly", "0 * * * *", 2);
     // Cluster 0 reached in-cluster: its kubeconfig line is gone from the fleet.
     let fleet_file = dir.join("fleet.yaml");
     let kubeconfig = env.cluster(0).kubeconfig.display().to_string();

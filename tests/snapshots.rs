@@ -11,7 +11,7 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::backup::{PASSWORD_ENV, json_of, run};
-use crate::support::{create_object, scratch, testenv_fleet_with};
+use crate::support::{create_object, one_app_fleet, scratch, testenv_fleet_with};
 
 fn args(words: &[&str], fleet: &str) -> Vec<String> {
     words.iter().map(|w| w.to_string()).chain([fleet.to_string()]).collect()
@@ -38,15 +38,7 @@ async fn snapshots_show_their_changes_and_the_policy_keeps_the_newest() {
     create_object(&client, Some(ns.name()), cm("b", "1")).await;
     let dir = scratch("backup-retention");
     let c0 = env.cluster(0).name.clone();
-    let apps = format!(
-        "    - name: shop\n      manifests: apps/shop\n      namespace: {}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      backup: {{policy: nightly}}\n",
-        ns.name()
-    );
-    let dr = format!(
-        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: nightly, schedule: \"0 2 * * *\", repository: local, keep: {{last: 2}}}}\n",
-        dir.join("repo").display()
-    );
-    testenv_fleet_with(&env, &dir, &apps, &dr);
+    one_app_fleet(&env, &dir, ns.name(), "nightly", "0 2 * * *", 2);
     let fleet = dir.display().to_string();
     let backup = || json(&["backup", "create", "--app", "shop", "--output", "json"], &fleet);
     let id = |doc: &Value| doc["backups"][0]["snapshot"]["id"].as_str().unwrap().to_string();

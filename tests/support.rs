@@ -172,6 +172,29 @@ pub fn testenv_fleet_with(env: &bulkhead_test::TestEnv, dir: &Path, apps: &str, 
     std::fs::write(dir.join("fleet.yaml"), fleet).expect("write fleet.yaml");
 }
 
+/// The fleet most recovery tests need: the test clusters, an app `shop` in
+/// `namespace` on cluster 0 backed up by `policy` (of `schedule`, keeping
+/// the `last` newest) into a local repository at `dir/repo`.
+pub fn one_app_fleet(
+    env: &bulkhead_test::TestEnv,
+    dir: &Path,
+    namespace: &str,
+    policy: &str,
+    schedule: &str,
+    last: u32,
+) {
+    let c0 = &env.cluster(0).name;
+    let apps = format!(
+        "    - name: shop\n      manifests: apps/shop\n      namespace: {namespace}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      backup: {{policy: {policy}}}\n"
+    );
+    let dr = format!(
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {}}}\n    policies:\n      - {{name: {policy}, schedule: \"{schedule}\", repository: local, keep: {{last: {last}}}}}\n",
+        dir.join("repo").display(),
+        crate::backup::PASSWORD_ENV
+    );
+    testenv_fleet_with(env, dir, &apps, &dr);
+}
+
 /// Creates `object` (JSON with apiVersion and kind) in `ns`, or cluster-wide,
 /// retrying for a few seconds: a custom resource is served a moment after
 /// its definition. The plural is the kind's lower case plus `s`.
