@@ -51,7 +51,7 @@ fn the_in_cluster_manifests_pass_bulkheads_own_audit() {
 }
 
 /// A server-side dry-run apply of `object`, namespaced in `ns` when it is.
-async fn dry_run(client: &kube::Client, ns: &str, object: &Value) -> Result<(), String> {
+pub(crate) async fn dry_run(client: &kube::Client, ns: &str, object: &Value) -> Result<(), String> {
     let (group, version) = object["apiVersion"].as_str().unwrap().rsplit_once('/').unwrap_or(("", "v1"));
     let gvk = GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap());
     let (resource, caps) = kube::discovery::pinned_kind(client, &gvk).await.map_err(|e| e.to_string())?;

@@ -17,7 +17,7 @@ use crate::backup::{PASSWORD, PASSWORD_ENV, json_of, run};
 use crate::support::{bulkhead, create_object, scratch, testenv_fleet_with};
 
 /// A free loopback port.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -34,17 +34,17 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
 
 /// Whether `/metrics` text has a sample line `sample` (`name{labels} value`)
 /// whole: a HELP line that happens to start the same does not count.
-fn has(metrics: &str, sample: &str) -> bool {
+pub(crate) fn has(metrics: &str, sample: &str) -> bool {
     metrics.lines().any(|l| l == sample)
 }
 
 /// Whether it has a sample of `series` (`name{labels}`), whatever its value.
-fn has_series(metrics: &str, series: &str) -> bool {
+pub(crate) fn has_series(metrics: &str, series: &str) -> bool {
     metrics.lines().any(|l| l.strip_prefix(series).is_some_and(|v| v.starts_with(' ')))
 }
 
 /// Waits for `until` to hold of `/metrics`, up to `limit`.
-fn metrics_until(port: u16, limit: Duration, until: impl Fn(&str) -> bool) -> String {
+pub(crate) fn metrics_until(port: u16, limit: Duration, until: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
     let mut last = String::new();
     while start.elapsed() < limit {
@@ -59,7 +59,7 @@ fn metrics_until(port: u16, limit: Duration, until: impl Fn(&str) -> bool) -> St
     panic!("/metrics never showed what was awaited within {limit:?}:\n{last}");
 }
 
-fn start(dir: &Path, state: &Path, port: u16, run_for: &str) -> Child {
+pub(crate) fn start(dir: &Path, state: &Path, port: u16, run_for: &str) -> Child {
     bulkhead()
         .args(["serve", "--state", &state.display().to_string(), "--listen", &format!("127.0.0.1:{port}")])
         .args(["--jitter", "0s", "--drift-every", "0", "--check-every", "0", "--evidence-every", "2s"])
@@ -71,7 +71,7 @@ fn start(dir: &Path, state: &Path, port: u16, run_for: &str) -> Child {
         .unwrap()
 }
 
-fn finish(child: Child) -> String {
+pub(crate) fn finish(child: Child) -> String {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "serve failed: {stderr}");
@@ -79,7 +79,7 @@ fn finish(child: Child) -> String {
     stderr
 }
 
-async fn jobs(state: &Path) -> Vec<Value> {
+pub(crate) async fn jobs(state: &Path) -> Vec<Value> {
     let out = run(vec![
         "jobs".into(),
         "list".into(),
@@ -93,12 +93,12 @@ async fn jobs(state: &Path) -> Vec<Value> {
     json_of(&out)["runs"].as_array().unwrap().clone()
 }
 
-fn runs_of<'a>(runs: &'a [Value], job: &str) -> Vec<&'a Value> {
+pub(crate) fn runs_of<'a>(runs: &'a [Value], job: &str) -> Vec<&'a Value> {
     runs.iter().filter(|r| r["job"] == job).collect()
 }
 
 /// A namespace of cluster 0 holding one ConfigMap: an app with something to back up.
-async fn namespace_with_settings(env: &TestEnv, prefix: &str) -> TestNamespace {
+pub(crate) async fn namespace_with_settings(env: &TestEnv, prefix: &str) -> TestNamespace {
     let ns = TestNamespace::create(env, 0, prefix).await;
     let settings =
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}});

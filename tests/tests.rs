@@ -64,3 +64,9 @@ mod alerts;
 
 // The in-cluster manifests of deploy/kubernetes: audited, and accepted by a real API server.
 mod deploy;
+
+// A fleet from a git checkout (git-sync's worktrees and swapped link) under serve.
+mod git_fleet;
+
+// The Helm chart: it lints, renders to deploy/kubernetes, refuses bad values, installs.
+mod helm;
