@@ -73,6 +73,12 @@ impl fmt::Display for CronSchedule {
 /// every four years, so `0 0 29 2 *` is valid and this finds it.
 const HORIZON_DAYS: i64 = 4 * 366 + 1;
 
+/// Where that look starts: a fixed instant (2000-01-01, a leap year), not
+/// the clock, so whether a fleet is valid never depends on the day it is
+/// read. Five cron fields repeat within four years from any start (the
+/// day of month and the weekday are either-or), so nothing is lost.
+const HORIZON_START: i64 = 946_684_800;
+
 impl CronSchedule {
     /// Reads `text` in `zone`; refuses a schedule that never fires.
     ///
@@ -85,7 +91,7 @@ impl CronSchedule {
         let cron =
             Cron::from_str(text).map_err(|e| ScheduleError::Cron { text: text.to_string(), why: e.to_string() })?;
         let schedule = Self { text: text.to_string(), cron, zone };
-        let start = Utc::now();
+        let start = DateTime::<Utc>::from_timestamp(HORIZON_START, 0).unwrap_or_default();
         match schedule.next_after(start) {
             Some(first) if first - start <= chrono::Duration::days(HORIZON_DAYS) => Ok(schedule),
             _ => Err(ScheduleError::Never(text.to_string())),
@@ -201,6 +207,11 @@ mod tests {
     fn schedules_that_never_fire_and_unknown_zones_are_refused() {
         assert_eq!(CronSchedule::parse("0 0 30 2 *", Tz::UTC).unwrap_err(), ScheduleError::Never("0 0 30 2 *".into()));
         assert!(CronSchedule::parse("0 0 29 2 *", Tz::UTC).is_ok(), "leap days come");
+        // The day of month or the weekday (cron's either-or): every Monday
+        // too, so the four-year look cannot miss it.
+        let either = CronSchedule::parse("0 0 29 2 1", Tz::UTC).unwrap();
+        let monday = DateTime::<Utc>::from_timestamp(1_771_804_800, 0).unwrap(); // 2026-02-23, a Monday
+        assert_eq!(either.next_after(monday - chrono::Duration::hours(1)), Some(monday));
         assert!(matches!(CronSchedule::parse("* * *", Tz::UTC), Err(ScheduleError::Fields(_))));
         assert!(matches!(CronSchedule::parse("61 * * * *", Tz::UTC), Err(ScheduleError::Cron { .. })));
         assert_eq!(time_zone(Some("Mars/Olympus")).unwrap_err(), ScheduleError::Zone("Mars/Olympus".into()));
