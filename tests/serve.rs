@@ -14,7 +14,7 @@ use bulkhead_test::{TestEnv, TestNamespace};
 use serde_json::{Value, json};
 
 use crate::backup::{PASSWORD, PASSWORD_ENV, json_of, run};
-use crate::support::{bulkhead, create_object, scratch, testenv_fleet_with};
+use crate::support::{bulkhead, create_object, one_app_fleet, scratch, testenv_fleet_with};
 
 /// A free loopback port.
 pub(crate) fn free_port() -> u16 {
@@ -233,21 +233,11 @@ fn start_sharded(
 #[tokio::test(flavor = "multi_thread")]
 async fn one_replica_leads_and_a_standby_takes_over_within_the_lease_when_it_is_killed() {
     let Some(env) = TestEnv::require(1) else { return };
-    let ns = TestNamespace::create(&env, 0, "serve-lease").await;
+    let ns = namespace_with_settings(&env, "serve-lease").await;
     let client = env.client(0).await;
-    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}});
-    create_object(&client, Some(ns.name()), cm).await;
     let dir = scratch("serve-lease");
     let c0 = env.cluster(0).name.clone();
-    let apps = format!(
-        "    - name: shop\n      manifests: apps/shop\n      namespace: {}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      backup: {{policy: yearly}}\n",
-        ns.name()
-    );
-    let dr = format!(
-        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: yearly, schedule: \"0 0 1 1 *\", repository: local, keep: {{last: 3}}}}\n",
-        dir.join("repo").display()
-    );
-    testenv_fleet_with(&env, &dir, &apps, &dr);
+    one_app_fleet(&env, &dir, ns.name(), "yearly", "0 0 1 1 *", 3);
     let backup_job = format!("backup/yearly/{c0}/shop");
     let (state_a, state_b) = (dir.join("state-a"), dir.join("state-b"));
     let (port_a, port_b) = (free_port(), free_port());
@@ -1078,15 +1068,7 @@ async fn after_ten_minutes_down_each_overdue_job_runs_once() {
     let ns = namespace_with_settings(&env, "serve-down").await;
     let dir = scratch("serve-down");
     let c0 = env.cluster(0).name.clone();
-    let app = format!(
-        "    - name: shop\n      manifests: apps/shop\n      namespace: {}\n      placement: {{clusters: {{names: [{c0}]}}}}\n      backup: {{policy: minutely}}\n",
-        ns.name()
-    );
-    let dr = format!(
-        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: minutely, schedule: \"* * * * *\", repository: local, keep: {{last: 100}}}}\n",
-        dir.join("repo").display()
-    );
-    testenv_fleet_with(&env, &dir, &app, &dr);
+    one_app_fleet(&env, &dir, ns.name(), "minutely", "* * * * *", 100);
     let state = dir.join("state");
     let job = format!("backup/minutely/{c0}/shop");
     let success = format!("bulkhead_job_last_success_timestamp_seconds{{kind=\"backup\",key=\"{job}\"}}");
