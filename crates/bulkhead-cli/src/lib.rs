@@ -20,7 +20,9 @@ use bulkhead_report::{DiagnosticsReport, OutputFormat};
 use clap::Parser;
 pub use error::{EXIT_BAD_INPUT, EXIT_BUG, EXIT_FINDINGS, EXIT_OK, EXIT_OUTSIDE, Failure};
 use settings::{
-    AuditSettings, BlastSettings, CheckSettings, ExportSettings, GlobalSettings, NetCheckSettings, NetPlanSettings,
+    AuditSettings, BackupCheckSettings, BackupCreateSettings, BackupDiffSettings, BackupForgetSettings,
+    BackupListSettings, BackupPruneSettings, BackupShowSettings, BlastSettings, CheckSettings, DrillHistorySettings,
+    DrillRunSettings, ExportSettings, GlobalSettings, NetCheckSettings, NetPlanSettings, RestoreSettings,
     ValidateSettings,
 };
 
@@ -78,14 +80,34 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             (commands::net::check(&s, global, out), s.output)
         }
         Command::Schema => (commands::schema::run(out), OutputFormat::Json),
-        Command::Backup(BackupCommand::Create(a)) => formatted(a, commands::backup::create, out),
-        Command::Backup(BackupCommand::List(a)) => formatted(a, commands::backup::list, out),
-        Command::Backup(BackupCommand::Check(a)) => (commands::backup::check(&a, out), OutputFormat::Human),
-        Command::Backup(BackupCommand::Show(a)) => formatted(a, commands::snapshots::show, out),
-        Command::Backup(BackupCommand::Diff(a)) => formatted(a, commands::snapshots::diff, out),
-        Command::Backup(BackupCommand::Forget(a)) => formatted(a, commands::retention::forget, out),
-        Command::Backup(BackupCommand::Prune(a)) => formatted(a, commands::retention::prune, out),
-        Command::Drill(DrillCommand::Run(a)) => formatted(a, commands::drill::run, out),
+        Command::Backup(BackupCommand::Create(a)) => {
+            let s = BackupCreateSettings::resolve(a);
+            (commands::backup::create(&s, out), s.output)
+        }
+        Command::Backup(BackupCommand::List(a)) => {
+            let s = BackupListSettings::resolve(a);
+            (commands::backup::list(&s, out), s.output)
+        }
+        Command::Backup(BackupCommand::Check(a)) => {
+            (commands::backup::check(&BackupCheckSettings::resolve(a), out), OutputFormat::Human)
+        }
+        Command::Backup(BackupCommand::Show(a)) => {
+            resolved(settings::output(a.output), BackupShowSettings::resolve(a), commands::snapshots::show, out)
+        }
+        Command::Backup(BackupCommand::Diff(a)) => {
+            resolved(settings::output(a.output), BackupDiffSettings::resolve(a), commands::snapshots::diff, out)
+        }
+        Command::Backup(BackupCommand::Forget(a)) => {
+            let s = BackupForgetSettings::resolve(a);
+            (commands::retention::forget(&s, out), s.output)
+        }
+        Command::Backup(BackupCommand::Prune(a)) => {
+            let s = BackupPruneSettings::resolve(a);
+            (commands::retention::prune(&s, out), s.output)
+        }
+        Command::Drill(DrillCommand::Run(a)) => {
+            resolved(settings::output(a.output), DrillRunSettings::resolve(a), commands::drill::run, out)
+        }
         Command::Etcd(EtcdCommand::Snapshot(a)) => formatted(a, commands::etcd::snapshot, out),
         Command::Etcd(EtcdCommand::Inspect(a)) => formatted(a, commands::etcd::inspect::run, out),
         Command::Etcd(EtcdCommand::Watch(a)) => formatted(a, commands::etcd::watch::run, out),
@@ -93,8 +115,13 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
         Command::Etcd(EtcdCommand::Restore(a)) => formatted(a, commands::etcd::restore::run, out),
         Command::Etcd(EtcdCommand::Extract(a)) => (commands::etcd::extract::run(&a, out), OutputFormat::Human),
         Command::Traffic(TrafficCommand::Serve(a)) => (commands::traffic::serve_command(&a, out), OutputFormat::Human),
-        Command::Drill(DrillCommand::History(a)) => formatted(a, commands::drill::history, out),
-        Command::Restore(a) => formatted(a, commands::restore::run, out),
+        Command::Drill(DrillCommand::History(a)) => {
+            let s = DrillHistorySettings::resolve(a);
+            (commands::drill::history(&s, out), s.output)
+        }
+        Command::Restore(a) => {
+            resolved(settings::output(a.output), RestoreSettings::resolve(a), commands::restore::run, out)
+        }
         Command::Export(a) => (commands::export::run(&ExportSettings::resolve(a), out), OutputFormat::Human),
         Command::Render(a) => (commands::apply::render::run(&a, out), OutputFormat::Human),
         Command::Plan(a) => formatted(a, commands::apply::plan::run, out),
@@ -104,6 +131,17 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
         Command::Jobs(JobsCommand::List(a)) => formatted(a, commands::serve::list, out),
         Command::Jobs(JobsCommand::Show(a)) => formatted(a, commands::serve::show, out),
     }
+}
+
+/// Runs a command whose flags may not resolve; a failure to resolve them
+/// is printed in the `output` they ask for.
+fn resolved<S>(
+    output: OutputFormat,
+    settings: Result<S, Failure>,
+    command: impl FnOnce(&S, &mut dyn Write) -> Result<Verdict, Failure>,
+    out: &mut dyn Write,
+) -> (Result<Verdict, Failure>, OutputFormat) {
+    (settings.and_then(|s| command(&s, out)), output)
 }
 
 /// Runs a command whose arguments say their output format themselves.

@@ -3,48 +3,34 @@
 use std::io::Write;
 
 use bulkhead_jobs::CancellationToken;
-use bulkhead_jobs::backup::BackupJob;
 use bulkhead_model::Verdict;
 use bulkhead_report::{OutputFormat, Table};
 use bulkhead_repository::TagKey;
 
 use super::recovery::{ProgressDisplay, environment, load_fleet};
-use crate::args::{BackupCheckArgs, BackupCreateArgs, BackupListArgs};
 use crate::error::Failure;
-use crate::settings::output;
+use crate::settings::{BackupCheckSettings, BackupCreateSettings, BackupListSettings};
 
 /// Runs `backup create`.
 ///
 /// # Errors
 /// Bad flags or fleet (exit 2), an unreachable cluster or repository (exit 3).
-pub fn create(args: &BackupCreateArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
-    let job = BackupJob {
-        cluster: args.cluster.clone(),
-        app: args.app.clone(),
-        policy: args.policy.clone(),
-        namespaces: args.namespaces.clone(),
-        resources: args.resources.clone(),
-        exclude_resources: args.exclude_resources.clone(),
-        selector: args.selector.clone(),
-        include_noise: args.include_noise,
-        parallel: usize::from(args.parallel),
-        repository: args.repo.repo.clone(),
-    };
-    let plan = bulkhead_jobs::backup::plan(&fleet, &job, &environment())?;
+pub fn create(settings: &BackupCreateSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
+    let plan = bulkhead_jobs::backup::plan(&fleet, &settings.job, &environment())?;
     let display = ProgressDisplay::objects();
     let cancel = CancellationToken::new();
     let done =
         crate::runtime::block_on(bulkhead_jobs::backup::execute(&fleet, plan, &|p| display.update(p), &cancel))??;
     drop(display);
-    match output(args.output) {
+    match settings.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &done)?;
             writeln!(out)?;
         }
         _ => {
             if done.backups.is_empty() {
-                writeln!(out, "no app uses policy `{}`: nothing to back up", args.policy.as_deref().unwrap_or(""))?;
+                writeln!(out, "no app uses policy `{}`: nothing to back up", settings.job.policy.as_deref().unwrap_or(""))?;
             }
             for r in &done.backups {
                 writeln!(
@@ -73,12 +59,12 @@ pub fn create(args: &BackupCreateArgs, out: &mut dyn Write) -> Result<Verdict, F
 ///
 /// # Errors
 /// Bad flags or fleet (exit 2), an unreachable repository (exit 3).
-pub fn check(args: &BackupCheckArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
-    let read_data = args.read_data;
+pub fn check(settings: &BackupCheckSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
+    let read_data = settings.read_data;
     let checked = crate::runtime::block_on(bulkhead_jobs::snapshots::check(
         &fleet,
-        args.repo.repo.as_deref(),
+        settings.repository.as_deref(),
         read_data,
         &environment(),
     ))??;
@@ -100,12 +86,12 @@ pub fn check(args: &BackupCheckArgs, out: &mut dyn Write) -> Result<Verdict, Fai
 ///
 /// # Errors
 /// Bad flags or fleet (exit 2), an unreachable repository (exit 3).
-pub fn list(args: &BackupListArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
-    let among = super::snapshots::among(args.repo.repo.as_ref(), args.cluster.as_ref(), args.app.as_ref());
-    let listed = crate::runtime::block_on(bulkhead_jobs::snapshots::list(&fleet, &among, &environment()))??;
+pub fn list(settings: &BackupListSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
+    let listed =
+        crate::runtime::block_on(bulkhead_jobs::snapshots::list(&fleet, &settings.among, &environment()))??;
     let shown = &listed.snapshots;
-    match output(args.output) {
+    match settings.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &listed)?;
             writeln!(out)?;

@@ -4,47 +4,20 @@ use std::io::Write;
 
 use bulkhead_dr::drill::DrillReport;
 use bulkhead_jobs::CancellationToken;
-use bulkhead_jobs::drill::{DrillJob, DrillTarget};
 use bulkhead_model::Verdict;
 use bulkhead_report::{Failed, OutputFormat, Table, TestCase, write_cases};
 
 use super::recovery::{environment, load_fleet, repository};
-use crate::args::{DrillHistoryArgs, DrillRunArgs};
 use crate::error::Failure;
-use crate::settings::output;
+use crate::settings::{DrillHistorySettings, DrillRunSettings};
 
 /// Runs `drill run`.
 ///
 /// # Errors
 /// Bad flags or fleet (exit 2), an unreachable cluster or repository (exit 3).
-pub fn run(args: &DrillRunArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    // With --app there is no drill name: a lone positional is the fleet.
-    let (drill, fleet_path) = match (&args.app, &args.name) {
-        (Some(_), Some(first)) if args.fleet.fleet == std::path::Path::new(".") => (None, first.into()),
-        (Some(_), Some(_)) => return Err(Failure::Usage("give a drill name or --app, not both".into())),
-        _ => (args.name.clone(), args.fleet.fleet.clone()),
-    };
-    let target = match (drill, &args.app, &args.to) {
-        (Some(name), _, _) => DrillTarget::Named { name, from: args.from.clone() },
-        (None, Some(app), Some(to)) => DrillTarget::App {
-            app: app.clone(),
-            from: args
-                .from
-                .clone()
-                .ok_or_else(|| Failure::Usage("say which cluster's backup to restore: --from CLUSTER".to_string()))?,
-            to: to.clone(),
-        },
-        _ => return Err(Failure::Usage("name a drill of fleet.yaml, or give --app, --from and --to".into())),
-    };
-    let fleet = load_fleet(&fleet_path)?;
-    let job = DrillJob {
-        target,
-        timeout: args.timeout,
-        parallel: usize::from(args.parallel),
-        keep: args.keep,
-        repository: args.repo.repo.clone(),
-    };
-    let plan = bulkhead_jobs::drill::plan(&fleet, &job, &environment())?;
+pub fn run(settings: &DrillRunSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
+    let plan = bulkhead_jobs::drill::plan(&fleet, &settings.job, &environment())?;
     let cancel = CancellationToken::new();
     let done = crate::runtime::block_on(async {
         let interrupt = cancel.clone();
@@ -59,7 +32,7 @@ pub fn run(args: &DrillRunArgs, out: &mut dyn Write) -> Result<Verdict, Failure>
         done
     })??;
     let report = &done.report;
-    match output(args.output) {
+    match settings.output {
         OutputFormat::Json => {
             let doc = serde_json::json!({"repository": done.repository, "report": report,
                 "recorded": done.recorded.as_ref().ok().map(|s| s.id.clone())});
@@ -112,11 +85,11 @@ fn write_report(out: &mut dyn Write, r: &DrillReport) -> Result<(), Failure> {
 ///
 /// # Errors
 /// Bad flags or fleet (exit 2), an unreachable repository (exit 3).
-pub fn history(args: &DrillHistoryArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
-    let repo = repository(&fleet, args.repo.repo.as_deref(), args.app.as_deref())?;
-    let reports = crate::runtime::block_on(bulkhead_jobs::drill::history(&repo, args.app.as_deref()))??;
-    match output(args.output) {
+pub fn history(settings: &DrillHistorySettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
+    let repo = repository(&fleet, settings.repository.as_deref(), settings.app.as_deref())?;
+    let reports = crate::runtime::block_on(bulkhead_jobs::drill::history(&repo, settings.app.as_deref()))??;
+    match settings.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &serde_json::json!({"repository": repo.name, "drills": reports}))?;
             writeln!(out)?;

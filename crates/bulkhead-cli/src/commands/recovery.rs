@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use bulkhead_jobs::repository::{ChosenRepository, choose};
 use bulkhead_model::Fleet;
-use bulkhead_repository::SnapshotRef;
 
 use crate::error::Failure;
 
@@ -38,11 +37,6 @@ pub(crate) fn load_fleet_with(path: &Path, manifests: bool) -> Result<Fleet, Fai
 /// The repository `--repo` names (or the default for `app`), ready to open.
 pub(crate) fn repository(fleet: &Fleet, wanted: Option<&str>, app: Option<&str>) -> Result<ChosenRepository, Failure> {
     Ok(choose(fleet, wanted, app, &environment())?)
-}
-
-/// A snapshot as the user named it: `latest`, or (the start of) an id.
-pub(crate) fn snapshot_ref(text: &str) -> Result<SnapshotRef, Failure> {
-    text.parse().map_err(|e: bulkhead_repository::BadSnapshotName| Failure::Usage(e.to_string()))
 }
 
 /// Progress bars on standard error when it is a terminal (nothing on a

@@ -3,54 +3,30 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use bulkhead_dr::mapping::{Mapping, parse_pairs};
-use bulkhead_dr::{Action, Existing, RestoreReport};
-use bulkhead_jobs::restore::RestoreJob;
+use bulkhead_dr::{Action, RestoreReport};
 use bulkhead_model::Verdict;
 use bulkhead_report::{OutputFormat, Table};
 
-use super::recovery::{ProgressDisplay, environment, load_fleet, snapshot_ref};
-use crate::args::{ExistingArg, RestoreArgs};
+use super::recovery::{ProgressDisplay, environment, load_fleet};
 use crate::error::Failure;
-use crate::settings::output;
+use crate::settings::RestoreSettings;
 
 /// Runs the command.
 ///
 /// # Errors
 /// Bad flags or fleet (exit 2), an unreachable cluster or repository (exit 3).
-pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
-    let job = RestoreJob {
-        snapshot: snapshot_ref(&args.from)?,
-        source_cluster: args.source_cluster.clone(),
-        app: args.app.clone(),
-        to: args.to.clone(),
-        namespaces: args.namespaces.clone(),
-        kinds: args.kinds.clone(),
-        mapping: Mapping {
-            namespaces: parse_pairs(&args.namespace_map, "namespace").map_err(|e| Failure::Usage(e.to_string()))?,
-            storage_classes: parse_pairs(&args.storage_class_map, "storage class")
-                .map_err(|e| Failure::Usage(e.to_string()))?,
-        },
-        existing: match args.existing {
-            ExistingArg::Skip => Existing::Skip,
-            ExistingArg::Update => Existing::Update,
-            ExistingArg::Fail => Existing::Fail,
-        },
-        dry_run: args.dry_run,
-        parallel: usize::from(args.parallel),
-        repository: args.repo.repo.clone(),
-    };
-    let plan = bulkhead_jobs::restore::plan(&fleet, job, &environment())?;
+pub fn run(settings: &RestoreSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
+    let plan = bulkhead_jobs::restore::plan(&fleet, settings.job.clone(), &environment())?;
     let display = ProgressDisplay::objects();
     let report = crate::runtime::block_on(bulkhead_jobs::restore::execute(&fleet, plan, &|p| display.update(p)))??;
     drop(display);
-    match output(args.output) {
+    match settings.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
         }
-        _ => write_human(out, &report, &args.to)?,
+        _ => write_human(out, &report, &settings.job.to)?,
     }
     Ok(if report.failed() > 0 { Verdict::Fail } else { Verdict::Pass })
 }

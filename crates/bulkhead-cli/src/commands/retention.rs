@@ -2,35 +2,26 @@
 
 use std::io::Write;
 
-use bulkhead_jobs::retention::ForgetJob;
 use bulkhead_model::Verdict;
 use bulkhead_report::{OutputFormat, Table};
-use bulkhead_repository::{Keep, TagKey};
+use bulkhead_repository::TagKey;
 
 use super::recovery::{environment, load_fleet, repository};
-use crate::args::{BackupForgetArgs, BackupPruneArgs};
 use crate::error::Failure;
-use crate::settings::output;
+use crate::settings::{BackupForgetSettings, BackupPruneSettings};
 
 /// Runs `backup forget`.
 ///
 /// # Errors
 /// Bad flags or fleet (exit 2), an unreachable repository (exit 3).
-pub fn forget(args: &BackupForgetArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
-    let job = ForgetJob {
-        policy: args.policy.clone(),
-        cluster: args.cluster.clone(),
-        app: args.app.clone(),
-        keep: keep_flags(&args.keep),
-        repository: args.repo.repo.clone(),
-    };
+pub fn forget(settings: &BackupForgetSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
     let done = crate::runtime::block_on(async {
-        let plan = bulkhead_jobs::retention::plan_forget(&fleet, &job, &environment()).await?;
-        bulkhead_jobs::retention::execute_forget(plan, args.dry_run).await
+        let plan = bulkhead_jobs::retention::plan_forget(&fleet, &settings.job, &environment()).await?;
+        bulkhead_jobs::retention::execute_forget(plan, settings.dry_run).await
     })??;
     let removed = done.removed();
-    match output(args.output) {
+    match settings.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &done)?;
             writeln!(out)?;
@@ -65,28 +56,17 @@ pub fn forget(args: &BackupForgetArgs, out: &mut dyn Write) -> Result<Verdict, F
     Ok(Verdict::Pass)
 }
 
-/// The keep rules the flags give (empty when none is given).
-pub(crate) fn keep_flags(flags: &crate::args::KeepArgs) -> Keep {
-    Keep {
-        last: flags.keep_last,
-        hourly: flags.keep_hourly,
-        daily: flags.keep_daily,
-        weekly: flags.keep_weekly,
-        monthly: flags.keep_monthly,
-    }
-}
-
 /// Runs `backup prune`.
 ///
 /// # Errors
 /// Bad flags or fleet (exit 2), an unreachable repository (exit 3).
-pub fn prune(args: &BackupPruneArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
-    let repo = repository(&fleet, args.repo.repo.as_deref(), None)?;
-    let (dry_run, now) = (args.dry_run, args.now);
+pub fn prune(settings: &BackupPruneSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
+    let repo = repository(&fleet, settings.repository.as_deref(), None)?;
+    let (dry_run, now) = (settings.dry_run, settings.now);
     let done = crate::runtime::block_on(bulkhead_jobs::retention::prune(repo, dry_run, now))??;
     let pruned = &done.pruned;
-    match output(args.output) {
+    match settings.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &done)?;
             writeln!(out)?;

@@ -4,35 +4,36 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use bulkhead_dr::diff::ObjectChange;
-use bulkhead_jobs::snapshots::{Among, Compared, Shown};
+use bulkhead_jobs::snapshots::{Compared, Shown};
 use bulkhead_model::Verdict;
 use bulkhead_report::{OutputFormat, Table};
 use bulkhead_repository::Change;
 
-use super::recovery::{environment, load_fleet, snapshot_ref};
-use crate::args::{BackupDiffArgs, BackupShowArgs};
+use super::recovery::{environment, load_fleet};
 use crate::error::Failure;
-use crate::settings::output;
+use crate::settings::{BackupDiffSettings, BackupShowSettings};
 
 /// Runs `backup show`.
 ///
 /// # Errors
 /// Bad flags or fleet, no such snapshot (exit 2), an unreachable repository (exit 3).
-pub fn show(args: &BackupShowArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
-    let wanted = snapshot_ref(&args.snapshot)?;
-    let among = among(args.repo.repo.as_ref(), args.cluster.as_ref(), args.app.as_ref());
-    let Shown { repository, snapshot, objects: places } =
-        crate::runtime::block_on(bulkhead_jobs::snapshots::show(&fleet, &among, &wanted, &environment()))??;
+pub fn show(settings: &BackupShowSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
+    let Shown { repository, snapshot, objects: places } = crate::runtime::block_on(bulkhead_jobs::snapshots::show(
+        &fleet,
+        &settings.among,
+        &settings.snapshot,
+        &environment(),
+    ))??;
     let mut per_resource: BTreeMap<&str, usize> = BTreeMap::new();
     for p in &places {
         *per_resource.entry(p.resource.as_str()).or_default() += 1;
     }
-    match output(args.output) {
+    match settings.output {
         OutputFormat::Json => {
             let mut doc =
                 serde_json::json!({"repository": repository, "snapshot": snapshot, "resources": per_resource});
-            if args.objects {
+            if settings.objects {
                 doc["objects"] = serde_json::to_value(&places)?;
             }
             serde_json::to_writer_pretty(&mut *out, &doc)?;
@@ -57,7 +58,7 @@ pub fn show(args: &BackupShowArgs, out: &mut dyn Write) -> Result<Verdict, Failu
                 table.row([resource.to_string(), n.to_string()]);
             }
             table.write(out)?;
-            if args.objects {
+            if settings.objects {
                 writeln!(out)?;
                 for p in &places {
                     match &p.namespace {
@@ -75,13 +76,17 @@ pub fn show(args: &BackupShowArgs, out: &mut dyn Write) -> Result<Verdict, Failu
 ///
 /// # Errors
 /// Bad flags or fleet, no such snapshot (exit 2), an unreachable repository (exit 3).
-pub fn diff(args: &BackupDiffArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
-    let (first, second) = (snapshot_ref(&args.first)?, snapshot_ref(&args.second)?);
-    let among = among(args.repo.repo.as_ref(), args.cluster.as_ref(), args.app.as_ref());
-    let compared: Compared =
-        crate::runtime::block_on(bulkhead_jobs::snapshots::diff(&fleet, &among, &first, &second, &environment()))??;
-    match output(args.output) {
+pub fn diff(settings: &BackupDiffSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
+    let (first, second) = &settings.snapshots;
+    let compared: Compared = crate::runtime::block_on(bulkhead_jobs::snapshots::diff(
+        &fleet,
+        &settings.among,
+        first,
+        second,
+        &environment(),
+    ))??;
+    match settings.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &compared)?;
             writeln!(out)?;
@@ -89,11 +94,6 @@ pub fn diff(args: &BackupDiffArgs, out: &mut dyn Write) -> Result<Verdict, Failu
         _ => write_diff(out, compared.from.id.short(), compared.to.id.short(), &compared.changes)?,
     }
     Ok(Verdict::Pass)
-}
-
-/// The snapshots the flags look among.
-pub(crate) fn among(repository: Option<&String>, cluster: Option<&String>, app: Option<&String>) -> Among {
-    Among { repository: repository.cloned(), cluster: cluster.cloned(), app: app.cloned() }
 }
 
 fn write_diff(out: &mut dyn Write, a: &str, b: &str, changes: &[ObjectChange]) -> Result<(), Failure> {

@@ -8,7 +8,7 @@ use bulkhead_report::OutputFormat;
 use bulkhead_repository::TagKey;
 
 use super::super::recovery::{environment, load_fleet};
-use super::super::retention::keep_flags;
+use crate::settings::keep as keep_flags;
 use crate::args::EtcdForgetArgs;
 use crate::error::Failure;
 use crate::settings::output;

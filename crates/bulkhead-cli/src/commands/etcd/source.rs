@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use bulkhead_etcd::file::{ReadError, Snapshot};
 
-use super::super::recovery::{environment, load_fleet, snapshot_ref};
+use super::super::recovery::{environment, load_fleet};
+use crate::settings::snapshot_ref;
 use crate::args::EtcdSourceArgs;
 use crate::error::Failure;
 

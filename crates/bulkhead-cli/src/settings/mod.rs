@@ -13,6 +13,9 @@ use crate::args::{
 };
 use crate::env_vars;
 
+mod recovery;
+pub use recovery::*;
+
 /// Settings every command shares.
 #[derive(Debug, Clone, Copy)]
 pub struct GlobalSettings {
@@ -339,20 +342,11 @@ macro_rules! output_of {
 }
 
 output_of!(
-    crate::args::BackupCreateArgs,
-    crate::args::BackupListArgs,
-    crate::args::BackupShowArgs,
-    crate::args::BackupDiffArgs,
-    crate::args::BackupForgetArgs,
-    crate::args::BackupPruneArgs,
-    crate::args::DrillRunArgs,
-    crate::args::DrillHistoryArgs,
     crate::args::EtcdSnapshotArgs,
     crate::args::EtcdInspectArgs,
     crate::args::EtcdWatchArgs,
     crate::args::EtcdForgetArgs,
     crate::args::EtcdRestoreArgs,
-    crate::args::RestoreArgs,
     crate::args::PlanArgs,
     crate::args::ApplyArgs,
     crate::args::DriftArgs,
