@@ -22,8 +22,9 @@ pub use error::{EXIT_BAD_INPUT, EXIT_BUG, EXIT_FINDINGS, EXIT_OK, EXIT_OUTSIDE, 
 use settings::{
     AuditSettings, BackupCheckSettings, BackupCreateSettings, BackupDiffSettings, BackupForgetSettings,
     BackupListSettings, BackupPruneSettings, BackupShowSettings, BlastSettings, CheckSettings, DrillHistorySettings,
-    DrillRunSettings, ExportSettings, GlobalSettings, NetCheckSettings, NetPlanSettings, RestoreSettings,
-    ValidateSettings,
+    DrillRunSettings, EtcdExtractSettings, EtcdForgetSettings, EtcdInspectSettings, EtcdRestoreSettings,
+    EtcdSnapshotSettings, EtcdWatchSettings, ExportSettings, GlobalSettings, NetCheckSettings, NetPlanSettings,
+    RestoreSettings, ValidateSettings,
 };
 
 /// Parses the command line, runs the command, and maps the outcome to an
@@ -108,12 +109,27 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
         Command::Drill(DrillCommand::Run(a)) => {
             resolved(settings::output(a.output), DrillRunSettings::resolve(a), commands::drill::run, out)
         }
-        Command::Etcd(EtcdCommand::Snapshot(a)) => formatted(a, commands::etcd::snapshot, out),
-        Command::Etcd(EtcdCommand::Inspect(a)) => formatted(a, commands::etcd::inspect::run, out),
-        Command::Etcd(EtcdCommand::Watch(a)) => formatted(a, commands::etcd::watch::run, out),
-        Command::Etcd(EtcdCommand::Forget(a)) => formatted(a, commands::etcd::forget::run, out),
-        Command::Etcd(EtcdCommand::Restore(a)) => formatted(a, commands::etcd::restore::run, out),
-        Command::Etcd(EtcdCommand::Extract(a)) => (commands::etcd::extract::run(&a, out), OutputFormat::Human),
+        Command::Etcd(EtcdCommand::Snapshot(a)) => {
+            let s = EtcdSnapshotSettings::resolve(a);
+            (commands::etcd::snapshot(&s, out), s.output)
+        }
+        Command::Etcd(EtcdCommand::Inspect(a)) => {
+            resolved(settings::output(a.output), EtcdInspectSettings::resolve(a), commands::etcd::inspect::run, out)
+        }
+        Command::Etcd(EtcdCommand::Watch(a)) => {
+            let s = EtcdWatchSettings::resolve(a);
+            (commands::etcd::watch::run(&s, out), s.output)
+        }
+        Command::Etcd(EtcdCommand::Forget(a)) => {
+            let s = EtcdForgetSettings::resolve(a);
+            (commands::etcd::forget::run(&s, out), s.output)
+        }
+        Command::Etcd(EtcdCommand::Restore(a)) => {
+            resolved(settings::output(a.output), EtcdRestoreSettings::resolve(a), commands::etcd::restore::run, out)
+        }
+        Command::Etcd(EtcdCommand::Extract(a)) => {
+            resolved(OutputFormat::Human, EtcdExtractSettings::resolve(a), commands::etcd::extract::run, out)
+        }
         Command::Traffic(TrafficCommand::Serve(a)) => (commands::traffic::serve_command(&a, out), OutputFormat::Human),
         Command::Drill(DrillCommand::History(a)) => {
             let s = DrillHistorySettings::resolve(a);

@@ -30,7 +30,11 @@ pub fn create(settings: &BackupCreateSettings, out: &mut dyn Write) -> Result<Ve
         }
         _ => {
             if done.backups.is_empty() {
-                writeln!(out, "no app uses policy `{}`: nothing to back up", settings.job.policy.as_deref().unwrap_or(""))?;
+                writeln!(
+                    out,
+                    "no app uses policy `{}`: nothing to back up",
+                    settings.job.policy.as_deref().unwrap_or("")
+                )?;
             }
             for r in &done.backups {
                 writeln!(
@@ -88,8 +92,7 @@ pub fn check(settings: &BackupCheckSettings, out: &mut dyn Write) -> Result<Verd
 /// Bad flags or fleet (exit 2), an unreachable repository (exit 3).
 pub fn list(settings: &BackupListSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
     let fleet = load_fleet(&settings.fleet)?;
-    let listed =
-        crate::runtime::block_on(bulkhead_jobs::snapshots::list(&fleet, &settings.among, &environment()))??;
+    let listed = crate::runtime::block_on(bulkhead_jobs::snapshots::list(&fleet, &settings.among, &environment()))??;
     let shown = &listed.snapshots;
     match settings.output {
         OutputFormat::Json => {

@@ -13,7 +13,9 @@ use crate::args::{
 };
 use crate::env_vars;
 
+mod etcd;
 mod recovery;
+pub use etcd::*;
 pub use recovery::*;
 
 /// Settings every command shares.
@@ -342,11 +344,6 @@ macro_rules! output_of {
 }
 
 output_of!(
-    crate::args::EtcdSnapshotArgs,
-    crate::args::EtcdInspectArgs,
-    crate::args::EtcdWatchArgs,
-    crate::args::EtcdForgetArgs,
-    crate::args::EtcdRestoreArgs,
     crate::args::PlanArgs,
     crate::args::ApplyArgs,
     crate::args::DriftArgs,

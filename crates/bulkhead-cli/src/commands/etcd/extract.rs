@@ -7,8 +7,9 @@ use bulkhead_etcd::registry::ObjectPath;
 use bulkhead_model::Verdict;
 use serde_json::Value;
 
-use crate::args::{EtcdExtractArgs, ExtractOutput};
+use crate::args::ExtractOutput;
 use crate::error::Failure;
+use crate::settings::EtcdExtractSettings;
 
 /// kubectl's short names of built-in resources.
 const SHORT_NAMES: &[(&str, &str)] = &[
@@ -90,11 +91,13 @@ impl Wanted {
 /// A bad selector (exit 2), a missing or damaged snapshot (exit 2), an
 /// object not in the snapshot (exit 1, the others still written), the
 /// repository unreachable (exit 3).
-pub fn run(args: &EtcdExtractArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let wanted: Vec<Wanted> = args.objects.iter().map(|w| Wanted::parse(w)).collect::<Result<_, _>>()?;
-    let opened = super::source::open(&args.source)?;
-    let state =
-        opened.snapshot.state(args.source.revision).map_err(|e| Failure::Input(format!("{}: {e}", opened.shown)))?;
+pub fn run(settings: &EtcdExtractSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let wanted: Vec<Wanted> = settings.objects.iter().map(|w| Wanted::parse(w)).collect::<Result<_, _>>()?;
+    let opened = super::source::open(&settings.source)?;
+    let state = opened
+        .snapshot
+        .state(settings.source.revision)
+        .map_err(|e| Failure::Input(format!("{}: {e}", opened.shown)))?;
     let mut candidates: Vec<(ObjectPath, &Object<'_>)> = state
         .objects
         .values()
@@ -127,7 +130,7 @@ pub fn run(args: &EtcdExtractArgs, out: &mut dyn Write) -> Result<Verdict, Failu
             found[i] = true;
         }
         match decoded {
-            Ok(value) => match finish(value, object, args.raw) {
+            Ok(value) => match finish(value, object, settings.raw) {
                 Ok(v) => objects.push(v),
                 Err(why) => {
                     left_out.push(format!("{} left out: {why} (use --raw to have it as stored)", path.display()))
@@ -141,7 +144,7 @@ pub fn run(args: &EtcdExtractArgs, out: &mut dyn Write) -> Result<Verdict, Failu
             problems.push(format!("{}: not in the snapshot at revision {}", w.text, state.revision));
         }
     }
-    match args.output {
+    match settings.output {
         ExtractOutput::Yaml => {
             for o in &objects {
                 writeln!(out, "---")?;

@@ -2,31 +2,22 @@
 
 use std::io::Write;
 
-use bulkhead_jobs::retention::EtcdForgetJob;
 use bulkhead_model::Verdict;
 use bulkhead_report::OutputFormat;
 use bulkhead_repository::TagKey;
 
 use super::super::recovery::{environment, load_fleet};
-use crate::settings::keep as keep_flags;
-use crate::args::EtcdForgetArgs;
 use crate::error::Failure;
-use crate::settings::output;
+use crate::settings::EtcdForgetSettings;
 
 /// Runs `etcd forget`.
 ///
 /// # Errors
 /// Bad flags or fleet, no keep rules (exit 2); the repository unreachable (exit 3).
-pub fn run(args: &EtcdForgetArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
-    let job = EtcdForgetJob {
-        cluster: args.cluster.clone(),
-        keep: keep_flags(&args.keep),
-        dry_run: args.dry_run,
-        repository: args.repo.repo.clone(),
-    };
-    let done = crate::runtime::block_on(bulkhead_jobs::retention::etcd_forget(&fleet, &job, &environment()))??;
-    match output(args.output) {
+pub fn run(settings: &EtcdForgetSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
+    let done = crate::runtime::block_on(bulkhead_jobs::retention::etcd_forget(&fleet, &settings.job, &environment()))??;
+    match settings.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &done)?;
             writeln!(out)?;

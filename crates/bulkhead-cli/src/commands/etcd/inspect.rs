@@ -9,9 +9,8 @@ use bulkhead_model::Verdict;
 use bulkhead_report::OutputFormat;
 use serde::Serialize;
 
-use crate::args::EtcdInspectArgs;
 use crate::error::Failure;
-use crate::settings::output;
+use crate::settings::EtcdInspectSettings;
 
 /// One object of the listing.
 #[derive(Debug, Serialize)]
@@ -40,10 +39,11 @@ struct Count {
 ///
 /// # Errors
 /// A missing, damaged or foreign snapshot (exit 2); the repository unreachable (exit 3).
-pub fn run(args: &EtcdInspectArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let opened = super::source::open(&args.source)?;
+pub fn run(settings: &EtcdInspectSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let opened = super::source::open(&settings.source)?;
     let snapshot = &opened.snapshot;
-    let state = snapshot.state(args.source.revision).map_err(|e| Failure::Input(format!("{}: {e}", opened.shown)))?;
+    let state =
+        snapshot.state(settings.source.revision).map_err(|e| Failure::Input(format!("{}: {e}", opened.shown)))?;
     let mut listed: Vec<Listed> = state
         .objects
         .values()
@@ -80,8 +80,8 @@ pub fn run(args: &EtcdInspectArgs, out: &mut dyn Write) -> Result<Verdict, Failu
     }
     let mut largest: Vec<&Listed> = listed.iter().collect();
     largest.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.key.cmp(&b.key)));
-    largest.truncate(args.largest);
-    match output(args.output) {
+    largest.truncate(settings.largest);
+    match settings.output {
         OutputFormat::Json => {
             let doc = serde_json::json!({
                 "snapshot": opened.shown,
@@ -95,7 +95,7 @@ pub fn run(args: &EtcdInspectArgs, out: &mut dyn Write) -> Result<Verdict, Failu
                 "objects": listed.len(),
                 "resources": counts,
                 "largest": largest,
-                "list": args.objects.then_some(&listed),
+                "list": settings.objects.then_some(&listed),
             });
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
@@ -135,7 +135,7 @@ pub fn run(args: &EtcdInspectArgs, out: &mut dyn Write) -> Result<Verdict, Failu
                     writeln!(out, "  {:>10}  {}  (revision {})", l.bytes, l.key, l.revision)?;
                 }
             }
-            if args.objects {
+            if settings.objects {
                 writeln!(out, "\nobjects:")?;
                 for l in &listed {
                     writeln!(out, "  {}  revision {}  {} bytes  {}", l.key, l.revision, l.bytes, l.stored)?;

@@ -10,29 +10,25 @@ pub mod watch;
 
 use std::io::Write;
 
-use bulkhead_jobs::etcd::EtcdSnapshotJob;
 use bulkhead_model::Verdict;
 use bulkhead_report::OutputFormat;
 
 use super::recovery::{ProgressDisplay, environment, load_fleet};
-use crate::args::EtcdSnapshotArgs;
 use crate::error::Failure;
-use crate::settings::output;
+use crate::settings::EtcdSnapshotSettings;
 
 /// Runs `etcd snapshot`.
 ///
 /// # Errors
 /// Bad flags or fleet (exit 2), etcd or the repository unreachable (exit 3).
-pub fn snapshot(args: &EtcdSnapshotArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
-    let job =
-        EtcdSnapshotJob { cluster: args.cluster.clone(), out: args.out.clone(), repository: args.repo.repo.clone() };
-    let plan = bulkhead_jobs::etcd::plan_snapshot(&fleet, &job, &environment())?;
+pub fn snapshot(settings: &EtcdSnapshotSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
+    let plan = bulkhead_jobs::etcd::plan_snapshot(&fleet, &settings.job, &environment())?;
     let display = ProgressDisplay::bytes_counter();
     let done = crate::runtime::block_on(bulkhead_jobs::etcd::snapshot(&fleet, plan, &|p| display.update(p)))??;
     drop(display);
     let (taken, stored) = (&done.taken, &done.stored);
-    match output(args.output) {
+    match settings.output {
         OutputFormat::Json => {
             let doc = serde_json::json!({
                 "cluster": done.cluster,

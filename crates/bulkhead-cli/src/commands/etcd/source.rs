@@ -7,9 +7,8 @@ use std::path::PathBuf;
 use bulkhead_etcd::file::{ReadError, Snapshot};
 
 use super::super::recovery::{environment, load_fleet};
-use crate::settings::snapshot_ref;
-use crate::args::EtcdSourceArgs;
 use crate::error::Failure;
+use crate::settings::{EtcdSnapshotSource, EtcdSourceSettings};
 
 /// An open snapshot, and what to call it.
 pub(crate) struct Opened {
@@ -32,12 +31,12 @@ impl Drop for Opened {
     }
 }
 
-/// Opens the snapshot `args` name.
+/// Opens the snapshot the settings name.
 ///
 /// # Errors
 /// A missing or damaged file (exit 2), an unreachable repository (exit 3).
-pub(crate) fn open(args: &EtcdSourceArgs) -> Result<Opened, Failure> {
-    let keys = args
+pub(crate) fn open(settings: &EtcdSourceSettings) -> Result<Opened, Failure> {
+    let keys = settings
         .encryption_config
         .as_ref()
         .map(|path| {
@@ -47,26 +46,30 @@ pub(crate) fn open(args: &EtcdSourceArgs) -> Result<Opened, Failure> {
                 .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
         })
         .transpose()?;
-    let mut opened = open_snapshot(args)?;
+    let mut opened = open_snapshot(&settings.source)?;
     opened.keys = keys;
     Ok(opened)
 }
 
-fn open_snapshot(args: &EtcdSourceArgs) -> Result<Opened, Failure> {
-    let Some(cluster) = &args.cluster else {
-        let path = PathBuf::from(&args.snapshot);
-        let snapshot = Snapshot::open(&path, true).map_err(|e| unreadable(&args.snapshot, &e))?;
-        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or_default();
-        return Ok(Opened { snapshot, shown: path.display().to_string(), bytes, keys: None, temporary: None });
+fn open_snapshot(source: &EtcdSnapshotSource) -> Result<Opened, Failure> {
+    let (fleet, repository, cluster, wanted) = match source {
+        EtcdSnapshotSource::File(path) => {
+            let shown = path.display().to_string();
+            let snapshot = Snapshot::open(path, true).map_err(|e| unreadable(&shown, &e))?;
+            let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();
+            return Ok(Opened { snapshot, shown, bytes, keys: None, temporary: None });
+        }
+        EtcdSnapshotSource::Repository { fleet, repository, cluster, snapshot } => {
+            (fleet, repository, cluster, snapshot)
+        }
     };
-    let fleet = load_fleet(&args.fleet)?;
-    let wanted = snapshot_ref(&args.snapshot)?;
+    let fleet = load_fleet(fleet)?;
     let path = std::env::temp_dir().join(format!("bulkhead-etcd-read-{cluster}-{}.db", std::process::id()));
     let fetched = crate::runtime::block_on(bulkhead_jobs::snapshots::fetch_etcd(
         &fleet,
-        args.repo.repo.as_deref(),
+        repository.as_deref(),
         cluster,
-        &wanted,
+        wanted,
         &path,
         &environment(),
     ))??;

@@ -4,36 +4,22 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use bulkhead_etcd::watch::{Report, Settings};
+use bulkhead_etcd::watch::Report;
 use bulkhead_jobs::CancellationToken;
-use bulkhead_jobs::etcd::EtcdWatchJob;
 use bulkhead_model::Verdict;
 use bulkhead_report::OutputFormat;
 
 use super::super::recovery::{environment, load_fleet};
-use crate::args::EtcdWatchArgs;
 use crate::error::Failure;
-use crate::settings::output;
+use crate::settings::EtcdWatchSettings;
 
 /// Runs `etcd watch`.
 ///
 /// # Errors
 /// Bad flags or fleet (exit 2); the repository unreachable at the start (exit 3).
-pub fn run(args: &EtcdWatchArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let fleet = load_fleet(&args.fleet.fleet)?;
-    let job = EtcdWatchJob {
-        cluster: args.cluster.clone(),
-        settings: Settings {
-            flush_every: args.flush_every.max(std::time::Duration::from_millis(100)),
-            full_every: args.full_every,
-            full_after_bytes: args.full_after_mib << 20,
-            max_pending_bytes: args.max_pending_mib << 20,
-            scratch: std::env::temp_dir(),
-            run_for: args.run_for,
-        },
-        repository: args.repo.repo.clone(),
-    };
-    let json = output(args.output) == OutputFormat::Json;
+pub fn run(settings: &EtcdWatchSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let fleet = load_fleet(&settings.fleet)?;
+    let json = settings.output == OutputFormat::Json;
     // Reports go out as they happen, from the watch's tasks.
     let out = Mutex::new(out);
     let report = |r: Report| {
@@ -44,7 +30,7 @@ pub fn run(args: &EtcdWatchArgs, out: &mut dyn Write) -> Result<Verdict, Failure
         }
     };
     let cancel = CancellationToken::new();
-    crate::runtime::block_on(bulkhead_jobs::etcd::watch(&fleet, &job, &environment(), &report, &cancel))??;
+    crate::runtime::block_on(bulkhead_jobs::etcd::watch(&fleet, &settings.job, &environment(), &report, &cancel))??;
     Ok(Verdict::Pass)
 }
 
