@@ -20,11 +20,11 @@ use bulkhead_report::{DiagnosticsReport, OutputFormat};
 use clap::Parser;
 pub use error::{EXIT_BAD_INPUT, EXIT_BUG, EXIT_FINDINGS, EXIT_OK, EXIT_OUTSIDE, Failure};
 use settings::{
-    AuditSettings, BackupCheckSettings, BackupCreateSettings, BackupDiffSettings, BackupForgetSettings,
-    BackupListSettings, BackupPruneSettings, BackupShowSettings, BlastSettings, CheckSettings, DrillHistorySettings,
-    DrillRunSettings, EtcdExtractSettings, EtcdForgetSettings, EtcdInspectSettings, EtcdRestoreSettings,
-    EtcdSnapshotSettings, EtcdWatchSettings, ExportSettings, GlobalSettings, NetCheckSettings, NetPlanSettings,
-    RestoreSettings, ValidateSettings,
+    ApplySettings, AuditSettings, BackupCheckSettings, BackupCreateSettings, BackupDiffSettings, BackupForgetSettings,
+    BackupListSettings, BackupPruneSettings, BackupShowSettings, BlastSettings, CheckSettings, DriftSettings,
+    DrillHistorySettings, DrillRunSettings, EtcdExtractSettings, EtcdForgetSettings, EtcdInspectSettings,
+    EtcdRestoreSettings, EtcdSnapshotSettings, EtcdWatchSettings, ExportSettings, GlobalSettings, NetCheckSettings,
+    NetPlanSettings, PlanSettings, RenderSettings, RestoreSettings, ValidateSettings,
 };
 
 /// Parses the command line, runs the command, and maps the outcome to an
@@ -139,10 +139,19 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             resolved(settings::output(a.output), RestoreSettings::resolve(a), commands::restore::run, out)
         }
         Command::Export(a) => (commands::export::run(&ExportSettings::resolve(a), out), OutputFormat::Human),
-        Command::Render(a) => (commands::apply::render::run(&a, out), OutputFormat::Human),
-        Command::Plan(a) => formatted(a, commands::apply::plan::run, out),
-        Command::Apply(a) => formatted(a, commands::apply::run::run, out),
-        Command::Drift(a) => formatted(a, commands::apply::drift::run, out),
+        Command::Render(a) => (commands::apply::render::run(&RenderSettings::resolve(a), out), OutputFormat::Human),
+        Command::Plan(a) => {
+            let s = PlanSettings::resolve(a);
+            (commands::apply::plan::run(&s, out), s.output)
+        }
+        Command::Apply(a) => {
+            let s = ApplySettings::resolve(a);
+            (commands::apply::run::run(&s, out), s.output)
+        }
+        Command::Drift(a) => {
+            let s = DriftSettings::resolve(a);
+            (commands::apply::drift::run(&s, out), s.output)
+        }
         Command::Serve(a) => formatted(a, commands::serve::serve, out),
         Command::Jobs(JobsCommand::List(a)) => formatted(a, commands::serve::list, out),
         Command::Jobs(JobsCommand::Show(a)) => formatted(a, commands::serve::show, out),

@@ -13,8 +13,10 @@ use crate::args::{
 };
 use crate::env_vars;
 
+mod apply;
 mod etcd;
 mod recovery;
+pub use apply::*;
 pub use etcd::*;
 pub use recovery::*;
 
@@ -343,14 +345,7 @@ macro_rules! output_of {
     };
 }
 
-output_of!(
-    crate::args::PlanArgs,
-    crate::args::ApplyArgs,
-    crate::args::DriftArgs,
-    crate::args::JobsListArgs,
-    crate::args::JobsShowArgs,
-    crate::args::ServeArgs,
-);
+output_of!(crate::args::JobsListArgs, crate::args::JobsShowArgs, crate::args::ServeArgs,);
 
 /// `bulkhead export`, resolved.
 #[derive(Debug, Clone)]

@@ -8,17 +8,19 @@ use bulkhead_apply::plan::PlanOptions;
 use bulkhead_model::Verdict;
 use serde_json::json;
 
-use crate::args::{DriftArgs, PlanOutput};
+use bulkhead_report::OutputFormat;
+
 use crate::error::Failure;
+use crate::settings::DriftSettings;
 
 /// Runs the command.
 ///
 /// # Errors
 /// When the fleet has errors.
-pub fn run(args: &DriftArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let (fleet, desired) = super::load_and_render(&args.fleet.fleet)?;
-    let chosen = super::chosen(&fleet, &args.targets)?;
-    let options = PlanOptions { parallel: usize::from(args.targets.parallel), ..PlanOptions::default() };
+pub fn run(settings: &DriftSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let (fleet, desired) = super::load_and_render(&settings.fleet)?;
+    let chosen = super::chosen(&fleet, &settings.targets)?;
+    let options = PlanOptions { parallel: settings.targets.parallel, ..PlanOptions::default() };
     let planned = crate::runtime::block_on(super::plan_chosen(&fleet, desired, &chosen, options))?;
     let drift: Vec<Result<ClusterDrift, (String, String)>> = bulkhead_jobs::apply::drift(&planned);
     let unreachable = drift.iter().any(Result::is_err);
@@ -30,8 +32,8 @@ pub fn run(args: &DriftArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
     } else {
         Verdict::Pass
     };
-    match args.output {
-        PlanOutput::Json => {
+    match settings.output {
+        OutputFormat::Json => {
             let clusters: Vec<serde_json::Value> = drift
                 .iter()
                 .map(|d| match d {
@@ -43,7 +45,7 @@ pub fn run(args: &DriftArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
             serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
-        PlanOutput::Human => {
+        _ => {
             for d in &drift {
                 match d {
                     Err((cluster, why)) => writeln!(out, "cluster {cluster}: not read: {why}")?,

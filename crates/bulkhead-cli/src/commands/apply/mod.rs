@@ -13,8 +13,8 @@ use bulkhead_apply::desired::DesiredCluster;
 pub(crate) use bulkhead_jobs::apply::{Planned, plan_chosen};
 use bulkhead_model::{Fleet, LoadOptions};
 
-use crate::args::TargetArgs;
 use crate::error::Failure;
+use crate::settings::Targets;
 
 /// The fleet, loaded with its manifests, and every cluster's desired state.
 pub(crate) fn load_and_render(path: &Path) -> Result<(Fleet, Vec<DesiredCluster>), Failure> {
@@ -33,6 +33,6 @@ pub(crate) fn load_and_render(path: &Path) -> Result<(Fleet, Vec<DesiredCluster>
 
 /// The clusters chosen by `--cluster` (every cluster with `access` when
 /// none is named), checked against the fleet.
-pub(crate) fn chosen<'a>(fleet: &'a Fleet, targets: &TargetArgs) -> Result<Vec<&'a str>, Failure> {
+pub(crate) fn chosen<'a>(fleet: &'a Fleet, targets: &Targets) -> Result<Vec<&'a str>, Failure> {
     Ok(bulkhead_jobs::apply::chosen(fleet, &targets.clusters)?)
 }

@@ -10,8 +10,10 @@ use bulkhead_model::Verdict;
 use serde_json::json;
 
 use super::Planned;
-use crate::args::{PlanArgs, PlanOutput};
+use bulkhead_report::OutputFormat;
+
 use crate::error::Failure;
+use crate::settings::PlanSettings;
 
 /// Fields of one object shown before the rest are counted.
 const FIELDS_SHOWN: usize = 20;
@@ -20,22 +22,22 @@ const FIELDS_SHOWN: usize = 20;
 ///
 /// # Errors
 /// When the fleet has errors or the plan cannot be saved.
-pub fn run(args: &PlanArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let (fleet, desired) = super::load_and_render(&args.fleet.fleet)?;
-    let chosen = super::chosen(&fleet, &args.targets)?;
-    let options = PlanOptions { parallel: usize::from(args.targets.parallel), ..PlanOptions::default() };
+pub fn run(settings: &PlanSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let (fleet, desired) = super::load_and_render(&settings.fleet)?;
+    let chosen = super::chosen(&fleet, &settings.targets)?;
+    let options = PlanOptions { parallel: settings.targets.parallel, ..PlanOptions::default() };
     let planned = crate::runtime::block_on(super::plan_chosen(&fleet, desired, &chosen, options))?;
-    if let Some(path) = &args.out {
-        save(&args.fleet.fleet, &planned, path)?;
+    if let Some(path) = &settings.out {
+        save(&settings.fleet, &planned, path)?;
     }
-    match args.output {
-        PlanOutput::Json => {
+    match settings.output {
+        OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &to_json(&planned)).map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
-        PlanOutput::Human => {
+        _ => {
             print(&planned, out)?;
-            if let Some(path) = &args.out {
+            if let Some(path) = &settings.out {
                 writeln!(
                     out,
                     "saved the plan to {}; `bulkhead apply {}` carries it out",

@@ -5,24 +5,25 @@ use std::io::Write;
 use bulkhead_model::Verdict;
 use serde_json::Value;
 
-use crate::args::{ExtractOutput, RenderArgs};
+use crate::args::ExtractOutput;
 use crate::error::Failure;
+use crate::settings::RenderSettings;
 
 /// Runs the command.
 ///
 /// # Errors
 /// When the fleet has errors, or names no such cluster.
-pub fn run(args: &RenderArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let (fleet, desired) = super::load_and_render(&args.fleet.fleet)?;
-    let Some(cluster) = desired.into_iter().find(|d| d.cluster == args.cluster) else {
+pub fn run(settings: &RenderSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let (fleet, desired) = super::load_and_render(&settings.fleet)?;
+    let Some(cluster) = desired.into_iter().find(|d| d.cluster == settings.cluster) else {
         let known: Vec<&str> = fleet.file.spec.clusters.iter().map(|c| c.name.as_str()).collect();
         return Err(Failure::Usage(format!(
             "the fleet has no cluster `{}`; it has: {}",
-            args.cluster,
+            settings.cluster,
             known.join(", ")
         )));
     };
-    match args.output {
+    match settings.output {
         ExtractOutput::Json => {
             let items: Vec<&Value> = cluster.objects.iter().map(|o| &o.object).collect();
             let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});

@@ -14,38 +14,40 @@ use bulkhead_model::Verdict;
 use serde_json::json;
 
 use super::Planned;
-use crate::args::{ApplyArgs, PlanOutput};
+use bulkhead_report::OutputFormat;
+
 use crate::error::Failure;
+use crate::settings::ApplySettings;
 
 /// Runs the command.
 ///
 /// # Errors
 /// When the fleet or plan file is unusable.
-pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let options = PlanOptions { parallel: usize::from(args.targets.parallel), ..PlanOptions::default() };
-    let saved = read_plan_file(&args.target)?;
+pub fn run(settings: &ApplySettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let options = PlanOptions { parallel: settings.targets.parallel, ..PlanOptions::default() };
+    let saved = read_plan_file(&settings.target)?;
     crate::runtime::block_on(async {
         let (fleet, planned, recheck) = match saved {
             Some(file) => {
                 let fleet = super::super::recovery::load_fleet(&file.fleet)?;
-                let planned = bulkhead_jobs::apply::from_file(&fleet, &file, &args.targets.clusters).await;
+                let planned = bulkhead_jobs::apply::from_file(&fleet, &file, &settings.targets.clusters).await;
                 (fleet, planned, true)
             }
             None => {
-                let (fleet, desired) = super::load_and_render(&args.target)?;
-                let chosen = super::chosen(&fleet, &args.targets)?;
+                let (fleet, desired) = super::load_and_render(&settings.target)?;
+                let chosen = super::chosen(&fleet, &settings.targets)?;
                 let planned = super::plan_chosen(&fleet, desired, &chosen, options).await;
                 (fleet, planned, false)
             }
         };
-        let human = args.output == PlanOutput::Human;
+        let human = settings.output == OutputFormat::Human;
         // Progress on a terminal; nothing on a pipe (the report says it all).
         let show = human && std::io::stderr().is_terminal();
         if human {
             super::plan::print(&planned, out)?;
         }
-        if let Some(refusal) = refuse(args, &planned) {
-            return report(args, &planned, &[], Some(&refusal), out);
+        if let Some(refusal) = refuse(settings, &planned) {
+            return report(settings, &planned, &[], Some(&refusal), out);
         }
         let targets: BTreeMap<String, Target> = planned
             .iter()
@@ -58,21 +60,21 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
             })
             .collect();
         if targets.is_empty() {
-            return report(args, &planned, &[], None, out);
+            return report(settings, &planned, &[], None, out);
         }
         if recheck && let Some(refusal) = recheck_all(&targets, options).await {
-            return report(args, &planned, &[], Some(&refusal), out);
+            return report(settings, &planned, &[], Some(&refusal), out);
         }
         let names: Vec<&str> = targets.keys().map(String::as_str).collect();
         let waves = waves(&fleet.file.spec.rollout, &fleet.file.spec.clusters, &names);
         let rollout = RolloutOptions {
-            max_parallel: usize::from(args.max_parallel),
+            max_parallel: settings.max_parallel,
             plan: options,
-            health_timeout: args.health_timeout,
+            health_timeout: settings.health_timeout,
             poll: std::time::Duration::from_secs(2),
             recheck: false,
         };
-        let yes = args.yes;
+        let yes = settings.yes;
         let mut approve = move |wave: &WavePlan| approve(wave, yes);
         let mut progress = move |event: &Event| {
             if show {
@@ -80,7 +82,7 @@ pub fn run(args: &ApplyArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
             }
         };
         let results = roll_out(&waves, targets, rollout, &mut approve, &mut progress).await;
-        report_waves(args, &fleet, &planned, &waves, &results, out)
+        report_waves(settings, &fleet, &planned, &waves, &results, out)
     })?
 }
 
@@ -109,9 +111,9 @@ fn read_plan_file(path: &std::path::Path) -> Result<Option<PlanFile>, Failure> {
 }
 
 /// Why nothing may be applied, as the verdict and the words.
-fn refuse(args: &ApplyArgs, planned: &[Planned]) -> Option<(Verdict, String)> {
+fn refuse(settings: &ApplySettings, planned: &[Planned]) -> Option<(Verdict, String)> {
     use bulkhead_jobs::apply::Refusal;
-    let refusal = bulkhead_jobs::apply::refusal(planned, args.max_delete, args.allow_mass_delete)?;
+    let refusal = bulkhead_jobs::apply::refusal(planned, settings.max_delete, settings.allow_mass_delete)?;
     let verdict = match refusal {
         Refusal::Unreachable(_) => Verdict::Unreachable,
         Refusal::Refused(_) => Verdict::Invalid,
@@ -157,7 +159,7 @@ fn show_progress(event: &Event) {
 }
 
 fn report(
-    args: &ApplyArgs,
+    settings: &ApplySettings,
     planned: &[Planned],
     results: &[WaveResult],
     refusal: Option<&(Verdict, String)>,
@@ -168,8 +170,8 @@ fn report(
         None if results.iter().all(WaveResult::succeeded) => Verdict::Pass,
         None => Verdict::Fail,
     };
-    match args.output {
-        PlanOutput::Json => {
+    match settings.output {
+        OutputFormat::Json => {
             let doc = json!({
                 "verdict": verdict.as_str(),
                 "refused": refusal.map(|(_, why)| why),
@@ -179,7 +181,7 @@ fn report(
             serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
-        PlanOutput::Human => {
+        _ => {
             if let Some((_, why)) = refusal {
                 writeln!(out, "{why}")?;
             } else if results.is_empty() {
@@ -191,14 +193,14 @@ fn report(
 }
 
 fn report_waves(
-    args: &ApplyArgs,
+    settings: &ApplySettings,
     fleet: &Fleet,
     planned: &[Planned],
     waves: &[WavePlan],
     results: &[WaveResult],
     out: &mut dyn Write,
 ) -> Result<Verdict, Failure> {
-    if args.output == PlanOutput::Human {
+    if settings.output == OutputFormat::Human {
         writeln!(out)?;
         for r in results {
             for a in &r.applied {
@@ -235,5 +237,5 @@ fn report_waves(
             writeln!(out, "Applied {} wave(s) to fleet {}; every wave healthy.", done, fleet.file.metadata.name)?;
         }
     }
-    report(args, planned, results, None, out)
+    report(settings, planned, results, None, out)
 }
