@@ -23,8 +23,9 @@ use settings::{
     ApplySettings, AuditSettings, BackupCheckSettings, BackupCreateSettings, BackupDiffSettings, BackupForgetSettings,
     BackupListSettings, BackupPruneSettings, BackupShowSettings, BlastSettings, CheckSettings, DriftSettings,
     DrillHistorySettings, DrillRunSettings, EtcdExtractSettings, EtcdForgetSettings, EtcdInspectSettings,
-    EtcdRestoreSettings, EtcdSnapshotSettings, EtcdWatchSettings, ExportSettings, GlobalSettings, NetCheckSettings,
-    NetPlanSettings, PlanSettings, RenderSettings, RestoreSettings, ValidateSettings,
+    EtcdRestoreSettings, EtcdSnapshotSettings, EtcdWatchSettings, ExportSettings, GlobalSettings, JobsListSettings,
+    JobsShowSettings, NetCheckSettings, NetPlanSettings, PlanSettings, RenderSettings, RestoreSettings, ServeSettings,
+    TrafficServeSettings, ValidateSettings,
 };
 
 /// Parses the command line, runs the command, and maps the outcome to an
@@ -130,7 +131,9 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
         Command::Etcd(EtcdCommand::Extract(a)) => {
             resolved(OutputFormat::Human, EtcdExtractSettings::resolve(a), commands::etcd::extract::run, out)
         }
-        Command::Traffic(TrafficCommand::Serve(a)) => (commands::traffic::serve_command(&a, out), OutputFormat::Human),
+        Command::Traffic(TrafficCommand::Serve(a)) => {
+            (commands::traffic::serve_command(&TrafficServeSettings::resolve(a), out), OutputFormat::Human)
+        }
         Command::Drill(DrillCommand::History(a)) => {
             let s = DrillHistorySettings::resolve(a);
             (commands::drill::history(&s, out), s.output)
@@ -152,9 +155,15 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             let s = DriftSettings::resolve(a);
             (commands::apply::drift::run(&s, out), s.output)
         }
-        Command::Serve(a) => formatted(a, commands::serve::serve, out),
-        Command::Jobs(JobsCommand::List(a)) => formatted(a, commands::serve::list, out),
-        Command::Jobs(JobsCommand::Show(a)) => formatted(a, commands::serve::show, out),
+        Command::Serve(a) => {
+            resolved(settings::output(a.output), ServeSettings::resolve(a), commands::serve::serve, out)
+        }
+        Command::Jobs(JobsCommand::List(a)) => {
+            resolved(settings::output(a.output), JobsListSettings::resolve(a), commands::serve::list, out)
+        }
+        Command::Jobs(JobsCommand::Show(a)) => {
+            resolved(settings::output(a.output), JobsShowSettings::resolve(a), commands::serve::show, out)
+        }
     }
 }
 
@@ -167,16 +176,6 @@ fn resolved<S>(
     out: &mut dyn Write,
 ) -> (Result<Verdict, Failure>, OutputFormat) {
     (settings.and_then(|s| command(&s, out)), output)
-}
-
-/// Runs a command whose arguments say their output format themselves.
-fn formatted<A: settings::OutputOf>(
-    args: A,
-    command: impl FnOnce(&A, &mut dyn Write) -> Result<Verdict, Failure>,
-    out: &mut dyn Write,
-) -> (Result<Verdict, Failure>, OutputFormat) {
-    let format = args.output_format();
-    (command(&args, out), format)
 }
 
 /// Prints a failure: to stderr for people, and as a document of the

@@ -2,114 +2,33 @@
 //! the history it keeps.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use bulkhead_jobs::CancellationToken;
 use bulkhead_model::Verdict;
 use bulkhead_report::{OutputFormat, Table};
-use bulkhead_schedule::Intervals;
-use bulkhead_serve::{History, Settings};
+use bulkhead_serve::History;
 
 use super::recovery::environment;
-use crate::args::{JobsListArgs, JobsShowArgs, ServeArgs, StateArg};
-use crate::env_vars;
 use crate::error::Failure;
-use crate::settings::output;
-
-/// The state directory: `--state`, or the XDG default.
-fn state_dir(state: Option<&PathBuf>) -> Result<PathBuf, Failure> {
-    if let Some(dir) = state {
-        return Ok(dir.clone());
-    }
-    if let Some(base) = std::env::var_os(env_vars::XDG_STATE_HOME).filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(base).join("bulkhead"));
-    }
-    match std::env::var_os(env_vars::HOME).filter(|v| !v.is_empty()) {
-        Some(home) => Ok(PathBuf::from(home).join(".local/state/bulkhead")),
-        None => Err(Failure::Usage("no --state given and neither XDG_STATE_HOME nor HOME is set".into())),
-    }
-}
-
-/// The job kinds `--timeout` takes.
-const KINDS: [&str; 7] = ["backup", "retention", "etcd-snapshot", "etcd-watch", "drill", "drift", "check"];
-
-/// A `--timeout KIND=DURATION`: the kind and its limit (`None`: no limit).
-fn timeout(pair: &str) -> Result<(String, Option<std::time::Duration>), Failure> {
-    let bad = |why: String| Failure::Usage(format!("--timeout {pair}: {why}"));
-    let (kind, limit) = pair.split_once('=').ok_or_else(|| bad("give KIND=DURATION, such as backup=2h".into()))?;
-    if !KINDS.contains(&kind) {
-        return Err(bad(format!("`{kind}` is not a job kind; they are {}", KINDS.join(", "))));
-    }
-    if limit == "0" {
-        return Ok((kind.to_string(), None));
-    }
-    let limit = humantime::parse_duration(limit).map_err(|e| bad(e.to_string()))?;
-    Ok((kind.to_string(), (!limit.is_zero()).then_some(limit)))
-}
-
-/// The host's name (a pod's) and the process id: unique among replicas.
-fn default_identity() -> String {
-    let host = std::env::var(env_vars::HOSTNAME)
-        .ok()
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "bulkhead".into());
-    format!("{host}-{}", std::process::id())
-}
-
-fn every(d: std::time::Duration) -> Option<std::time::Duration> {
-    (!d.is_zero()).then_some(d)
-}
+use crate::settings::{JobsListSettings, JobsShowSettings, ServeSettings};
 
 /// Runs `serve` until SIGTERM, Ctrl-C or `--for`.
 ///
 /// # Errors
 /// A fleet with errors or a history that cannot be opened (exit 2); an
 /// address that cannot be listened on (exit 3).
-pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let state = state_dir(args.state.as_ref())?;
-    let mut settings = Settings::new(args.fleet.fleet.clone(), &state);
-    settings.listen = args.listen;
-    settings.intervals = Intervals { drift: every(args.drift_every), check: every(args.check_every) };
-    settings.jitter = args.jitter;
-    settings.per_cluster = usize::from(args.per_cluster);
-    settings.per_repository = usize::from(args.per_repository);
-    settings.attempts = args.attempts;
-    settings.first_backoff = args.backoff;
-    settings.evidence_every = args.evidence_every.max(std::time::Duration::from_secs(1));
-    settings.grace = args.grace;
-    for pair in &args.timeouts {
-        let (kind, limit) = timeout(pair)?;
-        settings.timeouts.retain(|(k, _)| *k != kind);
-        if let Some(limit) = limit {
-            settings.timeouts.push((kind, limit));
-        }
-    }
-    if args.lease_duration < std::time::Duration::from_secs(3) {
-        return Err(Failure::Usage(
-            "--lease-duration must be at least 3s (it is renewed a third before it ends)".into(),
-        ));
-    }
-    settings.lease = (!args.standalone).then(|| bulkhead_serve::leader::LeaseRequest {
-        cluster: args.lease_cluster.clone(),
-        namespace: args.lease_namespace.clone(),
-        name: args.lease_name.clone(),
-        identity: args.identity.clone().unwrap_or_else(default_identity),
-        duration: args.lease_duration,
-        shards: args.shards,
-    });
-    settings.allow_overrun = args.allow_overrun;
-    if args.dry_run {
-        let agenda = crate::runtime::block_on(bulkhead_serve::agenda(settings, environment()))?.map_err(failure)?;
-        print_agenda(&agenda, output(args.output), out)?;
+pub fn serve(settings: &ServeSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let server = settings.server.clone();
+    if settings.dry_run {
+        let agenda = crate::runtime::block_on(bulkhead_serve::agenda(server, environment()))?.map_err(failure)?;
+        print_agenda(&agenda, settings.output, out)?;
         return Ok(Verdict::Pass);
     }
-    let run_for = args.run_for;
+    let run_for = settings.run_for;
     let stop = CancellationToken::new();
     crate::runtime::block_on(async move {
         crate::runtime::cancel_on_signals(stop.clone(), run_for);
-        bulkhead_serve::serve(settings, environment(), stop).await
+        bulkhead_serve::serve(server, environment(), stop).await
     })?
     .map_err(failure)?;
     writeln!(out, "stopped")?;
@@ -170,19 +89,18 @@ fn print_agenda(agenda: &bulkhead_serve::Agenda, format: OutputFormat, out: &mut
     Ok(())
 }
 
-fn open(state: &StateArg) -> Result<History, Failure> {
-    let dir = state_dir(state.state.as_ref())?;
-    History::open_existing(&dir.join("history.redb")).map_err(|e| Failure::Input(e.to_string()))
+fn open(history: &std::path::Path) -> Result<History, Failure> {
+    History::open_existing(history).map_err(|e| Failure::Input(e.to_string()))
 }
 
 /// Runs `jobs list`.
 ///
 /// # Errors
 /// No history in the state directory (exit 2).
-pub fn list(args: &JobsListArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let history = open(&args.state)?;
-    let runs = history.list(args.job.as_deref(), args.limit).map_err(|e| Failure::Input(e.to_string()))?;
-    match output(args.output) {
+pub fn list(settings: &JobsListSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let history = open(&settings.history)?;
+    let runs = history.list(settings.job.as_deref(), settings.limit).map_err(|e| Failure::Input(e.to_string()))?;
+    match settings.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &serde_json::json!({"runs": runs}))?;
             writeln!(out)?;
@@ -216,12 +134,12 @@ pub fn list(args: &JobsListArgs, out: &mut dyn Write) -> Result<Verdict, Failure
 ///
 /// # Errors
 /// No history, or no such run (exit 2).
-pub fn show(args: &JobsShowArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
-    let history = open(&args.state)?;
-    let run = history.get(args.id).map_err(|e| Failure::Input(e.to_string()))?.ok_or_else(|| {
-        Failure::Usage(format!("no run {} in the history (`bulkhead jobs list` lists them)", args.id))
+pub fn show(settings: &JobsShowSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
+    let history = open(&settings.history)?;
+    let run = history.get(settings.id).map_err(|e| Failure::Input(e.to_string()))?.ok_or_else(|| {
+        Failure::Usage(format!("no run {} in the history (`bulkhead jobs list` lists them)", settings.id))
     })?;
-    match output(args.output) {
+    match settings.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &run)?;
             writeln!(out)?;
@@ -254,19 +172,4 @@ pub fn show(args: &JobsShowArgs, out: &mut dyn Write) -> Result<Verdict, Failure
         }
     }
     Ok(Verdict::Pass)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeouts_read_or_say_what_is_wrong() {
-        assert_eq!(timeout("backup=2h").unwrap(), ("backup".into(), Some(std::time::Duration::from_secs(7200))));
-        assert_eq!(timeout("check=0").unwrap(), ("check".into(), None));
-        let e = timeout("backups=1h").unwrap_err().to_string();
-        assert!(e.contains("not a job kind") && e.contains("etcd-snapshot"), "{e}");
-        assert!(timeout("backup").unwrap_err().to_string().contains("KIND=DURATION"));
-        assert!(timeout("backup=soon").is_err());
-    }
 }

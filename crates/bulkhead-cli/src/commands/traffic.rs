@@ -4,37 +4,24 @@
 use std::io::Write;
 
 use bulkhead_jobs::CancellationToken;
-use bulkhead_jobs::traffic::TrafficJob;
 use bulkhead_model::Verdict;
-use bulkhead_traffic::rrl::Limits;
 
 use super::recovery::load_fleet_with;
-use crate::args::TrafficServeArgs;
 use crate::error::Failure;
+use crate::settings::TrafficServeSettings;
 
 /// Runs `traffic serve` until Ctrl-C, SIGTERM or `--for`.
 ///
 /// # Errors
 /// A fleet without a traffic zone, an unknown instance or a bad key (exit 2);
 /// an address that cannot be listened on (exit 3).
-pub fn serve_command(args: &TrafficServeArgs, out: &mut dyn Write) -> Result<Verdict, Failure> {
+pub fn serve_command(settings: &TrafficServeSettings, out: &mut dyn Write) -> Result<Verdict, Failure> {
     // With the manifests: the apps' workloads are read from them.
-    let fleet = load_fleet_with(&args.fleet.fleet, true)?;
-    let job = TrafficJob {
-        instance: args.instance.clone(),
-        listen: args.listen,
-        peer_listen: args.peer_listen,
-        peer_key: args.peer_key.clone(),
-        transfer_keys: args.transfer_key.clone(),
-        primary: args.primary.zip(args.primary_key.clone()),
-        notify: args.notify.clone(),
-        limits: Limits { per_second: args.rate_limit, slip: args.slip },
-        api_health: !args.no_api_health,
-        live: args.live,
-    };
+    let fleet = load_fleet_with(&settings.fleet, true)?;
+    let job = settings.job.clone();
     // A bad key or zone is refused before anything listens.
     bulkhead_jobs::traffic::plan(&fleet, &job)?;
-    let run_for = args.run_for;
+    let run_for = settings.run_for;
     let cancel = CancellationToken::new();
     crate::runtime::block_on(async move {
         crate::runtime::cancel_on_signals(cancel.clone(), run_for);

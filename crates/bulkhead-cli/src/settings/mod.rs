@@ -1,5 +1,10 @@
 //! Flags and environment, resolved once into what commands need. Commands
-//! never see raw flags.
+//! never see raw flags: the analyses' settings are here, the recovery
+//! commands' in [`recovery`] and [`etcd`] (the jobs layer's requests, built
+//! from the flags), `render`/`plan`/`apply`/`drift` in [`apply`], and the
+//! long-running `serve`, `jobs` and `traffic serve` in [`serve`]. A flag
+//! that does not read stops the command here, before it loads or contacts
+//! anything, and is printed in the format the command was asked for.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -16,9 +21,11 @@ use crate::env_vars;
 mod apply;
 mod etcd;
 mod recovery;
+mod serve;
 pub use apply::*;
 pub use etcd::*;
 pub use recovery::*;
+pub use serve::*;
 
 /// Settings every command shares.
 #[derive(Debug, Clone, Copy)]
@@ -326,26 +333,6 @@ impl Format for DataOutputArg {
 pub fn output(o: impl Format) -> OutputFormat {
     o.format()
 }
-
-/// A command's arguments, which say the format it prints in (and a
-/// failure is printed in).
-pub trait OutputOf {
-    /// The format.
-    fn output_format(&self) -> OutputFormat;
-}
-
-/// Each command whose `--output` is the whole story of its format.
-macro_rules! output_of {
-    ($($args:ty),* $(,)?) => {
-        $(impl OutputOf for $args {
-            fn output_format(&self) -> OutputFormat {
-                self.output.format()
-            }
-        })*
-    };
-}
-
-output_of!(crate::args::JobsListArgs, crate::args::JobsShowArgs, crate::args::ServeArgs,);
 
 /// `bulkhead export`, resolved.
 #[derive(Debug, Clone)]
