@@ -246,17 +246,9 @@ fn audit_plain_manifests_without_a_fleet() {
     let folder = bulkhead().args(["audit", "--output", "json", "--manifests"]).arg(&dir).output().unwrap();
     let file =
         bulkhead().args(["audit", "--output", "json", "--manifests"]).arg(dir.join("objects.yaml")).output().unwrap();
-    let mut stdin = bulkhead()
-        .args(["audit", "--output", "json", "--manifests", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        stdin.stdin.take().unwrap().write_all(&std::fs::read(&fixture).unwrap()).unwrap();
-    }
-    let piped = stdin.wait_with_output().unwrap();
+    let mut audit = bulkhead();
+    audit.args(["audit", "--output", "json", "--manifests", "-"]);
+    let piped = crate::support::output_with_stdin(audit, &std::fs::read(&fixture).unwrap());
     for (what, out) in [("folder", &folder), ("file", &file), ("stdin", &piped)] {
         assert_eq!(out.status.code(), Some(1), "{what}: findings are exit 1");
         let found: BTreeSet<(String, String)> = codes_and_messages(out, what).into_iter().collect();

@@ -19,7 +19,7 @@ use kube::api::ListParams;
 use serde_json::Value;
 
 use crate::deploy::dry_run;
-use crate::support::{bulkhead, yaml_documents};
+use crate::support::{bulkhead, output_with_stdin, yaml_documents};
 
 fn chart() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/helm/bulkhead")
@@ -120,15 +120,9 @@ async fn the_git_checkout_variant_is_audited_and_accepted_by_a_real_api_server()
     assert!(volumes.contains(&"git") && !volumes.contains(&"fleet"), "{volumes:?}");
 
     // Bulkhead's own audit finds nothing, git-sync's containers included.
-    let mut audit = bulkhead()
-        .args(["audit", "--manifests", "-", "--output", "json"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    audit.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let out = audit.wait_with_output().unwrap();
+    let mut audit = bulkhead();
+    audit.args(["audit", "--manifests", "-", "--output", "json"]);
+    let out = output_with_stdin(audit, text.as_bytes());
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(out.status.success() && doc["diagnostics"].as_array().is_none_or(Vec::is_empty), "{doc:#}");
 
