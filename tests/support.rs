@@ -255,3 +255,47 @@ pub fn output_with_stdin(mut command: std::process::Command, input: &[u8]) -> st
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// A ServiceAccount `name` in `namespace`, bound to the Role `rules` (JSON
+/// RBAC rules), and a token the API server issued for it (ten minutes).
+pub async fn service_account_with_token(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    rules: serde_json::Value,
+) -> String {
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let ns = Some(namespace);
+    create_object(
+        client,
+        ns,
+        serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}}),
+    )
+    .await;
+    if !rules.is_null() {
+        create_object(
+            client,
+            ns,
+            serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": {"name": name}, "rules": rules}),
+        )
+        .await;
+        create_object(
+            client,
+            ns,
+            serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": name},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]}),
+        )
+        .await;
+    }
+    let accounts: kube::Api<ServiceAccount> = kube::Api::namespaced(client.clone(), namespace);
+    let request = TokenRequest {
+        spec: Some(TokenRequestSpec { expiration_seconds: Some(600), ..Default::default() }),
+        ..Default::default()
+    };
+    let issued = accounts.create_token_request(name, &Default::default(), &request).await.unwrap();
+    issued.status.and_then(|s| s.token).expect("the API server issued a token")
+}

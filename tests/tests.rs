@@ -68,5 +68,11 @@ mod deploy;
 // A fleet from a git checkout (git-sync's worktrees and swapped link) under serve.
 mod git_fleet;
 
+// TokenReview and SubjectAccessReview: who a token is, and what RBAC lets it do.
+mod access_review;
+
+// serve's API: RBAC decides, actions, live events, the OpenAPI document, static tokens and TLS.
+mod api;
+
 // The Helm chart: it lints, renders to deploy/kubernetes, refuses bad values, installs.
 mod helm;

@@ -228,11 +228,12 @@ pub enum Command {
     #[command(subcommand)]
     Net(NetCommand),
 
-    /// Print the JSON Schema of fleet.yaml, for editors.
+    /// Print the JSON Schema of fleet.yaml, for editors (or, with
+    /// --openapi, the OpenAPI document of `serve`'s API).
     ///
     /// Point your editor at it, for example with a first line
     /// `# yaml-language-server: $schema=fleet.schema.json`.
-    Schema,
+    Schema(SchemaArgs),
 
     /// Run what the fleet schedules, until stopped: the robot.
     ///
@@ -265,9 +266,35 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub fleet: FleetArg,
 
-    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    /// Where the API (`/api/v1`, `/openapi.json`), `/metrics`, `/healthz`
+    /// and `/readyz` are served. An address other than loopback needs the
+    /// API's callers checked (--api-auth).
     #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR")]
     pub listen: std::net::SocketAddr,
+
+    /// How the API checks its callers: `kubernetes` asks the management
+    /// cluster (TokenReview for whose a bearer token is, SubjectAccessReview
+    /// for whether RBAC lets them: verbs on resources of group
+    /// `bulkhead.dev` in the lease namespace); `tokens` reads --api-tokens;
+    /// `none` checks nothing and serves loopback only [default: `tokens`
+    /// with --api-tokens, else `kubernetes` when the fleet names a
+    /// management cluster, else `none`]. Metrics and health stay open.
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub api_auth: Option<ApiAuthArg>,
+
+    /// Static tokens for a server outside any cluster: a YAML file of each
+    /// token's SHA-256 digest (never the token) and what it may do
+    /// (docs/serve.md).
+    #[arg(long, value_name = "FILE")]
+    pub api_tokens: Option<PathBuf>,
+
+    /// Serve HTTPS with this certificate chain (PEM, the server's first).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 
     /// Where the history of runs is kept [default: $XDG_STATE_HOME/bulkhead,
     /// or ~/.local/state/bulkhead].
@@ -374,6 +401,26 @@ pub struct ServeArgs {
     /// The format of `--dry-run`'s report.
     #[command(flatten)]
     pub output: DataOutputArg,
+}
+
+/// `bulkhead schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The OpenAPI 3.1 document of `bulkhead serve`'s API instead (as the
+    /// server serves it at /openapi.json, and docs/openapi.json holds it).
+    #[arg(long)]
+    pub openapi: bool,
+}
+
+/// How `serve`'s API checks its callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApiAuthArg {
+    /// The management cluster's TokenReview and SubjectAccessReview.
+    Kubernetes,
+    /// Static tokens (--api-tokens).
+    Tokens,
+    /// No check: loopback only.
+    None,
 }
 
 /// `bulkhead jobs …`.

@@ -81,7 +81,7 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             let s = NetCheckSettings::resolve(a);
             (commands::net::check(&s, global, out), s.output)
         }
-        Command::Schema => (commands::schema::run(out), OutputFormat::Json),
+        Command::Schema(args) => (commands::schema::run(args.openapi, out), OutputFormat::Json),
         Command::Backup(BackupCommand::Create(a)) => {
             let s = BackupCreateSettings::resolve(a);
             (commands::backup::create(&s, out), s.output)

@@ -17,6 +17,7 @@ pub mod list;
 pub mod network;
 pub mod order;
 pub mod readiness;
+pub mod review;
 pub mod selector;
 pub mod workloads;
 

@@ -54,7 +54,7 @@ impl SourceFile {
 
 /// A range in a source file: byte offsets for slicing and 1-based line and
 /// column (in characters) for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct Span {
     /// Byte offset of the first character.
     pub start: usize,

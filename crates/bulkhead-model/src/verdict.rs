@@ -3,12 +3,13 @@
 //! layer and printed by the report crate; they live here so that neither
 //! depends on the other and a server's API can name them too.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::{Diagnostic, Severity};
 
 /// The outcome of a whole run. Each maps to one exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Everything passed (exit 0).
@@ -34,7 +35,7 @@ impl Verdict {
 }
 
 /// Diagnostics per severity.
-#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq, JsonSchema)]
 pub struct SeverityCounts {
     /// Errors.
     pub errors: usize,
@@ -46,7 +47,7 @@ pub struct SeverityCounts {
 
 impl SeverityCounts {
     /// Counts a list.
-    pub fn of(diagnostics: &[Diagnostic]) -> Self {
+    pub fn of<'a>(diagnostics: impl IntoIterator<Item = &'a Diagnostic>) -> Self {
         let mut c = Self::default();
         for d in diagnostics {
             match d.severity {
@@ -60,7 +61,7 @@ impl SeverityCounts {
 }
 
 /// How one analysis went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StageStatus {
     /// Found nothing at or above the failing severity.
@@ -72,7 +73,7 @@ pub enum StageStatus {
 }
 
 /// One analysis of the check.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Stage {
     /// Its name, as the subcommand that runs it alone.
     pub name: String,

@@ -17,8 +17,22 @@ use serde::{Deserialize, Serialize};
 /// grow fields without a migration.
 const RUNS: TableDefinition<u64, &str> = TableDefinition::new("runs");
 
+/// Paused schedules by job key, each a [`Pause`] as JSON. Kept beside the
+/// runs so a pause outlives a restart of the server.
+const PAUSED: TableDefinition<&str, &str> = TableDefinition::new("paused");
+
+/// A schedule a person paused: its job runs only when asked for by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Pause {
+    /// When (RFC 3339).
+    pub since: String,
+    /// Who, as the API knew them.
+    pub by: String,
+}
+
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Outcome {
     /// Still running (a run is recorded when it starts).
@@ -49,7 +63,7 @@ impl Outcome {
 }
 
 /// What a run measured.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Figures {
     /// Objects backed up, restored or compared.
@@ -73,7 +87,7 @@ pub struct Figures {
 }
 
 /// One run of one job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Run {
     /// Its id: increasing, in the order runs started.
@@ -215,13 +229,22 @@ impl History {
         &self,
         work: impl FnOnce(&mut redb::Table<'_, u64, &'static str>) -> Result<T, redb::Error>,
     ) -> Result<T, HistoryError> {
+        self.write_in(RUNS, work)
+    }
+
+    /// Commits `work` on `table` durably.
+    fn write_in<K: redb::Key + 'static, V: redb::Value + 'static, T>(
+        &self,
+        table: TableDefinition<'static, K, V>,
+        work: impl FnOnce(&mut redb::Table<'_, K, V>) -> Result<T, redb::Error>,
+    ) -> Result<T, HistoryError> {
         let Store::Writer(db) = &self.store else {
             return Err(Self::store_error(&self.path, "opened to read, not to write"));
         };
         let run = || -> Result<T, redb::Error> {
             let tx = db.begin_write()?;
             let out = {
-                let mut table = tx.open_table(RUNS)?;
+                let mut table = tx.open_table(table)?;
                 work(&mut table)?
             };
             tx.commit()?;
@@ -288,11 +311,20 @@ impl History {
     /// # Errors
     /// When the store cannot be read.
     pub fn list(&self, job: Option<&str>, limit: usize) -> Result<Vec<Run>, HistoryError> {
+        self.list_before(job, None, limit)
+    }
+
+    /// The newest `limit` runs older than run `before` (all, without it),
+    /// of job `job` when given, newest first: a page of the history.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub fn list_before(&self, job: Option<&str>, before: Option<u64>, limit: usize) -> Result<Vec<Run>, HistoryError> {
         let tx = self.read()?;
         let rows = (|| -> Result<Vec<(u64, String)>, redb::Error> {
             let table = tx.open_table(RUNS)?;
             let mut out = Vec::new();
-            for entry in table.iter()?.rev() {
+            for entry in table.range(..before.unwrap_or(u64::MAX))?.rev() {
                 let (k, v) = entry?;
                 out.push((k.value(), v.value().to_string()));
             }
@@ -331,6 +363,51 @@ impl History {
             serde_json::from_str(&j).map_err(|source| HistoryError::Record { path: self.path.clone(), id, source })
         })
         .transpose()
+    }
+
+    /// Pauses `job`'s schedule (again: the newer pause stands).
+    ///
+    /// # Errors
+    /// When the store cannot be written.
+    pub fn pause(&self, job: &str, pause: &Pause) -> Result<(), HistoryError> {
+        let json = serde_json::to_string(pause).expect("a pause serializes");
+        self.write_in(PAUSED, |table| {
+            table.insert(job, json.as_str())?;
+            Ok(())
+        })
+    }
+
+    /// Resumes `job`'s schedule; whether it was paused.
+    ///
+    /// # Errors
+    /// When the store cannot be written.
+    pub fn resume(&self, job: &str) -> Result<bool, HistoryError> {
+        self.write_in(PAUSED, |table| Ok(table.remove(job)?.is_some()))
+    }
+
+    /// Every paused schedule, by job key.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub fn paused(&self) -> Result<std::collections::BTreeMap<String, Pause>, HistoryError> {
+        let tx = self.read()?;
+        let rows = (|| -> Result<Vec<(String, String)>, redb::Error> {
+            let table = match tx.open_table(PAUSED) {
+                Ok(table) => table,
+                // A history from before pauses, or nothing ever paused.
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                Err(e) => return Err(e.into()),
+            };
+            table
+                .iter()?
+                .map(|e| e.map(|(k, v)| (k.value().to_string(), v.value().to_string())))
+                .collect::<Result<_, _>>()
+                .map_err(Into::into)
+        })()
+        .map_err(|e| Self::store_error(&self.path, e))?;
+        // A record that does not read is left out rather than failing every
+        // look at the schedule; it is resumed by resuming its job.
+        Ok(rows.into_iter().filter_map(|(job, json)| Some((job, serde_json::from_str(&json).ok()?))).collect())
     }
 }
 

@@ -1,15 +1,20 @@
-//! `/metrics` (OpenMetrics text), `/healthz` (the process answers) and
-//! `/readyz` (the last successes were read and a fleet is in use).
+//! The server's face: `/metrics` (OpenMetrics text), `/healthz` (the
+//! process answers), `/readyz` (the last successes were read and a fleet is
+//! in use), `/openapi.json`, and the API under `/api/v1` ([`crate::api`]),
+//! over HTTP or HTTPS. Metrics, health and the OpenAPI document hold no
+//! secrets and stay open (probes and Prometheus reach them); the API is
+//! behind [`crate::access`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::{Json, Router};
 use prometheus_client::registry::Registry;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Clone)]
@@ -42,19 +47,34 @@ async fn readyz(State(app): State<App>) -> impl IntoResponse {
     }
 }
 
-/// Serves until `stop` is cancelled.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    registry: Arc<Registry>,
-    ready: Arc<AtomicBool>,
-    stop: CancellationToken,
-) {
-    let app = Router::new()
+/// Every route: metrics, health, the OpenAPI document and, with `api`, the API.
+pub(crate) fn routes(registry: Arc<Registry>, ready: Arc<AtomicBool>, api: Option<crate::api::ApiState>) -> Router {
+    let document = Arc::new(crate::api::openapi::document());
+    let face = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(App { registry, ready });
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await {
-        tracing::warn!(error = %e, "the HTTP server stopped");
+        .with_state(App { registry, ready })
+        .route("/openapi.json", get(move || async move { Json((*document).clone()) }));
+    match api {
+        Some(api) => face.merge(crate::api::router(api)),
+        None => face,
+    }
+}
+
+/// Serves `routes` until `stop` is cancelled, over TLS with `tls`.
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    routes: Router,
+    tls: Option<TlsAcceptor>,
+    stop: CancellationToken,
+) {
+    match tls {
+        Some(acceptor) => crate::tls::serve(listener, routes, acceptor, stop).await,
+        None => {
+            if let Err(e) = axum::serve(listener, routes).with_graceful_shutdown(stop.cancelled_owned()).await {
+                tracing::warn!(error = %e, "the HTTP server stopped");
+            }
+        }
     }
 }

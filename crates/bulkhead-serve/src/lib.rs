@@ -11,6 +11,8 @@
 //! Stopping (the token the caller cancels, on SIGTERM) starts nothing new,
 //! lets running jobs finish within the grace period, then cancels them.
 
+pub mod access;
+pub mod api;
 pub mod history;
 pub mod http;
 pub mod leader;
@@ -19,6 +21,7 @@ pub mod overrun;
 mod reload;
 mod runner;
 mod scheduler;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,8 +32,10 @@ use std::time::Duration;
 use bulkhead_jobs::CancellationToken;
 use bulkhead_schedule::Intervals;
 
+pub use access::AuthMode;
 pub use history::{Figures, History, HistoryError, Outcome, Run};
 pub use scheduler::AgendaEntry;
+pub use tls::TlsFiles;
 
 /// What `serve --dry-run` found: every job and when it runs, and what
 /// judging them cost.
@@ -105,6 +110,10 @@ pub struct Settings {
     /// Start even when the history shows a job that cannot keep up with
     /// its schedule ([`overrun`]).
     pub allow_overrun: bool,
+    /// How the API checks its callers.
+    pub auth: AuthMode,
+    /// HTTPS with this certificate and key; plain HTTP without.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Settings {
@@ -136,6 +145,8 @@ impl Settings {
             ],
             lease: None,
             allow_overrun: false,
+            auth: AuthMode::Auto,
+            tls: None,
         }
     }
 
@@ -168,6 +179,17 @@ pub enum Error {
         .0.iter().map(|o| format!("  {o}")).collect::<Vec<_>>().join("\n")
     )]
     Overrun(Vec<overrun::Overrun>),
+    /// The API would be open to anyone who can reach the address.
+    #[error(
+        "the API would be open to anyone on {0}: listen on a loopback address, or check callers (--api-auth kubernetes with a management cluster, or --api-tokens FILE)"
+    )]
+    Unprotected(SocketAddr),
+    /// The API's access cannot be set up.
+    #[error("the API's access: {0}")]
+    Access(String),
+    /// The certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// The HTTP address cannot be listened on.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -182,7 +204,12 @@ impl Error {
     /// Whose move it is.
     pub fn fault(&self) -> bulkhead_model::Fault {
         match self {
-            Self::Fleet(_) | Self::History(_) | Self::Overrun(_) => bulkhead_model::Fault::Input,
+            Self::Fleet(_)
+            | Self::History(_)
+            | Self::Overrun(_)
+            | Self::Unprotected(_)
+            | Self::Access(_)
+            | Self::Tls(_) => bulkhead_model::Fault::Input,
             Self::Listen { .. } => bulkhead_model::Fault::Outside,
             Self::Lease(leader::LeaseError::Cluster(e)) => e.fault(),
             Self::Lease(leader::LeaseError::NoCluster | leader::LeaseError::NoNamespace { .. }) => {
@@ -242,6 +269,44 @@ pub async fn agenda(settings: Settings, env: bulkhead_repository::Env) -> Result
     Ok(Agenda { at: at.to_rfc3339(), jobs, unreadable, overruns, timings })
 }
 
+/// How the API checks callers, by `settings.auth`: the management cluster
+/// (the Leases', or the fleet's) reviews tokens when asked or when there is
+/// one; without checks, only a loopback address is served.
+async fn access(
+    settings: &Settings,
+    fleet: &bulkhead_model::Fleet,
+    lease: Option<&leader::LeaseSettings>,
+) -> Result<access::Access, Error> {
+    let management = lease.map(|l| (l.cluster.clone(), l.namespace.clone())).or_else(|| {
+        fleet.file.spec.serve.as_ref().map(|s| {
+            let namespace =
+                s.lease_namespace.clone().unwrap_or_else(|| bulkhead_model::spec::DEFAULT_LEASE_NAMESPACE.to_string());
+            (s.management_cluster.clone(), namespace)
+        })
+    });
+    let checked = match (&settings.auth, management) {
+        (AuthMode::None, _) | (AuthMode::Auto, None) => access::Access::Open,
+        (AuthMode::Tokens(path), _) => {
+            access::Access::Tokens(access::Tokens::read(path).map_err(|e| Error::Access(e.to_string()))?)
+        }
+        (AuthMode::Kubernetes | AuthMode::Auto, Some((cluster, namespace))) => {
+            let connected = bulkhead_jobs::clusters::connect(fleet, &cluster)
+                .await
+                .map_err(|e| Error::Access(format!("cluster `{cluster}`, which reviews the API's tokens: {e}")))?;
+            access::Access::Kubernetes(Box::new(access::Reviews::new(connected, namespace)))
+        }
+        (AuthMode::Kubernetes, None) => {
+            return Err(Error::Access(
+                "--api-auth kubernetes needs a management cluster to review tokens: the fleet's `serve.managementCluster` or --lease-cluster".into(),
+            ));
+        }
+    };
+    if matches!(checked, access::Access::Open) && !settings.listen.ip().is_loopback() {
+        return Err(Error::Unprotected(settings.listen));
+    }
+    Ok(checked)
+}
+
 /// Runs the server until `stop` is cancelled, then winds down.
 ///
 /// # Errors
@@ -283,18 +348,31 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
     };
     let shards = lease.as_ref().map_or(1, |l| l.shards.max(1));
     metrics.set_held(shards, &leads.borrow());
+    let access = Arc::new(access(&settings, fleet, lease.as_ref()).await?);
+    let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|source| Error::Listen { address: settings.listen, source })?;
-    tracing::info!(address = %settings.listen, jobs = plan.jobs.len(), "serving");
-    let http = tokio::spawn(http::serve(listener, Arc::new(registry), Arc::clone(&ready), stop.clone()));
-
+    let jobs_declared = plan.jobs.len();
     let shared = Arc::new(scheduler::Shared::new(settings.clone(), env, history, metrics, plan));
+    shared.set_held(&leads.borrow(), shards);
+    tracing::info!(
+        address = %settings.listen,
+        jobs = jobs_declared,
+        api = %access.describe(),
+        tls = settings.tls.is_some(),
+        "serving"
+    );
+    let api = api::ApiState { shared: Arc::clone(&shared), access, stop: stop.clone() };
+    let routes = http::routes(Arc::new(registry), Arc::clone(&ready), Some(api));
+    let http = tokio::spawn(http::serve(listener, routes, tls, stop.clone()));
+
     // The last successes are read before anything is judged due.
     shared.refresh_evidence().await;
     ready.store(true, Ordering::Release);
     let started = chrono::Utc::now();
+    shared.set_started(started);
     // The jobs of this replica's terms: each shard's are cancelled when it is lost.
     let jobs = CancellationToken::new();
     let mut held = leads.borrow().clone();
@@ -311,6 +389,7 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
                 let now_held = leads.borrow().clone();
                 if now_held != held {
                     shared.metrics.set_held(shards, &now_held);
+                    shared.set_held(&now_held, shards);
                     let lost: Vec<u32> = held.difference(&now_held).copied().collect();
                     if !lost.is_empty() {
                         // Another replica may take them now: nothing of ours in them may go on.

@@ -24,6 +24,8 @@ pub struct Context<'a> {
     pub cancel: &'a CancellationToken,
     /// Where an etcd watch writes full snapshots before they are stored.
     pub scratch: &'a std::path::Path,
+    /// Given each live check's whole result (the API serves the newest).
+    pub checked: &'a (dyn Fn(bulkhead_jobs::CheckResult) + Sync),
 }
 
 /// Runs `work` once, to its figures.
@@ -132,7 +134,9 @@ pub async fn run(work: &Work, cx: &Context<'_>) -> Result<Figures, Error> {
             let backups = bulkhead_jobs::read_backups(fleet, env).await;
             let result =
                 bulkhead_jobs::check(cx.loaded, Some(&live), Some(&backups), bulkhead_jobs::CheckOptions::default());
-            Ok(Figures { findings: Some(result.diagnostics.len() as u64), ..Figures::default() })
+            let findings = result.diagnostics.len() as u64;
+            (cx.checked)(result);
+            Ok(Figures { findings: Some(findings), ..Figures::default() })
         }
     }
 }

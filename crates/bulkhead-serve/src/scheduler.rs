@@ -17,7 +17,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::Settings;
-use crate::history::{Figures, History, Outcome, Run};
+use crate::api::views::CheckView;
+use crate::history::{Figures, History, Outcome, Pause, Run};
+use crate::leader::Held;
 use crate::metrics::Metrics;
 
 /// A fleet in use and the jobs it declares.
@@ -81,6 +83,36 @@ pub(crate) struct Shared {
     /// from: a tick asks croner again only when that success changed, so
     /// judging twenty thousand jobs that are not due is a map lookup each.
     next_slot: Mutex<HashMap<JobKey, NextSlot>>,
+    /// Jobs asked for by hand (the API's "back up now"): each starts at
+    /// the next tick, whatever its schedule, pause or retries say.
+    requested: Mutex<HashSet<JobKey>>,
+    /// Paused schedules (kept in the history, so they outlive a restart).
+    paused: Mutex<HashMap<JobKey, Pause>>,
+    /// The shards this replica holds, and how many there are.
+    held: Mutex<(Held, u32)>,
+    /// Each run as it starts and as it ends, for the API's live events.
+    pub events: tokio::sync::broadcast::Sender<Run>,
+    /// The newest live check, as `check --live --output json` prints it.
+    pub latest_check: Mutex<Option<Arc<CheckView>>>,
+    /// Each job's newest run, and each job's newest successful one.
+    last_runs: Mutex<(HashMap<JobKey, Run>, HashMap<JobKey, Run>)>,
+    /// The blast radius of the fleet in use, worked out when first asked.
+    blast: Mutex<Option<Arc<crate::api::views::BlastView>>>,
+    /// When the loop started judging.
+    started: std::sync::OnceLock<DateTime<Utc>>,
+}
+
+/// Why a job cannot be asked for by hand.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Refused {
+    /// The fleet declares no such job.
+    #[error("the fleet declares no job `{0}`")]
+    Unknown(String),
+    /// Another replica holds its shard.
+    #[error(
+        "job `{job}` is in shard {shard}, which another replica holds: ask again (the Service may route you there)"
+    )]
+    Elsewhere { job: String, shard: u32 },
 }
 
 /// A job's next slot, and the last success it was worked out from.
@@ -102,9 +134,26 @@ impl Shared {
         metrics: Arc<Metrics>,
         plan: Plan,
     ) -> Self {
+        let paused = history
+            .paused()
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read the paused schedules: none is paused");
+                std::collections::BTreeMap::new()
+            })
+            .into_iter()
+            .map(|(k, p)| (JobKey(k), p))
+            .collect();
         // Work the repository does not record: its last success is the history's.
         let mut own = HashMap::new();
+        let mut last_runs = (HashMap::new(), HashMap::new());
         if let Ok(runs) = history.list(None, usize::MAX) {
+            // Newest first: the first seen of each job is its newest.
+            for run in &runs {
+                last_runs.0.entry(JobKey(run.job.clone())).or_insert_with(|| run.clone());
+                if run.outcome == Outcome::Succeeded {
+                    last_runs.1.entry(JobKey(run.job.clone())).or_insert_with(|| run.clone());
+                }
+            }
             for run in runs.iter().filter(|r| r.outcome == Outcome::Succeeded) {
                 if let Ok(t) = DateTime::parse_from_rfc3339(run.ended.as_deref().unwrap_or(&run.started)) {
                     own.entry(JobKey(run.job.clone())).or_insert(t.with_timezone(&Utc));
@@ -123,7 +172,108 @@ impl Shared {
             attempts: Mutex::new(HashMap::new()),
             limits: Mutex::new(HashMap::new()),
             next_slot: Mutex::new(HashMap::new()),
+            requested: Mutex::new(HashSet::new()),
+            paused: Mutex::new(paused),
+            held: Mutex::new((Held::from([0]), 1)),
+            events: tokio::sync::broadcast::channel(256).0,
+            latest_check: Mutex::new(None),
+            last_runs: Mutex::new(last_runs),
+            blast: Mutex::new(None),
+            started: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Marks the loop's start (once).
+    pub(crate) fn set_started(&self, at: DateTime<Utc>) {
+        let _ = self.started.set(at);
+    }
+
+    /// When the loop started judging (now, before it did).
+    pub(crate) fn started(&self) -> DateTime<Utc> {
+        self.started.get().copied().unwrap_or_else(now)
+    }
+
+    /// The shards this replica holds, and how many there are.
+    pub(crate) fn held(&self) -> (Held, u32) {
+        self.held.lock().expect("the shards' lock").clone()
+    }
+
+    /// Each job's newest run, and each job's newest successful one.
+    pub(crate) fn last_runs(&self) -> (HashMap<JobKey, Run>, HashMap<JobKey, Run>) {
+        self.last_runs.lock().expect("the last runs' lock").clone()
+    }
+
+    fn record_last(&self, run: &Run) {
+        let mut last = self.last_runs.lock().expect("the last runs' lock");
+        last.0.insert(JobKey(run.job.clone()), run.clone());
+        if run.outcome == Outcome::Succeeded {
+            last.1.insert(JobKey(run.job.clone()), run.clone());
+        }
+    }
+
+    /// The blast radius of the fleet in use (worked out once per fleet).
+    pub(crate) fn blast(&self, fleet: &bulkhead_model::Fleet) -> crate::api::views::BlastView {
+        let mut cached = self.blast.lock().expect("the blast's lock");
+        let view = cached.get_or_insert_with(|| Arc::new(crate::api::views::blast(fleet)));
+        (**view).clone()
+    }
+
+    /// The shards this replica holds now, of how many.
+    pub(crate) fn set_held(&self, held: &Held, shards: u32) {
+        *self.held.lock().expect("the shards' lock") = (held.clone(), shards);
+    }
+
+    /// Whether `job` runs here or elsewhere: refused unless its shard is held here.
+    fn runs_here(&self, job: &Scheduled) -> Result<(), Refused> {
+        let (held, shards) = self.held.lock().expect("the shards' lock").clone();
+        let shard = bulkhead_schedule::shard_of(&job.work, shards);
+        if held.contains(&shard) { Ok(()) } else { Err(Refused::Elsewhere { job: job.work.key().0, shard }) }
+    }
+
+    /// Asks for `jobs` now: each starts at the next tick. Nothing is asked
+    /// for unless every one is known and runs here.
+    pub(crate) fn request_now(&self, jobs: &[String]) -> Result<(), Refused> {
+        let plan = self.current();
+        let mut keys = Vec::new();
+        for key in jobs {
+            let job = plan.jobs.iter().find(|j| j.work.key().0 == *key).ok_or_else(|| Refused::Unknown(key.clone()))?;
+            self.runs_here(job)?;
+            keys.push(job.work.key());
+        }
+        self.requested.lock().expect("the requests' lock").extend(keys);
+        Ok(())
+    }
+
+    /// Pauses (`Some`) or resumes (`None`) `job`'s schedule. Whether it changed.
+    pub(crate) fn set_paused(&self, job: &str, pause: Option<Pause>) -> Result<bool, crate::HistoryError> {
+        let key = JobKey(job.to_string());
+        let changed = match &pause {
+            Some(p) => {
+                self.history.pause(job, p)?;
+                true
+            }
+            None => self.history.resume(job)?,
+        };
+        let mut paused = self.paused.lock().expect("the pauses' lock");
+        match pause {
+            Some(p) => {
+                paused.insert(key, p);
+            }
+            None => {
+                paused.remove(&key);
+            }
+        }
+        Ok(changed)
+    }
+
+    /// The paused schedules.
+    pub(crate) fn paused(&self) -> HashMap<JobKey, Pause> {
+        self.paused.lock().expect("the pauses' lock").clone()
+    }
+
+    /// The jobs that run now.
+    pub(crate) fn running_keys(&self) -> HashSet<JobKey> {
+        self.running.lock().expect("the running jobs' lock").keys().cloned().collect()
     }
 
     /// Takes a new plan: the next slots worked out for the old one go (a
@@ -131,6 +281,7 @@ impl Shared {
     pub(crate) fn replace_plan(&self, plan: Plan) {
         *self.plan.lock().expect("the plan's lock") = Arc::new(plan);
         self.next_slot.lock().expect("the next slots' lock").clear();
+        *self.blast.lock().expect("the blast's lock") = None;
     }
 
     pub(crate) fn current(&self) -> Arc<Plan> {
@@ -303,6 +454,8 @@ impl Shared {
             .filter(|(_, a)| a.given_up)
             .map(|(k, _)| k.clone())
             .collect();
+        let requested: HashSet<JobKey> = self.requested.lock().expect("the requests' lock").clone();
+        let paused: HashSet<JobKey> = self.paused.lock().expect("the pauses' lock").keys().cloned().collect();
         // Each job of the shards held, judged once. A policy's retention
         // waits for its backups of the slot (those this replica runs): it
         // forgets by what they wrote, and a first backup creates the
@@ -316,28 +469,40 @@ impl Shared {
             }
             let key = job.work.key();
             let is_running = running.contains(&key);
-            let slot = if is_running { None } else { self.due_slot(job, now, started) };
+            // Asked for by hand: now. Paused: only so.
+            let forced = requested.contains(&key);
+            let slot = if is_running {
+                None
+            } else if forced {
+                Some((now, 0))
+            } else if paused.contains(&key) {
+                None
+            } else {
+                self.due_slot(job, now, started)
+            };
             if let Work::Backup { policy, .. } = &job.work
                 && (is_running || (slot.is_some() && !given_up.contains(&key)))
             {
                 busy.insert(policy.as_str());
             }
             if let Some(slot) = slot {
-                due.push((job, key, shard, slot));
+                due.push((job, key, shard, slot, forced));
             }
         }
-        for (job, key, shard, (slot, missed)) in due {
+        for (job, key, shard, (slot, missed), forced) in due {
             if matches!(&job.work, Work::Retention { policy } if busy.contains(policy.as_str())) {
                 continue;
             }
             // Spread: a job starts its jitter after its slot (a missed slot has long passed).
-            let jitter = bulkhead_schedule::jitter(&key.0, self.settings.jitter);
+            let jitter = if forced { Duration::ZERO } else { bulkhead_schedule::jitter(&key.0, self.settings.jitter) };
             if !matches!(job.when, When::Continuous)
                 && now < slot + chrono::TimeDelta::from_std(jitter).unwrap_or_default()
             {
                 continue;
             }
-            let attempt = {
+            let attempt = if forced {
+                1
+            } else {
                 let mut attempts = self.attempts.lock().expect("the attempts' lock");
                 let a = attempts.entry(key.clone()).or_default();
                 if !matches!(job.when, When::Continuous) && a.slot != Some(slot) {
@@ -361,11 +526,14 @@ impl Shared {
             let permits = (cluster.flatten(), repository.flatten());
             let cancel = stop.child_token();
             self.running.lock().expect("the running jobs' lock").insert(key.clone(), (shard, cancel.clone()));
+            if forced {
+                self.requested.lock().expect("the requests' lock").remove(&key);
+            }
             let lag = (now - slot - chrono::TimeDelta::from_std(jitter).unwrap_or_default()).num_milliseconds() as f64
                 / 1000.0;
             let shared = Arc::clone(self);
             let (work, when, plan) = (job.work.clone(), job.when.clone(), Arc::clone(&plan));
-            let slot_shown = (!matches!(when, When::Continuous)).then_some(slot);
+            let slot_shown = (!matches!(when, When::Continuous) && !forced).then_some(slot);
             // Each run drives its future on a thread of its own, on this
             // runtime: the jobs' futures are not `Send` to rustc (borrows
             // held across `await` inside stream combinators trip its
@@ -374,24 +542,15 @@ impl Shared {
             let handle = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || {
                 let _permits = permits;
-                handle.block_on(shared.run_one(&plan, &work, &when, slot_shown, missed, attempt, lag, cancel));
+                let how = How { slot: slot_shown, missed, attempt, lag, forced };
+                handle.block_on(shared.run_one(&plan, &work, &when, how, cancel));
                 shared.running.lock().expect("the running jobs' lock").remove(&work.key());
             });
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn run_one(
-        &self,
-        plan: &Plan,
-        work: &Work,
-        when: &When,
-        slot: Option<DateTime<Utc>>,
-        missed: u32,
-        attempt: u32,
-        lag: f64,
-        cancel: CancellationToken,
-    ) {
+    async fn run_one(&self, plan: &Plan, work: &Work, when: &When, how: How, cancel: CancellationToken) {
+        let How { slot, missed, attempt, lag, forced } = how;
         let (kind, key) = (work.kind(), work.key());
         let began = now();
         let clock = Instant::now();
@@ -412,10 +571,23 @@ impl Shared {
             Ok(id) => record.id = id,
             Err(e) => tracing::warn!(error = %e, "cannot record the run's start"),
         }
+        self.record_last(&record);
+        // Nobody listening is no error.
+        let _ = self.events.send(record.clone());
         self.metrics.started(kind, &key.0, epoch(began), if slot.is_some() { lag } else { 0.0 });
         tracing::info!(job = %key, attempt, missed, "started");
         let scratch = self.settings.scratch.clone();
-        let cx = crate::runner::Context { loaded: &plan.loaded, env: &self.env, cancel: &cancel, scratch: &scratch };
+        let checked = |result: bulkhead_jobs::CheckResult| {
+            let view = CheckView::of(result, now());
+            *self.latest_check.lock().expect("the check's lock") = Some(Arc::new(view));
+        };
+        let cx = crate::runner::Context {
+            loaded: &plan.loaded,
+            env: &self.env,
+            cancel: &cancel,
+            scratch: &scratch,
+            checked: &checked,
+        };
         let timeout = self.settings.timeout(kind);
         let result = match timeout {
             Some(limit) => match tokio::time::timeout(limit, crate::runner::run(work, &cx)).await {
@@ -446,6 +618,8 @@ impl Shared {
         if let Err(e) = self.history.end(&record) {
             tracing::warn!(error = %e, "cannot record the run's end");
         }
+        self.record_last(&record);
+        let _ = self.events.send(record.clone());
         self.metrics.ended(kind, &key.0, outcome.as_str(), seconds, epoch(ended), &record.figures);
         match outcome {
             Outcome::Succeeded => tracing::info!(job = %key, seconds, "succeeded"),
@@ -458,6 +632,11 @@ impl Shared {
             if let (Work::Drill { drill }, Some(rto)) = (work, record.figures.rto_seconds) {
                 self.publish_drill(plan, drill, rto);
             }
+        }
+        // A run asked for by hand is no attempt at a slot: the schedule's
+        // own retries are left as they were.
+        if forced {
+            return;
         }
         let mut attempts = self.attempts.lock().expect("the attempts' lock");
         let a = attempts.entry(key).or_default();
@@ -514,6 +693,17 @@ impl Shared {
             }
         }
     }
+}
+
+/// Why a run starts: its slot (none when asked for by hand), the slots it
+/// makes up for, which attempt, how late it is.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    slot: Option<DateTime<Utc>>,
+    missed: u32,
+    attempt: u32,
+    lag: f64,
+    forced: bool,
 }
 
 /// How a run ended without success.

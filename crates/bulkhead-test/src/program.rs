@@ -41,9 +41,16 @@ pub const PROMETHEUS: Program = Program {
     used_for: "scraping serve's metrics with the alert rules",
 };
 
+/// curl: the API asked over HTTPS.
+pub const CURL: Program = Program { names: &["curl"], package: "curl", used_for: "asking serve's API over HTTPS" };
+
+/// openssl: a self-signed certificate for serve's HTTPS.
+pub const OPENSSL: Program =
+    Program { names: &["openssl"], package: "openssl", used_for: "a certificate for serve's HTTPS" };
+
 /// Every program of this list, so a test can check that `.ci/run` and the
 /// README name each package.
-pub const ALL: [Program; 6] = [RESTIC, DIG, NAMED, CHROMIUM, PROMTOOL, PROMETHEUS];
+pub const ALL: [Program; 8] = [RESTIC, DIG, NAMED, CHROMIUM, PROMTOOL, PROMETHEUS, CURL, OPENSSL];
 
 impl Program {
     /// Where the program is on `PATH`, if it is there.

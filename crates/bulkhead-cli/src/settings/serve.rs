@@ -11,7 +11,7 @@ use bulkhead_schedule::Intervals;
 use bulkhead_traffic::rrl::Limits;
 
 use super::output;
-use crate::args::{JobsListArgs, JobsShowArgs, ServeArgs, StateArg, TrafficServeArgs};
+use crate::args::{ApiAuthArg, JobsListArgs, JobsShowArgs, ServeArgs, StateArg, TrafficServeArgs};
 use crate::env_vars;
 use crate::error::Failure;
 
@@ -68,6 +68,23 @@ impl ServeSettings {
             shards: args.shards,
         });
         server.allow_overrun = args.allow_overrun;
+        server.auth = match (args.api_auth, args.api_tokens) {
+            (Some(ApiAuthArg::Tokens) | None, Some(file)) => bulkhead_serve::AuthMode::Tokens(file),
+            (Some(ApiAuthArg::Tokens), None) => {
+                return Err(Failure::Usage("--api-auth tokens needs --api-tokens FILE".into()));
+            }
+            (Some(other), Some(_)) => {
+                return Err(Failure::Usage(format!(
+                    "--api-tokens is for --api-auth tokens, not {}",
+                    if other == ApiAuthArg::Kubernetes { "kubernetes" } else { "none" }
+                )));
+            }
+            (Some(ApiAuthArg::Kubernetes), None) => bulkhead_serve::AuthMode::Kubernetes,
+            (Some(ApiAuthArg::None), None) => bulkhead_serve::AuthMode::None,
+            (None, None) => bulkhead_serve::AuthMode::Auto,
+        };
+        server.tls =
+            args.tls_cert.zip(args.tls_key).map(|(certificate, key)| bulkhead_serve::TlsFiles { certificate, key });
         Ok(Self { server, dry_run: args.dry_run, run_for: args.run_for, output: output(args.output) })
     }
 }

@@ -1,0 +1,436 @@
+//! `serve`'s API against a real API server: the cluster's RBAC decides
+//! who reads and who acts (TokenReview, SubjectAccessReview), a reader is
+//! refused an action (403) and no token is 401, an operator backs an app up
+//! and pauses its schedule, live events arrive as runs end, the newest
+//! check is what `check --live --output json` says, and every answer
+//! matches the OpenAPI document, which is checked in and valid. Static
+//! tokens and TLS for a server outside any cluster; no listener beyond
+//! loopback without checks.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use bulkhead_test::TestEnv;
+use serde_json::{Value, json};
+
+use crate::backup::{PASSWORD, PASSWORD_ENV, json_of, run};
+use crate::serve::{free_port, namespace_with_settings};
+use crate::support::{bulkhead, one_app_fleet, repo_root, scratch, service_account_with_token};
+
+/// An answer: status, headers (lowercase names), body.
+struct Answer {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One request to the server on `port`, plain HTTP/1.1.
+fn call(port: u16, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Option<Answer> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    } else if method == "POST" {
+        head.push_str("Content-Length: 0\r\n");
+    }
+    write!(stream, "{head}\r\n{body}").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Some(Answer { status, headers: headers.to_ascii_lowercase(), body: body.to_string() })
+}
+
+fn get(port: u16, path: &str, token: Option<&str>) -> Answer {
+    call(port, "GET", path, token, None).unwrap_or_else(|| panic!("GET {path}: no answer"))
+}
+
+fn post(port: u16, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    call(port, "POST", path, token, body.as_ref()).unwrap_or_else(|| panic!("POST {path}: no answer"))
+}
+
+fn wait_ready(port: u16, child: &mut Child) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(120) {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            panic!("serve exited ({status}) before it was ready: {stderr}");
+        }
+        if call(port, "GET", "/readyz", None, None).is_some_and(|a| a.status == 200) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("serve was not ready within two minutes");
+}
+
+fn until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(found) = probe() {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!("{what}: not within {limit:?}");
+}
+
+/// The OpenAPI document's schema of `name`, whole (its references resolve
+/// within it), compiled.
+fn validator(document: &Value, name: &str) -> jsonschema::Validator {
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": document["components"],
+    });
+    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("the schema of {name} does not compile: {e}"))
+}
+
+fn assert_valid(document: &Value, name: &str, value: &Value) {
+    let errors: Vec<String> =
+        validator(document, name).iter_errors(value).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "the answer is not a valid {name}: {errors:?}\n{value:#}");
+}
+
+fn succeeded_runs(port: u16, token: &str, job: &str) -> Vec<Value> {
+    let runs = get(port, &format!("/api/v1/runs?job={job}"), Some(token)).json();
+    runs["items"].as_array().unwrap().iter().filter(|r| r["outcome"] == "succeeded").cloned().collect()
+}
+
+const READ: &[&str] = &["fleet", "apps", "jobs", "runs", "checks", "blast"];
+
+fn rules(act: bool) -> Value {
+    let mut rules = vec![json!({"apiGroups": ["bulkhead.dev"], "resources": READ, "verbs": ["get", "list", "watch"]})];
+    if act {
+        rules.push(json!({"apiGroups": ["bulkhead.dev"], "resources": ["backups", "drills"], "verbs": ["create"]}));
+        rules.push(json!({"apiGroups": ["bulkhead.dev"], "resources": ["schedules"], "verbs": ["update"]}));
+    }
+    Value::Array(rules)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_clusters_rbac_decides_who_reads_and_who_acts() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let ns = namespace_with_settings(&env, "api").await;
+    let client = env.client(0).await;
+    let reader = service_account_with_token(&client, ns.name(), "reader", rules(false)).await;
+    let operator = service_account_with_token(&client, ns.name(), "operator", rules(true)).await;
+    let dir = scratch("api-rbac");
+    // A yearly schedule: the only backups are the first and those asked for.
+    one_app_fleet(&env, &dir, ns.name(), "yearly", "0 0 1 1 *", 10);
+    let c0 = env.cluster(0).name.clone();
+    let mut fleet = std::fs::read_to_string(dir.join("fleet.yaml")).unwrap();
+    fleet.push_str(&format!("  serve: {{managementCluster: {c0}, leaseNamespace: {}}}\n", ns.name()));
+    std::fs::write(dir.join("fleet.yaml"), fleet).unwrap();
+    let (port, state) = (free_port(), dir.join("state"));
+    let mut server = bulkhead()
+        .args([
+            "serve",
+            "--standalone",
+            "--state",
+            &state.display().to_string(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--jitter", "0s", "--drift-every", "0", "--check-every", "1h", "--evidence-every", "2s", "--for", "5m"])
+        .arg(&dir)
+        .env(PASSWORD_ENV, PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_ready(port, &mut server);
+    let document = get(port, "/openapi.json", None).json();
+    let job = format!("backup/yearly/{c0}/shop");
+
+    // No token, a made-up one: 401, and the server says how to authenticate.
+    let none = get(port, "/api/v1/apps", None);
+    assert_eq!(none.status, 401, "{}", none.body);
+    assert!(none.headers.contains("www-authenticate: bearer"), "{}", none.headers);
+    assert_valid(&document, "Problem", &none.json());
+    assert_eq!(get(port, "/api/v1/apps", Some("not-a-token")).status, 401);
+
+    // The reader sees.
+    let apps = get(port, "/api/v1/apps", Some(&reader));
+    assert_eq!(apps.status, 200, "{}", apps.body);
+    assert_valid(&document, "AppsPage", &apps.json());
+    let shop = &apps.json()["items"][0];
+    assert_eq!(shop["name"], "shop");
+    assert_eq!(shop["clusters"], json!([c0]));
+    assert_eq!(shop["backups"][0]["job"], job.as_str());
+    let fleet = get(port, "/api/v1/fleet", Some(&reader));
+    assert_eq!(fleet.status, 200, "{}", fleet.body);
+    assert_valid(&document, "FleetView", &fleet.json());
+    assert_eq!(fleet.json()["clusters"][0]["apps"], json!(["shop"]));
+    let blast = get(port, "/api/v1/blast", Some(&reader));
+    assert_valid(&document, "BlastView", &blast.json());
+    assert!(blast.json()["domains"].as_array().unwrap().iter().any(|d| d["name"] == c0.as_str()), "{}", blast.body);
+
+    // The reader may not act; RBAC's words say who was refused.
+    let refused = post(port, "/api/v1/apps/shop/backup", Some(&reader), None);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains(&format!("system:serviceaccount:{}:reader", ns.name())), "{}", refused.body);
+    assert_eq!(post(port, "/api/v1/schedules/pause", Some(&reader), Some(json!({"job": job}))).status, 403);
+
+    // The first backup (the schedule never ran), then one asked for by the
+    // operator, seen live on the event stream.
+    until("the first backup", Duration::from_secs(60), || {
+        (!succeeded_runs(port, &reader, &job).is_empty()).then_some(())
+    });
+    let mut events = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    events.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(events, "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {reader}\r\n\r\n").unwrap();
+    let asked = post(port, "/api/v1/apps/shop/backup", Some(&operator), None);
+    assert_eq!(asked.status, 202, "{}", asked.body);
+    assert_valid(&document, "Accepted", &asked.json());
+    assert_eq!(asked.json()["jobs"], json!([job]));
+    let mut seen = String::new();
+    let mut buffer = [0u8; 4096];
+    let start = Instant::now();
+    while !(seen.contains("event: run") && seen.contains("\"outcome\":\"succeeded\"")) {
+        assert!(start.elapsed() < Duration::from_secs(60), "no event of the run's end: {seen}");
+        let n = events.read(&mut buffer).expect("the event stream stays open");
+        assert!(n > 0, "the event stream closed: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    assert!(seen.to_ascii_lowercase().contains("content-type: text/event-stream"), "{seen}");
+    let runs = until("the backup asked for", Duration::from_secs(60), || {
+        let runs = succeeded_runs(port, &reader, &job);
+        (runs.len() >= 2).then_some(runs)
+    });
+    // Asked for by hand: no slot of the schedule.
+    assert!(runs[0].get("slot").is_none(), "{:#}", runs[0]);
+    let page = get(port, &format!("/api/v1/runs?job={job}&limit=1"), Some(&reader)).json();
+    assert_valid(&document, "RunsPage", &page);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let older =
+        get(port, &format!("/api/v1/runs?job={job}&limit=1&before={}", page["nextBefore"]), Some(&reader)).json();
+    assert!(older["items"][0]["id"].as_u64() < page["items"][0]["id"].as_u64(), "{older:#}");
+    let one = get(port, &format!("/api/v1/runs/{}", page["items"][0]["id"]), Some(&reader));
+    assert_valid(&document, "Run", &one.json());
+
+    // The operator pauses the schedule: who and when are kept, and shown.
+    let paused = post(port, "/api/v1/schedules/pause", Some(&operator), Some(json!({"job": job})));
+    assert_eq!(paused.status, 200, "{}", paused.body);
+    let jobs = get(port, "/api/v1/jobs?kind=backup", Some(&reader)).json();
+    assert_valid(&document, "JobsPage", &jobs);
+    assert_eq!(jobs["items"][0]["paused"]["by"], format!("system:serviceaccount:{}:operator", ns.name()).as_str());
+    assert_eq!(post(port, "/api/v1/schedules/pause", Some(&operator), Some(json!({"job": "backup/none"}))).status, 404);
+    assert_eq!(post(port, "/api/v1/schedules/resume", Some(&operator), Some(json!({"job": job}))).status, 200);
+    let jobs = get(port, "/api/v1/jobs?kind=backup", Some(&reader)).json();
+    assert!(jobs["items"][0].get("paused").is_none(), "{jobs:#}");
+    assert_eq!(post(port, "/api/v1/apps/nothing/backup", Some(&operator), None).status, 404);
+
+    // The newest check is what `check --live --output json` says.
+    let check = until("the first live check", Duration::from_secs(120), || {
+        let answer = get(port, "/api/v1/check", Some(&reader));
+        (answer.status == 200).then(|| answer.json())
+    });
+    assert_valid(&document, "CheckView", &check);
+    let out =
+        run(vec!["check".into(), "--live".into(), "--output".into(), "json".into(), dir.display().to_string()]).await;
+    let cli = json_of(&out);
+    let codes = |v: &Value| -> Vec<String> {
+        v["diagnostics"].as_array().unwrap().iter().map(|d| format!("{} {}", d["severity"], d["code"])).collect()
+    };
+    assert_eq!(check["fleet"], cli["fleet"]);
+    assert_eq!(check["verdict"], cli["verdict"]);
+    assert_eq!(check["stages"], cli["stages"], "the API's check and the CLI's differ");
+    assert_eq!(codes(&check), codes(&cli));
+
+    server.kill().unwrap();
+    let out = server.wait_with_output().unwrap();
+    crate::support::assert_secret_unseen(&out, PASSWORD);
+    for token in [&reader, &operator] {
+        crate::support::assert_secret_unseen(&out, token);
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1 and its key, by openssl.
+fn self_signed(dir: &Path) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let openssl = bulkhead_test::program::OPENSSL.require()?;
+    let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+    let out = std::process::Command::new(openssl)
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=bulkhead-test", "-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Some((cert, key))
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fleet with no cluster access: the API serves it all the same.
+fn offline_fleet(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    crate::support::copy_dir(&repo_root().join("examples/multicloud"), dir);
+}
+
+#[test]
+fn static_tokens_over_tls_and_no_open_listener_beyond_loopback() {
+    let dir = scratch("api-tokens");
+    offline_fleet(&dir.join("fleet"));
+    let Some((cert, key)) = self_signed(&dir) else { return };
+    let Some(curl) = bulkhead_test::program::CURL.require() else { return };
+    let tokens = dir.join("tokens.yaml");
+    std::fs::write(
+        &tokens,
+        format!(
+            "tokens:\n  - name: dashboard\n    sha256: {}\n    allow: [viewer]\n  - name: on-call\n    sha256: {}\n    allow: [viewer, \"update schedules\"]\n",
+            sha256_hex("viewer-secret"),
+            sha256_hex("on-call-secret")
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let mut server = bulkhead()
+        .args(["serve", "--state", &dir.join("state").display().to_string(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--drift-every", "0", "--check-every", "0", "--for", "2m"])
+        .arg("--api-tokens")
+        .arg(&tokens)
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .arg(dir.join("fleet"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let https = |method: &str, path: &str, token: Option<&str>, body: Option<&str>| -> (u16, String) {
+        let mut command = std::process::Command::new(&curl);
+        command.args(["-s", "-o", "-", "-w", "\n%{http_code}", "--cacert"]).arg(&cert).args(["-X", method]);
+        if let Some(token) = token {
+            command.args(["-H", &format!("Authorization: Bearer {token}")]);
+        }
+        if let Some(body) = body {
+            command.args(["-H", "Content-Type: application/json", "--data", body]);
+        }
+        let out = command.arg(format!("https://127.0.0.1:{port}{path}")).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (status.trim().parse().unwrap_or(0), body.to_string())
+    };
+    until("serve answering over TLS", Duration::from_secs(60), || {
+        if let Some(status) = server.try_wait().unwrap() {
+            let mut stderr = String::new();
+            server.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            panic!("serve exited ({status}): {stderr}");
+        }
+        (https("GET", "/readyz", None, None).0 == 200).then_some(())
+    });
+    // Plain HTTP on the TLS port is not served.
+    assert!(call(port, "GET", "/readyz", None, None).is_none_or(|a| a.status != 200));
+    assert_eq!(https("GET", "/api/v1/fleet", None, None).0, 401);
+    assert_eq!(https("GET", "/api/v1/fleet", Some("wrong"), None).0, 401);
+    let (status, body) = https("GET", "/api/v1/fleet", Some("viewer-secret"), None);
+    assert_eq!(status, 200, "{body}");
+    let fleet: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(fleet["name"], "multicloud");
+    assert!(fleet["providers"].as_array().unwrap().len() >= 2, "{fleet:#}");
+    let apps: Value = serde_json::from_str(&https("GET", "/api/v1/apps", Some("viewer-secret"), None).1).unwrap();
+    assert!(apps["total"].as_u64().unwrap() > 0, "{apps:#}");
+    let job = {
+        let jobs: Value = serde_json::from_str(&https("GET", "/api/v1/jobs", Some("viewer-secret"), None).1).unwrap();
+        jobs["items"][0]["job"].as_str().expect("the example fleet schedules jobs").to_string()
+    };
+    let pause = json!({"job": job}).to_string();
+    let (status, body) = https("POST", "/api/v1/schedules/pause", Some("viewer-secret"), Some(&pause));
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("`dashboard` may not update schedules"), "{body}");
+    assert_eq!(https("POST", "/api/v1/schedules/pause", Some("on-call-secret"), Some(&pause)).0, 200);
+    let (status, _) = https("POST", "/api/v1/apps/checkout/backup", Some("on-call-secret"), None);
+    assert_eq!(status, 403, "on-call may pause, not back up");
+    server.kill().unwrap();
+    let out = server.wait_with_output().unwrap();
+    crate::support::assert_secret_unseen(&out, "viewer-secret");
+    crate::support::assert_secret_unseen(&out, "on-call-secret");
+
+    // The pause outlived the server: it is in the history.
+    // Without checks, only loopback is served.
+    let out = bulkhead()
+        .args(["serve", "--state", &dir.join("state2").display().to_string(), "--listen", "0.0.0.0:0", "--for", "5s"])
+        .arg(dir.join("fleet"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("open to anyone on 0.0.0.0:0"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bulkhead()
+        .args([
+            "serve",
+            "--state",
+            &dir.join("state2").display().to_string(),
+            "--api-auth",
+            "kubernetes",
+            "--for",
+            "5s",
+        ])
+        .arg(dir.join("fleet"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("needs a management cluster"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_openapi_document_is_checked_in_and_valid() {
+    let out = bulkhead().args(["schema", "--openapi"]).output().unwrap();
+    assert!(out.status.success());
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checked_in = std::fs::read_to_string(repo_root().join("docs/openapi.json")).expect("docs/openapi.json exists");
+    let checked_in: Value = serde_json::from_str(&checked_in).unwrap();
+    assert!(
+        printed == checked_in,
+        "docs/openapi.json is stale: run `cargo run -- schema --openapi > docs/openapi.json`"
+    );
+    for route in bulkhead_serve::api::ROUTES {
+        assert!(printed["paths"][route.path][route.method.to_ascii_lowercase()].is_object(), "{}", route.path);
+    }
+    // A real validator of OpenAPI 3.1 (openapi-spec-validator, from PyPI).
+    let available = std::process::Command::new("python3")
+        .args(["-c", "import openapi_spec_validator"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        bulkhead_test::skip(
+            "the Python package openapi-spec-validator is not installed (pip install openapi-spec-validator)",
+        );
+        return;
+    }
+    let out = std::process::Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(repo_root().join("docs/openapi.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
