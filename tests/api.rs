@@ -146,7 +146,7 @@ async fn the_clusters_rbac_decides_who_reads_and_who_acts() {
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
-        .args(["--jitter", "0s", "--drift-every", "0", "--check-every", "1h", "--evidence-every", "2s", "--for", "5m"])
+        .args(["--jitter", "0s", "--drift-every", "0", "--check-every", "10s", "--evidence-every", "2s", "--for", "5m"])
         .arg(&dir)
         .env(PASSWORD_ENV, PASSWORD)
         .stdout(Stdio::null())
@@ -188,9 +188,8 @@ async fn the_clusters_rbac_decides_who_reads_and_who_acts() {
 
     // The first backup (the schedule never ran), then one asked for by the
     // operator, seen live on the event stream.
-    until("the first backup", Duration::from_secs(60), || {
-        (!succeeded_runs(port, &reader, &job).is_empty()).then_some(())
-    });
+    let first = until("the first backup", Duration::from_secs(60), || succeeded_runs(port, &reader, &job).pop());
+    let first_ended = first["ended"].as_str().unwrap().to_string();
     let mut events = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     events.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(events, "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {reader}\r\n\r\n").unwrap();
@@ -235,10 +234,17 @@ async fn the_clusters_rbac_decides_who_reads_and_who_acts() {
     assert!(jobs["items"][0].get("paused").is_none(), "{jobs:#}");
     assert_eq!(post(port, "/api/v1/apps/nothing/backup", Some(&operator), None).status, 404);
 
-    // The newest check is what `check --live --output json` says.
-    let check = until("the first live check", Duration::from_secs(120), || {
+    // The newest check is what `check --live --output json` says (one
+    // that started after the first backup made the repository: checks run
+    // every 10 s and take a second or two, so one ending 15 s after it did).
+    let check = until("a live check after the first backup", Duration::from_secs(120), || {
         let answer = get(port, "/api/v1/check", Some(&reader));
-        (answer.status == 200).then(|| answer.json())
+        let after = |c: &Value| {
+            let at = chrono::DateTime::parse_from_rfc3339(c["at"].as_str()?).ok()?;
+            let backed_up = chrono::DateTime::parse_from_rfc3339(&first_ended).ok()?;
+            Some(at > backed_up + chrono::TimeDelta::seconds(15))
+        };
+        (answer.status == 200).then(|| answer.json()).filter(|c| after(c) == Some(true))
     });
     assert_valid(&document, "CheckView", &check);
     let out =

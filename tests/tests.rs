@@ -74,5 +74,9 @@ mod access_review;
 // serve's API: RBAC decides, actions, live events, the OpenAPI document, static tokens and TLS.
 mod api;
 
+// The dashboard in Chromium (WebDriver): the offline report, a zone's click, a stale backup in red.
+mod dashboard;
+mod webdriver;
+
 // The Helm chart: it lints, renders to deploy/kubernetes, refuses bad values, installs.
 mod helm;

@@ -235,6 +235,16 @@ pub enum Command {
     /// `# yaml-language-server: $schema=fleet.schema.json`.
     Schema(SchemaArgs),
 
+    /// Write the dashboard of an offline fleet as self-contained files.
+    ///
+    /// The pages `bulkhead serve` shows (the compliance table, the fleet
+    /// map, the blast heat map), with what can be known without the
+    /// clusters or the repositories: the static analyses and each app's
+    /// targets. Open DIR/index.html in a browser or publish the folder.
+    ///
+    ///   bulkhead report --html public/ examples/multicloud
+    Report(ReportArgs),
+
     /// Run what the fleet schedules, until stopped: the robot.
     ///
     /// Each policy's backups (every app of the policy on every cluster it
@@ -401,6 +411,19 @@ pub struct ServeArgs {
     /// The format of `--dry-run`'s report.
     #[command(flatten)]
     pub output: DataOutputArg,
+}
+
+/// `bulkhead report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The fleet.
+    #[command(flatten)]
+    pub fleet: FleetArg,
+
+    /// The folder to write index.html, dashboard.js, dashboard.css and
+    /// data.js into (created when missing; those files are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub html: PathBuf,
 }
 
 /// `bulkhead schema`.

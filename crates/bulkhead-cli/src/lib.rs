@@ -24,8 +24,8 @@ use settings::{
     BackupListSettings, BackupPruneSettings, BackupShowSettings, BlastSettings, CheckSettings, DriftSettings,
     DrillHistorySettings, DrillRunSettings, EtcdExtractSettings, EtcdForgetSettings, EtcdInspectSettings,
     EtcdRestoreSettings, EtcdSnapshotSettings, EtcdWatchSettings, ExportSettings, GlobalSettings, JobsListSettings,
-    JobsShowSettings, NetCheckSettings, NetPlanSettings, PlanSettings, RenderSettings, RestoreSettings, ServeSettings,
-    TrafficServeSettings, ValidateSettings,
+    JobsShowSettings, NetCheckSettings, NetPlanSettings, PlanSettings, RenderSettings, ReportSettings, RestoreSettings,
+    ServeSettings, TrafficServeSettings, ValidateSettings,
 };
 
 /// Parses the command line, runs the command, and maps the outcome to an
@@ -82,6 +82,7 @@ fn dispatch(command: Command, global: GlobalSettings, out: &mut dyn Write) -> (R
             (commands::net::check(&s, global, out), s.output)
         }
         Command::Schema(args) => (commands::schema::run(args.openapi, out), OutputFormat::Json),
+        Command::Report(a) => (commands::report::run(&ReportSettings::resolve(a), out), OutputFormat::Human),
         Command::Backup(BackupCommand::Create(a)) => {
             let s = BackupCreateSettings::resolve(a);
             (commands::backup::create(&s, out), s.output)

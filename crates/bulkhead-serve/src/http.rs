@@ -1,9 +1,10 @@
 //! The server's face: `/metrics` (OpenMetrics text), `/healthz` (the
 //! process answers), `/readyz` (the last successes were read and a fleet is
-//! in use), `/openapi.json`, and the API under `/api/v1` ([`crate::api`]),
-//! over HTTP or HTTPS. Metrics, health and the OpenAPI document hold no
-//! secrets and stay open (probes and Prometheus reach them); the API is
-//! behind [`crate::access`].
+//! in use), `/openapi.json`, the dashboard at `/` ([`crate::dashboard`])
+//! and the API under `/api/v1` ([`crate::api`]), over HTTP or HTTPS.
+//! Metrics, health, the OpenAPI document and the dashboard's files hold no
+//! secrets and stay open (probes and Prometheus reach them); the API, which
+//! the dashboard reads, is behind [`crate::access`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,7 +56,8 @@ pub(crate) fn routes(registry: Arc<Registry>, ready: Arc<AtomicBool>, api: Optio
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(App { registry, ready })
-        .route("/openapi.json", get(move || async move { Json((*document).clone()) }));
+        .route("/openapi.json", get(move || async move { Json((*document).clone()) }))
+        .merge(crate::dashboard::routes());
     match api {
         Some(api) => face.merge(crate::api::router(api)),
         None => face,

@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod api;
+pub mod dashboard;
 pub mod history;
 pub mod http;
 pub mod leader;
@@ -267,6 +268,39 @@ pub async fn agenda(settings: Settings, env: bulkhead_repository::Env) -> Result
     drop(shared);
     let _ = std::fs::remove_file(&scratch);
     Ok(Agenda { at: at.to_rfc3339(), jobs, unreadable, overruns, timings })
+}
+
+/// What the dashboard shows of the fleet at `dir` offline: its topology,
+/// its apps against their targets (nothing read from the repositories),
+/// the blast radius, and the offline check, as the API would answer them.
+///
+/// # Errors
+/// A fleet that cannot be used.
+pub fn offline_views(dir: &std::path::Path) -> Result<serde_json::Value, Error> {
+    let plan = reload::load(dir, Intervals::default()).map_err(Error::Fleet)?;
+    let fleet = plan.loaded.fleet.as_ref().ok_or_else(|| Error::Fleet("no fleet".into()))?;
+    let result = bulkhead_jobs::check(&plan.loaded, None, None, bulkhead_jobs::CheckOptions::default());
+    let check = api::views::CheckView::of(result, chrono::Utc::now());
+    let evidence = bulkhead_schedule::Evidence::default();
+    let none = std::collections::HashMap::new();
+    let facts = api::views::Facts {
+        fleet,
+        jobs: &plan.jobs,
+        evidence: &evidence,
+        last_runs: &none,
+        last_passed: &none,
+        check: Some(&check),
+        now: chrono::Utc::now(),
+        backups_read: false,
+    };
+    let apps = facts.apps();
+    let topology = facts.fleet(&apps);
+    Ok(serde_json::json!({
+        "fleet": topology,
+        "apps": apps,
+        "blast": api::views::blast(fleet),
+        "check": check,
+    }))
 }
 
 /// How the API checks callers, by `settings.auth`: the management cluster

@@ -41,6 +41,13 @@ pub const PROMETHEUS: Program = Program {
     used_for: "scraping serve's metrics with the alert rules",
 };
 
+/// chromedriver: Chromium driven by WebDriver (clicks, screenshots of the dashboard).
+pub const CHROMEDRIVER: Program = Program {
+    names: &["chromedriver"],
+    package: "chromium-driver",
+    used_for: "driving Chromium through the dashboard",
+};
+
 /// curl: the API asked over HTTPS.
 pub const CURL: Program = Program { names: &["curl"], package: "curl", used_for: "asking serve's API over HTTPS" };
 
@@ -50,7 +57,7 @@ pub const OPENSSL: Program =
 
 /// Every program of this list, so a test can check that `.ci/run` and the
 /// README name each package.
-pub const ALL: [Program; 8] = [RESTIC, DIG, NAMED, CHROMIUM, PROMTOOL, PROMETHEUS, CURL, OPENSSL];
+pub const ALL: [Program; 9] = [RESTIC, DIG, NAMED, CHROMIUM, CHROMEDRIVER, PROMTOOL, PROMETHEUS, CURL, OPENSSL];
 
 impl Program {
     /// Where the program is on `PATH`, if it is there.

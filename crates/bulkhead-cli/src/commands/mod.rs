@@ -13,6 +13,7 @@ pub mod export;
 pub mod net;
 mod plain_manifests;
 mod recovery;
+pub mod report;
 pub mod restore;
 pub mod retention;
 pub mod schema;

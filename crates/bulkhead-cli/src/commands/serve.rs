@@ -35,7 +35,7 @@ pub fn serve(settings: &ServeSettings, out: &mut dyn Write) -> Result<Verdict, F
     Ok(Verdict::Pass)
 }
 
-fn failure(e: bulkhead_serve::Error) -> Failure {
+pub(super) fn failure(e: bulkhead_serve::Error) -> Failure {
     match e.fault() {
         bulkhead_model::Fault::Outside => Failure::Outside(e.to_string()),
         _ => Failure::Input(e.to_string()),

@@ -14,7 +14,7 @@ use bulkhead_report::{OutputFormat, Style};
 
 use crate::args::{
     AuditArgs, BlastArgs, CheckArgs, ColorChoice, DataOutput, DataOutputArg, DrillOutput, FailOn, FailOnAll,
-    GlobalArgs, NetCheckArgs, NetPlanArgs, Output, PlanOutput, ValidateArgs,
+    GlobalArgs, NetCheckArgs, NetPlanArgs, Output, PlanOutput, ReportArgs, ValidateArgs,
 };
 use crate::env_vars;
 
@@ -229,6 +229,22 @@ impl NetPlanSettings {
         // where the value is one this command accepts.
         let output = flag_or_env(args.output, PlanOutput::Human);
         Self { fleet: args.fleet.fleet, lock, tfvars: args.tfvars, json: output == PlanOutput::Json }
+    }
+}
+
+/// `report`'s settings.
+#[derive(Debug, Clone)]
+pub struct ReportSettings {
+    /// The fleet directory or file.
+    pub fleet: PathBuf,
+    /// Where the dashboard's files go.
+    pub html: PathBuf,
+}
+
+impl ReportSettings {
+    /// Resolves the flags.
+    pub fn resolve(args: ReportArgs) -> Self {
+        Self { fleet: args.fleet.fleet, html: args.html }
     }
 }
 

@@ -401,6 +401,7 @@ fn with_facts<T>(api: &ApiState, view: impl FnOnce(&views::Facts<'_>) -> T) -> R
         last_passed: &last_passed,
         check: check.as_deref(),
         now: chrono::Utc::now(),
+        backups_read: true,
     };
     Ok(view(&facts))
 }

@@ -382,6 +382,9 @@ pub(crate) struct Facts<'a> {
     pub last_passed: &'a HashMap<JobKey, Run>,
     pub check: Option<&'a CheckView>,
     pub now: DateTime<Utc>,
+    /// Whether the repositories were read (not offline): only then does a
+    /// missing backup count against the RPO.
+    pub backups_read: bool,
 }
 
 impl Facts<'_> {
@@ -429,7 +432,9 @@ impl Facts<'_> {
                 let none_yet = backups.iter().any(|b| b.age_seconds.is_none());
                 let backup_age_seconds =
                     if none_yet { None } else { backups.iter().filter_map(|b| b.age_seconds).reduce(f64::max) };
-                let within_rpo = if none_yet {
+                let within_rpo = if !self.backups_read {
+                    None
+                } else if none_yet {
                     rpo.map(|_| false)
                 } else {
                     rpo.zip(backup_age_seconds).map(|(rpo, age)| age <= rpo)
