@@ -440,3 +440,63 @@ fn the_openapi_document_is_checked_in_and_valid() {
         .unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
+
+fn paused_by(port: u16, job: &str) -> Option<String> {
+    let jobs = get(port, "/api/v1/jobs", None).json();
+    let found = jobs["items"].as_array()?.iter().find(|j| j["job"] == job)?.clone();
+    found["paused"]["by"].as_str().map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pause_taken_through_one_replica_holds_on_the_other() {
+    let Some(env) = TestEnv::require(1) else { return };
+    let ns = namespace_with_settings(&env, "api-pause").await;
+    let dir = scratch("api-pause");
+    one_app_fleet(&env, &dir, ns.name(), "yearly", "0 0 1 1 *", 10);
+    let c0 = env.cluster(0).name.clone();
+    let replica = |identity: &str, port: u16| {
+        bulkhead()
+            .args([
+                "serve",
+                "--state",
+                &dir.join(identity).display().to_string(),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(["--api-auth", "none", "--drift-every", "0", "--check-every", "0"])
+            .args(["--lease-cluster", &c0, "--lease-namespace", ns.name(), "--lease-duration", "6s"])
+            .args(["--identity", identity, "--for", "3m"])
+            .arg(&dir)
+            .env(PASSWORD_ENV, PASSWORD)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (port_a, port_b) = (free_port(), free_port());
+    let (mut a, mut b) = (replica("a", port_a), replica("b", port_b));
+    wait_ready(port_a, &mut a);
+    wait_ready(port_b, &mut b);
+    let job = format!("backup/yearly/{c0}/shop");
+
+    // Paused through B, it holds on A (whichever of them leads) ...
+    assert_eq!(post(port_b, "/api/v1/schedules/pause", None, Some(json!({"job": job}))).status, 200);
+    until("the pause on the other replica", Duration::from_secs(15), || {
+        (paused_by(port_a, &job).as_deref() == Some("anonymous")).then_some(())
+    });
+    // ... because it is kept beside the Leases.
+    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
+        kube::Api::namespaced(env.client(0).await, ns.name());
+    let kept = leases.get("bulkhead-serve-pauses").await.expect("the pauses' Lease");
+    let annotations = kept.metadata.annotations.unwrap_or_default();
+    assert!(annotations.values().any(|v| v.contains(&job)), "{annotations:?}");
+    // Resumed through A, it runs on B's schedule again.
+    assert_eq!(post(port_a, "/api/v1/schedules/resume", None, Some(json!({"job": job}))).status, 200);
+    until("the resume on the other replica", Duration::from_secs(15), || {
+        paused_by(port_b, &job).is_none().then_some(())
+    });
+    for mut replica in [a, b] {
+        replica.kill().unwrap();
+        let _ = replica.wait();
+    }
+}

@@ -44,11 +44,8 @@ fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Option<
     }
     let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let length: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
+    let length: usize =
+        head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
     let mut payload = vec![0u8; length];
     stream.read_exact(&mut payload).ok()?;
     Some((status, serde_json::from_slice(&payload).unwrap_or(Value::Null)))

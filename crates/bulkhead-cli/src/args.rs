@@ -228,8 +228,10 @@ pub enum Command {
     #[command(subcommand)]
     Net(NetCommand),
 
-    /// Print the JSON Schema of fleet.yaml, for editors (or, with
-    /// --openapi, the OpenAPI document of `serve`'s API).
+    /// Print the JSON Schema of fleet.yaml, for editors (--openapi: serve's API)
+    ///
+    /// With --openapi, the OpenAPI 3.1 document of `bulkhead serve`'s API
+    /// instead, as the server serves it at /openapi.json.
     ///
     /// Point your editor at it, for example with a first line
     /// `# yaml-language-server: $schema=fleet.schema.json`.

@@ -461,6 +461,32 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    #[test]
+    fn a_pause_outlives_the_store_being_closed_and_a_resume_ends_it() {
+        let dir = std::env::temp_dir().join(format!("bulkhead-history-pause-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("history.redb");
+        let pause = Pause { since: "2026-12-04T10:00:00Z".into(), by: "system:serviceaccount:ops:on-call".into() };
+        {
+            let history = History::open(&path, 10).unwrap();
+            assert!(history.paused().unwrap().is_empty(), "a new history pauses nothing");
+            history.pause("backup/p/c/a", &pause).unwrap();
+            history.pause("drill/d", &pause).unwrap();
+        }
+        let history = History::open(&path, 10).unwrap();
+        let paused = history.paused().unwrap();
+        assert_eq!(paused.keys().collect::<Vec<_>>(), ["backup/p/c/a", "drill/d"]);
+        assert_eq!(paused["drill/d"], pause);
+        assert!(history.resume("drill/d").unwrap());
+        assert!(!history.resume("drill/d").unwrap(), "resuming twice says it was not paused");
+        assert_eq!(history.paused().unwrap().len(), 1);
+        // A reader beside the writer sees the pauses too.
+        drop(history);
+        let reader = History::open_existing(&path).unwrap();
+        assert_eq!(reader.paused().unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// A store a killed server left unrepaired is read all the same (a
     /// reader cannot repair it; it was "Database repair aborted").
     #[test]

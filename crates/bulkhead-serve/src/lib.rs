@@ -19,6 +19,7 @@ pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod overrun;
+mod pauses;
 mod reload;
 mod runner;
 mod scheduler;
@@ -341,6 +342,10 @@ async fn access(
     Ok(checked)
 }
 
+/// How often the replicas' shared pauses are read: a pause taken through
+/// one replica holds on all within about this long.
+const PAUSES_EVERY: Duration = Duration::from_secs(3);
+
 /// Runs the server until `stop` is cancelled, then winds down.
 ///
 /// # Errors
@@ -367,7 +372,8 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
     metrics.register(&mut registry);
     metrics.fleet(true, Some(chrono::Utc::now().timestamp() as f64));
     // Without a lease this replica leads; with one, while it holds it.
-    let fleet = plan.loaded.fleet.as_ref().ok_or_else(|| Error::Fleet("no fleet".into()))?;
+    let loaded = Arc::clone(&plan.loaded);
+    let fleet = loaded.fleet.as_ref().ok_or_else(|| Error::Fleet("no fleet".into()))?;
     let lease = match &settings.lease {
         Some(request) => request.resolve(&fleet.file.spec)?,
         None => None,
@@ -391,6 +397,16 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
     let jobs_declared = plan.jobs.len();
     let shared = Arc::new(scheduler::Shared::new(settings.clone(), env, history, metrics, plan));
     shared.set_held(&leads.borrow(), shards);
+    // With Leases, pauses live beside them, where every replica reads them.
+    if let Some(lease) = &lease {
+        let cluster =
+            bulkhead_jobs::clusters::connect(fleet, &lease.cluster).await.map_err(leader::LeaseError::from)?;
+        shared.share_pauses(pauses::Pauses {
+            leases: kube::Api::namespaced(cluster.client.clone(), &lease.namespace),
+            name: format!("{}-pauses", lease.name),
+        });
+        shared.refresh_pauses().await;
+    }
     tracing::info!(
         address = %settings.listen,
         jobs = jobs_declared,
@@ -415,6 +431,7 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
     let mut evidence = tokio::time::interval(settings.evidence_every);
     evidence.tick().await;
     let mut reload = tokio::time::interval(settings.reload_every);
+    let mut pauses = tokio::time::interval(PAUSES_EVERY);
     let mut watcher = reload::Watcher::new(&settings.fleet);
     loop {
         tokio::select! {
@@ -451,6 +468,10 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
                 if watcher.changed() {
                     reload::take(&shared, settings.intervals);
                 }
+            }
+            _ = pauses.tick() => {
+                let shared = Arc::clone(&shared);
+                tokio::spawn(async move { shared.refresh_pauses().await });
             }
         }
     }

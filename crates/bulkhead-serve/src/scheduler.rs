@@ -100,6 +100,8 @@ pub(crate) struct Shared {
     blast: Mutex<Option<Arc<crate::api::views::BlastView>>>,
     /// When the loop started judging.
     started: std::sync::OnceLock<DateTime<Utc>>,
+    /// Where pauses are shared with the other replicas (local when unset).
+    pause_store: std::sync::OnceLock<crate::pauses::Pauses>,
 }
 
 /// Why a job cannot be asked for by hand.
@@ -180,6 +182,25 @@ impl Shared {
             last_runs: Mutex::new(last_runs),
             blast: Mutex::new(None),
             started: std::sync::OnceLock::new(),
+            pause_store: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Shares pauses through `store` (once, at the start).
+    pub(crate) fn share_pauses(&self, store: crate::pauses::Pauses) {
+        let _ = self.pause_store.set(store);
+    }
+
+    /// Reads the shared pauses again: the other replicas' pauses and
+    /// resumes take effect here. Local pauses need no reading.
+    pub(crate) async fn refresh_pauses(&self) {
+        let Some(store) = self.pause_store.get() else { return };
+        match store.read().await {
+            Ok(shared) => {
+                *self.paused.lock().expect("the pauses' lock") =
+                    shared.into_iter().map(|(k, p)| (JobKey(k), p)).collect();
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the shared pauses: the last read stand"),
         }
     }
 
@@ -244,17 +265,21 @@ impl Shared {
         Ok(())
     }
 
-    /// Pauses (`Some`) or resumes (`None`) `job`'s schedule. Whether it changed.
-    pub(crate) fn set_paused(&self, job: &str, pause: Option<Pause>) -> Result<bool, crate::HistoryError> {
-        let key = JobKey(job.to_string());
-        let changed = match &pause {
-            Some(p) => {
-                self.history.pause(job, p)?;
-                true
+    /// Pauses (`Some`) or resumes (`None`) `job`'s schedule, where every
+    /// replica sees it first, then in the history. Whether it was paused.
+    pub(crate) async fn set_paused(&self, job: &str, pause: Option<Pause>) -> Result<bool, crate::pauses::PauseError> {
+        if let Some(store) = self.pause_store.get() {
+            store.write(job, pause.as_ref()).await?;
+        }
+        match &pause {
+            Some(p) => self.history.pause(job, p)?,
+            None => {
+                self.history.resume(job)?;
             }
-            None => self.history.resume(job)?,
-        };
+        }
+        let key = JobKey(job.to_string());
         let mut paused = self.paused.lock().expect("the pauses' lock");
+        let was = paused.contains_key(&key);
         match pause {
             Some(p) => {
                 paused.insert(key, p);
@@ -263,7 +288,7 @@ impl Shared {
                 paused.remove(&key);
             }
         }
-        Ok(changed)
+        Ok(was)
     }
 
     /// The paused schedules.

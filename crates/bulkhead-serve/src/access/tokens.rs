@@ -5,7 +5,7 @@
 //! tokens:
 //!   - name: dashboard            # who, in logs and in the history's pauses
 //!     sha256: 5e88489…           # printf %s "$TOKEN" | sha256sum
-//!     allow: [viewer]            # every get and list
+//!     allow: [viewer]            # every get, list and watch
 //!   - name: on-call
 //!     sha256: 6b86b27…
 //!     allow: [viewer, "create backups", "create drills", "update schedules"]
@@ -111,7 +111,7 @@ impl Tokens {
             let mut allow = Vec::new();
             for permission in &entry.allow {
                 match permission.as_str() {
-                    "viewer" => allow.extend([("get".into(), "*".into()), ("list".into(), "*".into())]),
+                    "viewer" => allow.extend(["get", "list", "watch"].map(|verb| (verb.to_string(), "*".to_string()))),
                     "operator" => allow.push(("*".into(), "*".into())),
                     pair => match pair.split_whitespace().collect::<Vec<_>>()[..] {
                         [verb, resource] => allow.push((verb.to_string(), resource.to_string())),
@@ -177,6 +177,7 @@ mod tests {
         let viewer = tokens.find("secret-1").unwrap();
         assert_eq!(viewer.name, "viewer");
         assert!(viewer.allows(Permission::new("list", "apps")));
+        assert!(viewer.allows(Permission::new("watch", "runs")), "the dashboard follows the runs");
         assert!(!viewer.allows(Permission::new("create", "backups")));
         let on_call = tokens.find("secret-2").unwrap();
         assert!(on_call.allows(Permission::new("create", "backups")));

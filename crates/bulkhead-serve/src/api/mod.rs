@@ -317,6 +317,16 @@ impl From<Refused> for ApiError {
     }
 }
 
+impl From<crate::pauses::PauseError> for ApiError {
+    fn from(e: crate::pauses::PauseError) -> Self {
+        let status = match e {
+            crate::pauses::PauseError::Cluster(_) => StatusCode::SERVICE_UNAVAILABLE,
+            crate::pauses::PauseError::History(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self(status, e.to_string())
+    }
+}
+
 impl From<crate::HistoryError> for ApiError {
     fn from(e: crate::HistoryError) -> Self {
         Self(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
@@ -517,8 +527,11 @@ async fn events(State(api): State<ApiState>) -> Sse<impl Stream<Item = Result<Ev
         };
         Some((Ok(event), receiver))
     });
+    // A first comment at once: the answer's head and a first chunk reach
+    // the reader now, not at the first run or keep-alive.
+    let hello = futures::stream::once(async { Ok(Event::default().comment("bulkhead: runs follow")) });
     let stop = api.stop.clone();
-    Sse::new(stream.take_until(async move { stop.cancelled().await })).keep_alive(KeepAlive::default())
+    Sse::new(hello.chain(stream).take_until(async move { stop.cancelled().await })).keep_alive(KeepAlive::default())
 }
 
 async fn backup_now(
@@ -577,7 +590,7 @@ async fn pause(
 ) -> Result<Json<Accepted>, ApiError> {
     known_job(&api, &body.job)?;
     let pause = Pause { since: chrono::Utc::now().to_rfc3339(), by: caller.name.clone() };
-    api.shared.set_paused(&body.job, Some(pause))?;
+    api.shared.set_paused(&body.job, Some(pause)).await?;
     tracing::info!(job = body.job, by = caller.name, "schedule paused");
     let message = format!("`{}` runs only when asked for, until resumed", body.job);
     Ok(Json(Accepted { jobs: vec![body.job], message }))
@@ -589,7 +602,7 @@ async fn resume(
     Json(body): Json<JobRef>,
 ) -> Result<Json<Accepted>, ApiError> {
     known_job(&api, &body.job)?;
-    let was = api.shared.set_paused(&body.job, None)?;
+    let was = api.shared.set_paused(&body.job, None).await?;
     tracing::info!(job = body.job, by = caller.name, was_paused = was, "schedule resumed");
     let message = if was {
         format!("`{}` runs on its schedule again", body.job)

@@ -25,8 +25,9 @@ function el(tag, attrs, ...children) {
 
 function duration(seconds) {
   if (seconds === undefined || seconds === null) return "–";
+  // Under two minutes a tenth shows which side of a target it is on.
+  if (seconds < 120) return (Math.round(seconds * 10) / 10) + "s";
   const s = Math.round(seconds);
-  if (s < 120) return s + "s";
   if (s < 7200) return Math.round(s / 60) + "m";
   if (s < 172800) return (s / 3600).toFixed(1).replace(/\.0$/, "") + "h";
   return (s / 86400).toFixed(1).replace(/\.0$/, "") + "d";
@@ -35,7 +36,7 @@ function duration(seconds) {
 function time(rfc3339) {
   if (!rfc3339) return "";
   const d = new Date(rfc3339);
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
 }
 
 class Unauthenticated extends Error {}
@@ -147,9 +148,9 @@ const LEVELS = ["provider", "region", "zone", "rack", "cluster"];
 function renderBlast(blast) {
   const root = document.getElementById("blast");
   root.replaceChildren(
-    ...LEVELS.map((level) => {
+    ...LEVELS.flatMap((level) => {
       const domains = blast.domains.filter((d) => d.level === level);
-      if (domains.length === 0) return null;
+      if (domains.length === 0) return [];
       return el("div", { class: "level" },
         el("h4", {}, level + "s"),
         el("div", { class: "cells" },
@@ -230,14 +231,24 @@ function soon() {
   pending = setTimeout(() => { pending = null; refresh(); }, 500);
 }
 
-// Server-sent events over fetch (EventSource cannot send the token).
+// Server-sent events over fetch (EventSource cannot send the token). One
+// loop only; while the API wants a token it waits for one.
+let following = false;
 async function follow() {
-  if (offline) return;
+  if (offline || following) return;
+  following = true;
   const live = document.getElementById("live");
   for (;;) {
     try {
       const headers = state.token ? { Authorization: "Bearer " + state.token } : {};
       const response = await fetch("/api/v1/events", { headers });
+      if (response.status === 401 || response.status === 403) {
+        // 403: the token may read, not follow (`watch` on runs): refreshes only.
+        live.textContent = response.status === 403 ? "not live (no watch on runs)" : "offline";
+        live.className = "live";
+        following = false;
+        return;
+      }
       if (!response.ok) throw new Error(String(response.status));
       live.textContent = "live";
       live.className = "live on";
