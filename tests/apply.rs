@@ -148,6 +148,9 @@ async fn plan_apply_drift_saved_plans_and_pruning_on_three_clusters() {
     assert_eq!(drift.len(), 1, "{check:#}");
     let message = drift[0]["message"].as_str().unwrap();
     assert!(message.contains("settings") && message.contains(&names[1]) && message.contains("data.mode"), "{message}");
+    // Said of its app and cluster, so a dashboard counts it against `web`.
+    assert_eq!(drift[0]["about"]["app"], "web", "{:#}", drift[0]);
+    assert_eq!(drift[0]["about"]["clusters"], json!([names[1]]), "{:#}", drift[0]);
 
     // A saved plan refuses a cluster that changed in a way that changes it.
     let plan_file = dir.join("release.plan");

@@ -73,6 +73,8 @@ async fn read_drift(fleet: &Fleet) -> (Vec<Diagnostic>, usize) {
         return (problems, 0);
     }
     let mut files = std::collections::HashMap::new();
+    // Which app each object is of, so a drift is counted against its app.
+    let mut apps = std::collections::HashMap::new();
     let mut targets = Vec::new();
     for d in desired {
         let Some(spec) = fleet.file.spec.clusters.iter().find(|c| c.name == d.cluster && c.access.is_some()) else {
@@ -81,6 +83,11 @@ async fn read_drift(fleet: &Fleet) -> (Vec<Diagnostic>, usize) {
         for o in &d.objects {
             if let Some(f) = &o.file {
                 files.insert((d.cluster.clone(), o.key.clone()), f.clone());
+            }
+            if let bulkhead_apply::desired::Origin::App(app) | bulkhead_apply::desired::Origin::AppNamespace(app) =
+                &o.origin
+            {
+                apps.insert((d.cluster.clone(), o.key.clone()), app.clone());
             }
         }
         if let Ok(cluster) = bulkhead_kube::connect(&fleet.root, spec).await {
@@ -110,10 +117,16 @@ async fn read_drift(fleet: &Fleet) -> (Vec<Diagnostic>, usize) {
                     }
                 ),
             };
-            out.push(
-                Diagnostic::warning(DRIFT, &file, None, format!("{} on cluster `{name}` {what}", o.key))
-                    .with_hint("`bulkhead apply` puts it back; `bulkhead drift` shows every field"),
-            );
+            let mut found = Diagnostic::warning(DRIFT, &file, None, format!("{} on cluster `{name}` {what}", o.key))
+                .with_hint("`bulkhead apply` puts it back; `bulkhead drift` shows every field");
+            if let Some(app) = apps.get(&(name.clone(), o.key.clone())) {
+                found = found.with_about(bulkhead_model::About {
+                    app: Some(app.clone()),
+                    object: Some(o.key.to_string()),
+                    clusters: std::sync::Arc::from([name.clone()]),
+                });
+            }
+            out.push(found);
         }
     }
     (out, compared)

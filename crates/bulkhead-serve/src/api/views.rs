@@ -151,8 +151,10 @@ pub struct AppView {
     pub within_rpo: Option<bool>,
     /// Its drills.
     pub drills: Vec<DrillView>,
-    /// The newest live check's findings about it.
+    /// The newest live check's findings about it (drift among them).
     pub findings: SeverityCounts,
+    /// Its objects that drifted from the fleet's code, by the newest live check.
+    pub drifted: usize,
     /// All of it, in one word.
     pub health: Health,
 }
@@ -450,7 +452,9 @@ impl Facts<'_> {
                         _ => None,
                     })
                     .collect();
-                let findings = SeverityCounts::of(findings.get(app.name.as_str()).into_iter().flatten().copied());
+                let about_app = findings.get(app.name.as_str()).map_or(&[][..], |f| &f[..]);
+                let drifted = about_app.iter().filter(|d| d.code == bulkhead_jobs::DRIFT).count();
+                let findings = SeverityCounts::of(about_app.iter().copied());
                 let health = app_health(within_rpo, &drills, findings);
                 AppView {
                     name: app.name.clone(),
@@ -463,6 +467,7 @@ impl Facts<'_> {
                     within_rpo,
                     drills,
                     findings,
+                    drifted,
                     health,
                 }
             })
@@ -597,6 +602,7 @@ fn app_health(within_rpo: Option<bool>, drills: &[DrillView], findings: Severity
     if within_rpo == Some(false) || drill_failed || findings.errors > 0 {
         Health::Failing
     } else if findings.warnings > 0 || drills.iter().any(|d| d.last_passed.is_none()) {
+        // Drift is a warning of the check, so it lands here.
         Health::Warning
     } else {
         Health::Healthy

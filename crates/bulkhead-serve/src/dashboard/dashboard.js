@@ -117,6 +117,7 @@ function renderCompliance(apps) {
         el("td", {}, app.clusters.join(", ")),
         el("td", {}, backup),
         el("td", {}, drillText),
+        el("td", { class: app.drifted ? "over" : "" }, offline ? "–" : app.drifted ? app.drifted + " objects" : "none"),
         el("td", { class: app.findings.errors ? "over" : "" }, findings),
         el("td", {}, el("span", { class: "pill " + app.health }, app.health)));
     }));
