@@ -98,6 +98,19 @@ fn the_offline_report_of_multicloud_renders_and_a_zone_click_lists_what_it_takes
     assert!(browser.text(&browser.find("#blast-detail")).contains(&zone));
     assert_png(&browser.screenshot(&browser.find("#blast-section"), "report-blast-clicked.png"));
     assert_only_from(&browser, &origin);
+    drop(browser);
+
+    // On a phone's screen the page fits its width: wide tables scroll in
+    // their own section, the page does not.
+    let Some(phone) = Browser::start(390, 844) else { return };
+    phone.open(&format!("{origin}/index.html"));
+    phone.wait_for("document.querySelectorAll('#compliance tbody tr').length > 0", Duration::from_secs(20));
+    let (page, screen) = (
+        phone.run("return document.documentElement.scrollWidth;"),
+        phone.run("return window.innerWidth;"),
+    );
+    assert!(page.as_u64() <= screen.as_u64(), "the page is {page} px wide on a {screen} px screen");
+    assert_png(&phone.screenshot(&phone.find("#compliance-section"), "report-phone-compliance.png"));
 }
 
 /// `GET /` on the server: its headers, lowercase.
