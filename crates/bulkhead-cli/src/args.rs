@@ -258,12 +258,16 @@ pub enum Command {
     /// so after downtime each overdue job runs once. A job never overlaps
     /// itself; failures of the outside world are retried with backoff.
     /// Every run is kept in the history (`bulkhead jobs list`); metrics at
-    /// `/metrics`, health at `/healthz` and `/readyz`. A valid change to the
-    /// fleet directory is taken without a restart; an invalid one keeps the
-    /// last good fleet. SIGTERM or Ctrl-C: nothing new starts, running jobs
-    /// get `--grace`, then are cancelled.
+    /// `/metrics`, health at `/healthz` and `/readyz`; the dashboard at `/`
+    /// and its JSON API at `/api/v1` (described at `/openapi.json`), whose
+    /// callers the management cluster's RBAC judges (--api-auth). A valid
+    /// change to the fleet directory is taken without a restart; an invalid
+    /// one keeps the last good fleet. SIGTERM or Ctrl-C: nothing new
+    /// starts, running jobs get `--grace`, then are cancelled.
     ///
     ///   bulkhead serve --listen 127.0.0.1:9464 examples/multicloud
+    ///   bulkhead serve --listen 0.0.0.0:9464 --api-tokens tokens.yaml \
+    ///       --tls-cert tls.crt --tls-key tls.key examples/multicloud
     Serve(ServeArgs),
 
     /// Read the history of `bulkhead serve`'s runs.
