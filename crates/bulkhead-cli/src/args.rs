@@ -266,8 +266,8 @@ pub enum Command {
     /// starts, running jobs get `--grace`, then are cancelled.
     ///
     ///   bulkhead serve --listen 127.0.0.1:9464 examples/multicloud
-    ///   bulkhead serve --listen 0.0.0.0:9464 --api-tokens tokens.yaml \
-    ///       --tls-cert tls.crt --tls-key tls.key examples/multicloud
+    ///
+    ///   bulkhead serve --listen 0.0.0.0:9464 --api-tokens tokens.yaml --tls-cert tls.crt --tls-key tls.key DIR
     Serve(ServeArgs),
 
     /// Read the history of `bulkhead serve`'s runs.
