@@ -105,12 +105,77 @@ fn the_offline_report_of_multicloud_renders_and_a_zone_click_lists_what_it_takes
     let Some(phone) = Browser::start(390, 844) else { return };
     phone.open(&format!("{origin}/index.html"));
     phone.wait_for("document.querySelectorAll('#compliance tbody tr').length > 0", Duration::from_secs(20));
-    let (page, screen) = (
-        phone.run("return document.documentElement.scrollWidth;"),
-        phone.run("return window.innerWidth;"),
-    );
+    let (page, screen) =
+        (phone.run("return document.documentElement.scrollWidth;"), phone.run("return window.innerWidth;"));
     assert!(page.as_u64() <= screen.as_u64(), "the page is {page} px wide on a {screen} px screen");
     assert_png(&phone.screenshot(&phone.find("#compliance-section"), "report-phone-compliance.png"));
+}
+
+/// A token file with one viewer, `secret`.
+fn viewer_tokens(path: &std::path::Path, secret: &str) {
+    std::fs::write(
+        path,
+        format!("tokens:\n  - {{name: wallboard, sha256: {}, allow: [viewer]}}\n", sha256_hex(secret)),
+    )
+    .unwrap();
+}
+
+/// Logs `browser` into the dashboard at `origin` with `token`, and waits
+/// until it has shown the API's answers.
+fn log_in(browser: &Browser, origin: &str, token: &str) {
+    browser.open(&format!("{origin}/"));
+    browser.wait_for("!document.getElementById('login').hidden", Duration::from_secs(20));
+    browser.type_into(&browser.find("#token"), token);
+    browser.click(&browser.find("#login button"));
+    browser.wait_for("document.body.dataset.loaded === 'true'", Duration::from_secs(20));
+}
+
+#[test]
+fn served_for_the_multicloud_example_it_shows_its_map_table_and_timeline() {
+    let Some(browser) = Browser::start(1280, 1400) else { return };
+    let dir = scratch("dashboard-multicloud");
+    crate::support::copy_dir(&repo_root().join("examples/multicloud"), &dir.join("fleet"));
+    let tokens = dir.join("tokens.yaml");
+    viewer_tokens(&tokens, "multicloud-secret");
+    let port = free_port();
+    // The example's clusters are not there: its jobs run and fail, with
+    // their reasons, which is what the timeline is for.
+    let mut serve = bulkhead()
+        .args(["serve", "--state", &dir.join("state").display().to_string(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--jitter", "0s", "--drift-every", "0", "--check-every", "0", "--attempts", "1", "--for", "120s"])
+        .arg("--api-tokens")
+        .arg(&tokens)
+        .arg(dir.join("fleet"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !headers_of_the_page_answered(port) {
+        assert!(start.elapsed() < Duration::from_secs(60), "serve did not answer");
+        assert!(serve.try_wait().unwrap().is_none(), "serve exited");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let origin = format!("http://127.0.0.1:{port}");
+    log_in(&browser, &origin, "multicloud-secret");
+    let clusters =
+        browser.run("return [...document.querySelectorAll('#fleet-map .cluster')].map(c => c.dataset.cluster);");
+    assert_eq!(clusters, serde_json::json!(["aws-use1-prod", "metal-ams1-prod", "gcp-euw4-dr"]));
+    // Its tier-1 apps have never been backed up here: out of their RPO.
+    browser.wait_for("document.querySelectorAll('#compliance tbody tr.failing').length === 2", Duration::from_secs(30));
+    browser.wait_for("document.querySelector('#timeline li.failed .reason')", Duration::from_secs(60));
+    for (section, name) in [
+        ("#fleet-section", "multicloud-fleet-map.png"),
+        ("#compliance-section", "multicloud-compliance.png"),
+        ("#timeline-section", "multicloud-timeline.png"),
+    ] {
+        assert_png(&browser.screenshot(&browser.find(section), name));
+    }
+    assert_only_from(&browser, &origin);
+    drop(browser);
+    serve.kill().unwrap();
+    let out = serve.wait_with_output().unwrap();
+    crate::support::assert_secret_unseen(&out, "multicloud-secret");
 }
 
 /// `GET /` on the server: its headers, lowercase.
@@ -179,11 +244,7 @@ async fn the_dashboard_shows_a_stale_backup_in_red_and_its_recovery() {
     assert!(headers.contains("content-security-policy: default-src 'self'"), "{headers}");
 
     // Behind a token: the page asks for one, and takes it.
-    browser.open(&format!("{origin}/"));
-    browser.wait_for("!document.getElementById('login').hidden", Duration::from_secs(20));
-    browser.type_into(&browser.find("#token"), "wallboard-secret");
-    browser.click(&browser.find("#login button"));
-    browser.wait_for("document.body.dataset.loaded === 'true'", Duration::from_secs(20));
+    log_in(&browser, &origin, "wallboard-secret");
     browser.wait_for("document.getElementById('live').classList.contains('on')", Duration::from_secs(20));
     // The first backup, seen live in the timeline; the app within its RPO.
     browser.wait_for("document.querySelector('#timeline li.succeeded')", Duration::from_secs(90));
