@@ -299,6 +299,7 @@ fn static_tokens_over_tls_and_no_open_listener_beyond_loopback() {
     let dir = scratch("api-tokens");
     offline_fleet(&dir.join("fleet"));
     let Some((cert, key)) = self_signed(&dir) else { return };
+    let first_cert = std::fs::read(&cert).unwrap();
     let Some(curl) = bulkhead_test::program::CURL.require() else { return };
     let tokens = dir.join("tokens.yaml");
     std::fs::write(
@@ -369,6 +370,27 @@ fn static_tokens_over_tls_and_no_open_listener_beyond_loopback() {
     assert_eq!(https("POST", "/api/v1/schedules/pause", Some("on-call-secret"), Some(&pause)).0, 200);
     let (status, _) = https("POST", "/api/v1/apps/checkout/backup", Some("on-call-secret"), None);
     assert_eq!(status, 403, "on-call may pause, not back up");
+
+    // A renewed certificate (as cert-manager writes one) is taken without a
+    // restart: a client that trusts only the new one gets in, within seconds.
+    let renewed = dir.join("renewed");
+    std::fs::create_dir_all(&renewed).unwrap();
+    let (new_cert, new_key) = self_signed(&renewed).expect("openssl is there");
+    std::fs::copy(&new_key, &key).unwrap();
+    std::fs::copy(&new_cert, &cert).unwrap();
+    let trusts = |ca: &Path| {
+        std::process::Command::new(&curl)
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+            .arg(ca)
+            .arg(format!("https://127.0.0.1:{port}/readyz"))
+            .output()
+            .is_ok_and(|o| o.stdout == b"200")
+    };
+    until("the renewed certificate in use", Duration::from_secs(30), || trusts(&new_cert).then_some(()));
+    // And the old one is served no more.
+    let old_ca = dir.join("old-ca.crt");
+    std::fs::write(&old_ca, &first_cert).unwrap();
+    assert!(!trusts(&old_ca), "the old certificate is still served");
     server.kill().unwrap();
     let out = server.wait_with_output().unwrap();
     crate::support::assert_secret_unseen(&out, "viewer-secret");
