@@ -209,9 +209,13 @@ async function refresh() {
       document.getElementById("live").hidden = true;
       return;
     }
+    // The blast radius is the fleet's on paper: it changes with the fleet,
+    // not with runs, and on a large fleet it is the largest answer. Asked
+    // once per page (and at every 30 s refresh), not at every run's event.
+    const wantBlast = !state.blast || !state.fromEvent;
     const [fleet, apps, blast, jobs, runs, check] = await Promise.all([
-      api("/api/v1/fleet"), allApps(), api("/api/v1/blast"), api("/api/v1/jobs?limit=1000"),
-      api("/api/v1/runs?limit=50"), api("/api/v1/check"),
+      api("/api/v1/fleet"), allApps(), wantBlast ? api("/api/v1/blast") : state.blast,
+      api("/api/v1/jobs?limit=1000"), api("/api/v1/runs?limit=50"), api("/api/v1/check"),
     ]);
     state.apps = apps;
     state.blast = blast;
@@ -229,7 +233,11 @@ async function refresh() {
 let pending = null;
 function soon() {
   if (pending) return;
-  pending = setTimeout(() => { pending = null; refresh(); }, 500);
+  pending = setTimeout(() => {
+    pending = null;
+    state.fromEvent = true;
+    refresh().finally(() => { state.fromEvent = false; });
+  }, 500);
 }
 
 // Server-sent events over fetch (EventSource cannot send the token). One
