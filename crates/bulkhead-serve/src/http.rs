@@ -48,20 +48,17 @@ async fn readyz(State(app): State<App>) -> impl IntoResponse {
     }
 }
 
-/// Every route: metrics, health, the OpenAPI document and, with `api`, the API.
-pub(crate) fn routes(registry: Arc<Registry>, ready: Arc<AtomicBool>, api: Option<crate::api::ApiState>) -> Router {
+/// Every route: metrics, health, the OpenAPI document, the dashboard and the API.
+pub(crate) fn routes(registry: Arc<Registry>, ready: Arc<AtomicBool>, api: crate::api::ApiState) -> Router {
     let document = Arc::new(crate::api::openapi::document());
-    let face = Router::new()
+    Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(App { registry, ready })
         .route("/openapi.json", get(move || async move { Json((*document).clone()) }))
-        .merge(crate::dashboard::routes());
-    match api {
-        Some(api) => face.merge(crate::api::router(api)),
-        None => face,
-    }
+        .merge(crate::dashboard::routes())
+        .merge(crate::api::router(api))
 }
 
 /// Serves `routes` until `stop` is cancelled, over TLS with `tls`.

@@ -225,14 +225,14 @@ fn age_of(t: k8s_openapi::jiff::Timestamp) -> Duration {
 /// returned ends once they are released (await it before exiting).
 ///
 /// # Errors
-/// When the management cluster or the Leases cannot be used at the start.
+/// When the management cluster (`cluster`, connected) or the Leases cannot
+/// be used at the start.
 pub async fn hold(
-    fleet: &bulkhead_model::Fleet,
+    cluster: &bulkhead_kube::Cluster,
     settings: &LeaseSettings,
     stop: CancellationToken,
 ) -> Result<(watch::Receiver<Held>, JoinHandle<()>), LeaseError> {
-    let cluster = bulkhead_jobs::clusters::connect(fleet, &settings.cluster).await?;
-    probe(&cluster, settings).await?;
+    probe(cluster, settings).await?;
     let client = cluster.client.clone();
     let seconds = settings.duration.as_secs().max(3);
     // Renewed a third of the duration before it ends.

@@ -186,9 +186,23 @@ pub enum Error {
         "the API would be open to anyone on {0}: listen on a loopback address, or check callers (--api-auth kubernetes with a management cluster, or --api-tokens FILE)"
     )]
     Unprotected(SocketAddr),
-    /// The API's access cannot be set up.
-    #[error("the API's access: {0}")]
-    Access(String),
+    /// The API's static tokens cannot be used.
+    #[error(transparent)]
+    Tokens(#[from] access::TokensError),
+    /// `--api-auth kubernetes` with no cluster to review tokens.
+    #[error(
+        "--api-auth kubernetes needs a management cluster to review tokens: the fleet's `serve.managementCluster` or --lease-cluster"
+    )]
+    NoReviewer,
+    /// The management cluster (the Leases', the pauses', the API's
+    /// reviewer) cannot be connected to.
+    #[error("the management cluster `{cluster}`: {source}")]
+    Management {
+        /// Its name in the fleet.
+        cluster: String,
+        /// Why.
+        source: bulkhead_jobs::Error,
+    },
     /// The certificate or key cannot be used.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -210,9 +224,11 @@ impl Error {
             | Self::History(_)
             | Self::Overrun(_)
             | Self::Unprotected(_)
-            | Self::Access(_)
+            | Self::Tokens(_)
+            | Self::NoReviewer
             | Self::Tls(_) => bulkhead_model::Fault::Input,
             Self::Listen { .. } => bulkhead_model::Fault::Outside,
+            Self::Management { source, .. } => source.fault(),
             Self::Lease(leader::LeaseError::Cluster(e)) => e.fault(),
             Self::Lease(leader::LeaseError::NoCluster | leader::LeaseError::NoNamespace { .. }) => {
                 bulkhead_model::Fault::Input
@@ -304,37 +320,35 @@ pub fn offline_views(dir: &std::path::Path) -> Result<serde_json::Value, Error> 
     }))
 }
 
-/// How the API checks callers, by `settings.auth`: the management cluster
-/// (the Leases', or the fleet's) reviews tokens when asked or when there is
-/// one; without checks, only a loopback address is served.
-async fn access(
-    settings: &Settings,
-    fleet: &bulkhead_model::Fleet,
-    lease: Option<&leader::LeaseSettings>,
-) -> Result<access::Access, Error> {
-    let management = lease.map(|l| (l.cluster.clone(), l.namespace.clone())).or_else(|| {
+/// The management cluster and its namespace for Bulkhead: the Leases'
+/// when there are Leases, else the fleet's `serve` (standalone, it still
+/// reviews the API's callers).
+fn management_of(fleet: &bulkhead_model::Fleet, lease: Option<&leader::LeaseSettings>) -> Option<(String, String)> {
+    lease.map(|l| (l.cluster.clone(), l.namespace.clone())).or_else(|| {
         fleet.file.spec.serve.as_ref().map(|s| {
             let namespace =
                 s.lease_namespace.clone().unwrap_or_else(|| bulkhead_model::spec::DEFAULT_LEASE_NAMESPACE.to_string());
             (s.management_cluster.clone(), namespace)
         })
-    });
+    })
+}
+
+/// Whether `auth` has the management cluster review the API's callers.
+fn reviews_tokens(auth: &AuthMode, management: Option<&(String, String)>) -> bool {
+    matches!(auth, AuthMode::Kubernetes | AuthMode::Auto) && management.is_some()
+}
+
+/// How the API checks callers, by `settings.auth`: the management cluster
+/// (`cluster`, connected, in `namespace`) reviews tokens when asked or when
+/// there is one; without checks, only a loopback address is served.
+fn access(settings: &Settings, management: Option<(&bulkhead_kube::Cluster, &str)>) -> Result<access::Access, Error> {
     let checked = match (&settings.auth, management) {
         (AuthMode::None, _) | (AuthMode::Auto, None) => access::Access::Open,
-        (AuthMode::Tokens(path), _) => {
-            access::Access::Tokens(access::Tokens::read(path).map_err(|e| Error::Access(e.to_string()))?)
-        }
+        (AuthMode::Tokens(path), _) => access::Access::Tokens(access::Tokens::read(path)?),
         (AuthMode::Kubernetes | AuthMode::Auto, Some((cluster, namespace))) => {
-            let connected = bulkhead_jobs::clusters::connect(fleet, &cluster)
-                .await
-                .map_err(|e| Error::Access(format!("cluster `{cluster}`, which reviews the API's tokens: {e}")))?;
-            access::Access::Kubernetes(Box::new(access::Reviews::new(connected, namespace)))
+            access::Access::Kubernetes(Box::new(access::Reviews::new(cluster.clone(), namespace.to_string())))
         }
-        (AuthMode::Kubernetes, None) => {
-            return Err(Error::Access(
-                "--api-auth kubernetes needs a management cluster to review tokens: the fleet's `serve.managementCluster` or --lease-cluster".into(),
-            ));
-        }
+        (AuthMode::Kubernetes, None) => return Err(Error::NoReviewer),
     };
     if matches!(checked, access::Access::Open) && !settings.listen.ip().is_loopback() {
         return Err(Error::Unprotected(settings.listen));
@@ -378,17 +392,28 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
         Some(request) => request.resolve(&fleet.file.spec)?,
         None => None,
     };
-    let (leads, lease_holder) = match &lease {
-        Some(lease) => {
+    // The management cluster, connected once: it holds the Leases and the
+    // pauses, and reviews the API's callers.
+    let management = management_of(fleet, lease.as_ref());
+    let cluster = match &management {
+        Some((name, _)) if lease.is_some() || reviews_tokens(&settings.auth, management.as_ref()) => Some(
+            bulkhead_jobs::clusters::connect(fleet, name)
+                .await
+                .map_err(|source| Error::Management { cluster: name.clone(), source })?,
+        ),
+        _ => None,
+    };
+    let (leads, lease_holder) = match (&lease, &cluster) {
+        (Some(lease), Some(cluster)) => {
             tracing::info!(cluster = %lease.cluster, namespace = %lease.namespace, shards = lease.shards, "coordinating through Leases");
-            let (leads, holder) = leader::hold(fleet, lease, stop.clone()).await?;
+            let (leads, holder) = leader::hold(cluster, lease, stop.clone()).await?;
             (leads, Some(holder))
         }
-        None => (tokio::sync::watch::channel(leader::Held::from([0])).1, None),
+        _ => (tokio::sync::watch::channel(leader::Held::from([0])).1, None),
     };
     let shards = lease.as_ref().map_or(1, |l| l.shards.max(1));
-    metrics.set_held(shards, &leads.borrow());
-    let access = Arc::new(access(&settings, fleet, lease.as_ref()).await?);
+    let reviewer = cluster.as_ref().zip(management.as_ref()).map(|(c, (_, namespace))| (c, namespace.as_str()));
+    let access = Arc::new(access(&settings, reviewer)?);
     let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -398,9 +423,7 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
     let shared = Arc::new(scheduler::Shared::new(settings.clone(), env, history, metrics, plan));
     shared.set_held(&leads.borrow(), shards);
     // With Leases, pauses live beside them, where every replica reads them.
-    if let Some(lease) = &lease {
-        let cluster =
-            bulkhead_jobs::clusters::connect(fleet, &lease.cluster).await.map_err(leader::LeaseError::from)?;
+    if let (Some(lease), Some(cluster)) = (&lease, &cluster) {
         shared.share_pauses(pauses::Pauses {
             leases: kube::Api::namespaced(cluster.client.clone(), &lease.namespace),
             name: format!("{}-pauses", lease.name),
@@ -415,7 +438,7 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
         "serving"
     );
     let api = api::ApiState { shared: Arc::clone(&shared), access, stop: stop.clone() };
-    let routes = http::routes(Arc::new(registry), Arc::clone(&ready), Some(api));
+    let routes = http::routes(Arc::new(registry), Arc::clone(&ready), api);
     let http = tokio::spawn(http::serve(listener, routes, tls, stop.clone()));
 
     // The last successes are read before anything is judged due.
@@ -439,7 +462,6 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
             _ = tick.tick() => {
                 let now_held = leads.borrow().clone();
                 if now_held != held {
-                    shared.metrics.set_held(shards, &now_held);
                     shared.set_held(&now_held, shards);
                     let lost: Vec<u32> = held.difference(&now_held).copied().collect();
                     if !lost.is_empty() {

@@ -150,16 +150,15 @@ impl Shared {
         let mut last_runs = (HashMap::new(), HashMap::new());
         if let Ok(runs) = history.list(None, usize::MAX) {
             // Newest first: the first seen of each job is its newest.
-            for run in &runs {
-                last_runs.0.entry(JobKey(run.job.clone())).or_insert_with(|| run.clone());
+            for run in runs {
+                let key = JobKey(run.job.clone());
                 if run.outcome == Outcome::Succeeded {
-                    last_runs.1.entry(JobKey(run.job.clone())).or_insert_with(|| run.clone());
+                    if let Ok(t) = DateTime::parse_from_rfc3339(run.ended.as_deref().unwrap_or(&run.started)) {
+                        own.entry(key.clone()).or_insert(t.with_timezone(&Utc));
+                    }
+                    last_runs.1.entry(key.clone()).or_insert_with(|| run.clone());
                 }
-            }
-            for run in runs.iter().filter(|r| r.outcome == Outcome::Succeeded) {
-                if let Ok(t) = DateTime::parse_from_rfc3339(run.ended.as_deref().unwrap_or(&run.started)) {
-                    own.entry(JobKey(run.job.clone())).or_insert(t.with_timezone(&Utc));
-                }
+                last_runs.0.entry(key).or_insert(run);
             }
         }
         Self {
@@ -239,8 +238,9 @@ impl Shared {
         (**view).clone()
     }
 
-    /// The shards this replica holds now, of how many.
+    /// The shards this replica holds now, of how many (and so say the metrics).
     pub(crate) fn set_held(&self, held: &Held, shards: u32) {
+        self.metrics.set_held(shards, held);
         *self.held.lock().expect("the shards' lock") = (held.clone(), shards);
     }
 

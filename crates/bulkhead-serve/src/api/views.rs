@@ -393,10 +393,15 @@ impl Facts<'_> {
     /// Every app, as the compliance table shows it.
     pub fn apps(&self) -> Vec<AppView> {
         let spec = &self.fleet.file.spec;
+        // The model's index finds each app's clusters without a scan.
+        let index = bulkhead_model::spec::ClusterIndex::new(&spec.clusters);
         let mut placed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for app in &spec.apps {
-            let clusters =
-                spec.clusters.iter().filter(|c| app.placement.clusters.matches(c)).map(|c| c.name.clone()).collect();
+            let clusters = index
+                .select(&spec.clusters, &app.placement.clusters)
+                .into_iter()
+                .map(|i| spec.clusters[i].name.clone())
+                .collect();
             placed.insert(&app.name, clusters);
         }
         let mut findings: HashMap<&str, Vec<&Diagnostic>> = HashMap::new();
@@ -622,7 +627,8 @@ fn app_health(within_rpo: Option<bool>, drills: &[DrillView], findings: Severity
 /// The blast radius of every domain above the nodes, on paper.
 pub fn blast(fleet: &bulkhead_model::Fleet) -> BlastView {
     let blast = bulkhead_blast::analyze_static(fleet, 1, &bulkhead_blast::Measured::default());
-    let spofs: BTreeSet<usize> = bulkhead_blast::spofs(&blast).iter().map(|s| s.domain).collect();
+    // Each single point of failure's score, by domain.
+    let spofs: HashMap<usize, u64> = bulkhead_blast::spofs(&blast).iter().map(|s| (s.domain, s.score)).collect();
     let mut cells: HashMap<usize, Vec<&bulkhead_blast::Cell>> = HashMap::new();
     for cell in blast.cells.iter().filter(|c| c.failed.len() == 1) {
         cells.entry(cell.failed[0]).or_default().push(cell);
@@ -630,7 +636,6 @@ pub fn blast(fleet: &bulkhead_model::Fleet) -> BlastView {
     let impact = |i: bulkhead_blast::Impact| {
         serde_json::to_value(i).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
     };
-    let score_of: HashMap<usize, u64> = bulkhead_blast::spofs(&blast).iter().map(|s| (s.domain, s.score)).collect();
     let domains = blast
         .domains
         .iter()
@@ -665,8 +670,8 @@ pub fn blast(fleet: &bulkhead_model::Fleet) -> BlastView {
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),
                 worst: impact(worst),
-                score: score_of.get(&i).copied().unwrap_or(0),
-                single_point_of_failure: spofs.contains(&i),
+                score: spofs.get(&i).copied().unwrap_or(0),
+                single_point_of_failure: spofs.contains_key(&i),
                 apps,
                 control_planes,
             }
