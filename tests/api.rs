@@ -17,41 +17,11 @@ use serde_json::{Value, json};
 
 use crate::backup::{PASSWORD, PASSWORD_ENV, json_of, run};
 use crate::serve::{free_port, namespace_with_settings};
-use crate::support::{bulkhead, one_app_fleet, repo_root, scratch, service_account_with_token};
+use crate::support::{Answer, bulkhead, one_app_fleet, repo_root, scratch, service_account_with_token, sha256_hex};
 
-/// An answer: status, headers (lowercase names), body.
-struct Answer {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-/// One request to the server on `port`, plain HTTP/1.1.
+/// One request to the server on `port`.
 fn call(port: u16, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Option<Answer> {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-    if let Some(token) = token {
-        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
-    }
-    if !body.is_empty() {
-        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
-    } else if method == "POST" {
-        head.push_str("Content-Length: 0\r\n");
-    }
-    write!(stream, "{head}\r\n{body}").ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    Some(Answer { status, headers: headers.to_ascii_lowercase(), body: body.to_string() })
+    crate::support::http(port, method, path, token, body, Duration::from_secs(30))
 }
 
 fn get(port: u16, path: &str, token: Option<&str>) -> Answer {
@@ -281,11 +251,6 @@ fn self_signed(dir: &Path) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     Some((cert, key))
-}
-
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A fleet with no cluster access: the API serves it all the same.

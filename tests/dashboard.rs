@@ -8,7 +8,6 @@
 //! server. Screenshots are kept beside the test binary (`screenshots/`).
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -17,7 +16,7 @@ use serde_json::Value;
 
 use crate::backup::{PASSWORD, PASSWORD_ENV};
 use crate::serve::{free_port, namespace_with_settings};
-use crate::support::{bulkhead, repo_root, scratch, testenv_fleet_with};
+use crate::support::{bulkhead, repo_root, scratch, sha256_hex, testenv_fleet_with};
 use crate::webdriver::Browser;
 
 /// The page loaded only from `origin`: every resource it fetched, by the
@@ -150,12 +149,7 @@ fn served_for_the_multicloud_example_it_shows_its_map_table_and_timeline() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let start = std::time::Instant::now();
-    while !headers_of_the_page_answered(port) {
-        assert!(start.elapsed() < Duration::from_secs(60), "serve did not answer");
-        assert!(serve.try_wait().unwrap().is_none(), "serve exited");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_answering(port, &mut serve);
     let origin = format!("http://127.0.0.1:{port}");
     log_in(&browser, &origin, "multicloud-secret");
     let clusters =
@@ -180,16 +174,7 @@ fn served_for_the_multicloud_example_it_shows_its_map_table_and_timeline() {
 
 /// `GET /` on the server: its headers, lowercase.
 fn headers_of_the_page(port: u16) -> String {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    text.split_once("\r\n\r\n").map(|(h, _)| h.to_ascii_lowercase()).unwrap_or_default()
-}
-
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::support::http(port, "GET", "/", None, None, Duration::from_secs(30)).expect("serve answers").headers
 }
 
 const SHOP_FAILING: &str = "document.querySelector('tr[data-app=\"shop\"]')?.classList.contains('failing')";
@@ -212,11 +197,7 @@ async fn the_dashboard_shows_a_stale_backup_in_red_and_its_recovery() {
     );
     testenv_fleet_with(&env, &dir, &app, &dr);
     let tokens = dir.join("tokens.yaml");
-    std::fs::write(
-        &tokens,
-        format!("tokens:\n  - {{name: wallboard, sha256: {}, allow: [viewer]}}\n", sha256_hex("wallboard-secret")),
-    )
-    .unwrap();
+    viewer_tokens(&tokens, "wallboard-secret");
     let port = free_port();
     let mut serve = bulkhead()
         .args(["serve", "--state", &dir.join("state").display().to_string(), "--listen", &format!("127.0.0.1:{port}")])
@@ -234,12 +215,7 @@ async fn the_dashboard_shows_a_stale_backup_in_red_and_its_recovery() {
         .spawn()
         .unwrap();
     let origin = format!("http://127.0.0.1:{port}");
-    let start = std::time::Instant::now();
-    while !headers_of_the_page_answered(port) {
-        assert!(start.elapsed() < Duration::from_secs(60), "serve did not answer");
-        assert!(serve.try_wait().unwrap().is_none(), "serve exited");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_answering(port, &mut serve);
     let headers = headers_of_the_page(port);
     assert!(headers.contains("content-security-policy: default-src 'self'"), "{headers}");
 
@@ -281,6 +257,13 @@ async fn the_dashboard_shows_a_stale_backup_in_red_and_its_recovery() {
     crate::support::assert_secret_unseen(&out, "wallboard-secret");
 }
 
-fn headers_of_the_page_answered(port: u16) -> bool {
-    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+/// Waits until `serve` takes connections on `port` (its API answers before
+/// the repositories are read, as the page needs).
+fn wait_answering(port: u16, serve: &mut std::process::Child) {
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(60), "serve did not answer");
+        assert!(serve.try_wait().unwrap().is_none(), "serve exited");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

@@ -5,7 +5,6 @@
 //! an invalid one is refused with the last good fleet kept; `/metrics`,
 //! `/healthz`, `/readyz` and `bulkhead jobs` say so.
 
-use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -23,13 +22,7 @@ pub(crate) fn free_port() -> u16 {
 
 /// `GET path` on the server: its status and body; `None` while it does not answer.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()))
+    crate::support::http(port, "GET", path, None, None, Duration::from_secs(5)).map(|a| (a.status, a.body))
 }
 
 /// Whether `/metrics` text has a sample line `sample` (`name{labels} value`)

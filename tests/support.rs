@@ -299,3 +299,58 @@ pub async fn service_account_with_token(
     let issued = accounts.create_token_request(name, &Default::default(), &request).await.unwrap();
     issued.status.and_then(|s| s.token).expect("the API server issued a token")
 }
+
+/// An answer of a server the tests started: status, headers (lowercase), body.
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The head, lowercase.
+    pub headers: String,
+    /// The body.
+    pub body: String,
+}
+
+impl Answer {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One plain HTTP/1.1 request to 127.0.0.1:`port`, with a bearer `token`
+/// and a JSON `body` when given, read for at most `wait`; `None` while
+/// nothing answers.
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+    wait: std::time::Duration,
+) -> Option<Answer> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(wait)).ok()?;
+    let body = body.map(serde_json::Value::to_string).unwrap_or_default();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    } else if method == "POST" {
+        head.push_str("Content-Length: 0\r\n");
+    }
+    write!(stream, "{head}\r\n{body}").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let (headers, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Some(Answer { status, headers: headers.to_ascii_lowercase(), body: body.to_string() })
+}
+
+/// The hex SHA-256 of `text`, as a token file holds a token.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
