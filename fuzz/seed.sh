@@ -25,4 +25,7 @@ while read -r q; do printf '%s' "$q" > "$here/corpus/quantity/$q"; done < "$here
 rm "$here/corpus/quantities.txt"
 # etcd: small snapshots, values and delta segments the crate's own test writes.
 BULKHEAD_FUZZ_SEEDS="$here/corpus" cargo test -q --manifest-path "$root/Cargo.toml" -p bulkhead-etcd --test offline_formats fuzz_seeds >/dev/null
+mkdir -p "$here/corpus/traffic_status"
+printf '%s' 'cluster=eu-1 answers=out probes=down down=2 seen=3 of=3 reason=connect: timed out' > "$here/corpus/traffic_status/down"
+printf '%s' 'cluster=a answers=in probes=up down=0 seen=1 of=1 reason=HTTP 200' > "$here/corpus/traffic_status/up"
 echo "seeded: $(ls "$here/corpus" | tr '\n' ' ')"

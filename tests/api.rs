@@ -70,7 +70,7 @@ fn validator(document: &Value, name: &str) -> jsonschema::Validator {
     jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("the schema of {name} does not compile: {e}"))
 }
 
-fn assert_valid(document: &Value, name: &str, value: &Value) {
+pub(crate) fn assert_valid(document: &Value, name: &str, value: &Value) {
     let errors: Vec<String> =
         validator(document, name).iter_errors(value).map(|e| format!("{e} at {}", e.instance_path())).collect();
     assert!(errors.is_empty(), "the answer is not a valid {name}: {errors:?}\n{value:#}");
@@ -81,7 +81,7 @@ fn succeeded_runs(port: u16, token: &str, job: &str) -> Vec<Value> {
     runs["items"].as_array().unwrap().iter().filter(|r| r["outcome"] == "succeeded").cloned().collect()
 }
 
-const READ: &[&str] = &["fleet", "apps", "jobs", "runs", "checks", "blast"];
+const READ: &[&str] = &["fleet", "apps", "jobs", "runs", "checks", "blast", "traffic"];
 
 fn rules(act: bool) -> Value {
     let mut rules = vec![json!({"apiGroups": ["bulkhead.dev"], "resources": READ, "verbs": ["get", "list", "watch"]})];
@@ -149,6 +149,10 @@ async fn the_clusters_rbac_decides_who_reads_and_who_acts() {
     let blast = get(port, "/api/v1/blast", Some(&reader));
     assert_valid(&document, "BlastView", &blast.json());
     assert!(blast.json()["domains"].as_array().unwrap().iter().any(|d| d["name"] == c0.as_str()), "{}", blast.body);
+    let traffic = get(port, "/api/v1/traffic", Some(&reader));
+    assert_eq!(traffic.status, 200, "{}", traffic.body);
+    assert_valid(&document, "TrafficView", &traffic.json());
+    assert!(traffic.json().get("zone").is_none(), "this fleet routes no traffic: {}", traffic.body);
 
     // The reader may not act; RBAC's words say who was refused.
     let refused = post(port, "/api/v1/apps/shop/backup", Some(&reader), None);

@@ -441,3 +441,147 @@ fn bad_input_is_refused_before_serving() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("has errors"), "{err}");
 }
+
+/// A CH-class TXT query for `name` over UDP to `server`, unsigned: the
+/// response code (`None` without an answer). Written with Python's socket
+/// module, so no DNS tool is needed.
+fn unsigned_status_query(server: &str, port: u16, name: &str) -> Option<u8> {
+    let script = "import socket,struct,sys
+q=b''.join(bytes([len(l)])+l.encode() for l in sys.argv[3].split('.') if l)+b'\\0'
+m=struct.pack('>HHHHHH',7,0,1,0,0,0)+q+struct.pack('>HH',16,3)
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(2)
+s.sendto(m,(sys.argv[1],int(sys.argv[2])))
+print(s.recv(512)[3]&15)";
+    let out =
+        std::process::Command::new("python3").args(["-c", script, server, &port.to_string(), name]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// `bulkhead serve`'s `/api/v1/traffic` asks the instances themselves, over
+/// DNS with the transfer key, how they see each site: both instances have
+/// the dead site out of their answers, its probes down with the reason and
+/// both votes against it; when one instance dies it is listed as not
+/// answering, and the other keeps the site in its answers (one vote of two
+/// is no majority) while its probes still have it down. An unsigned status
+/// query is refused. Loopback only: no namespaces, no cluster.
+#[test]
+fn serve_shows_each_site_as_every_instance_sees_it() {
+    use std::process::{Command, Stdio};
+    let dir = scratch("traffic-seen");
+    // The fleet apart from the logs and the state: serve takes a change of
+    // its directory as a new fleet.
+    let fleet = dir.join("fleet");
+    let port = crate::serve::free_port();
+    let (dns_port, peer_port, health_port) = (port + 1, port + 2, port + 3);
+    std::fs::create_dir_all(fleet.join("apps/empty")).unwrap();
+    let yaml = format!(
+        "apiVersion: bulkhead.dev/v1alpha1\nkind: Fleet\nmetadata: {{name: seen}}\nspec:\n  providers:\n    - {{name: metal, kind: bare-metal, regions: [{{name: r1, zones: [z1]}}, {{name: r2, zones: [z2]}}]}}\n  clusters:\n    - {{name: site1, location: metal/r1, nodePools: [{{name: p, count: 1}}], ingress: {{addresses: [127.0.43.1]}}}}\n    - {{name: site2, location: metal/r2, nodePools: [{{name: p, count: 1}}], ingress: {{addresses: [127.0.43.2]}}}}\n  apps:\n    - name: web\n      manifests: apps/empty\n      placement: {{clusters: {{names: [site1, site2]}}}}\n      traffic: {{hostname: web.{ZONE}, policy: round-robin, port: {health_port}, ttl: 5s}}\n  traffic:\n    zone: {ZONE}\n    ttl: 5s\n    nameservers:\n      - {{name: ns1, cluster: site1, address: 127.0.43.53, dnsPort: {dns_port}, peerPort: {peer_port}}}\n      - {{name: ns2, cluster: site2, address: 127.0.44.53, dnsPort: {dns_port}, peerPort: {peer_port}}}\n    probes: {{interval: 300ms, timeout: 200ms, failAfter: 2, recoverAfter: 2}}\n"
+    );
+    std::fs::write(fleet.join("fleet.yaml"), yaml).unwrap();
+    std::fs::write(dir.join("peers.key"), KEY).unwrap();
+    std::fs::write(dir.join("xfer.key"), key_file("watcher")).unwrap();
+    let file = |name: &str| dir.join(name).display().to_string();
+
+    // A key that cannot be read stops serve before it listens.
+    let refused = crate::support::bulkhead()
+        .args(["serve", "--state", &file("state"), "--api-auth", "none", "--for", "5s"])
+        .args(["--traffic-key", &file("missing.key"), &file("fleet")])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(said.contains("--traffic-key: key") && said.contains("missing.key"), "{said}");
+
+    // site1 answers its probes; nothing listens at site2.
+    let mut children = vec![
+        Command::new("python3")
+            .args(["-c", crate::netns::HEALTH_SERVER, "127.0.43.1", &health_port.to_string()])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ];
+    for ns in ["ns1", "ns2"] {
+        let log = std::fs::File::create(dir.join(format!("{ns}.log"))).unwrap();
+        children.push(
+            crate::support::bulkhead()
+                .args(["traffic", "serve", "--instance", ns, "--peer-key", &file("peers.key")])
+                .args(["--transfer-key", &file("xfer.key"), &file("fleet")])
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+    }
+    let serve_log = std::fs::File::create(dir.join("serve.log")).unwrap();
+    children.push(
+        crate::support::bulkhead()
+            .args(["serve", "--state", &file("state"), "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--api-auth", "none", "--drift-every", "0", "--check-every", "0", "--for", "120s"])
+            .args(["--traffic-key", &file("xfer.key"), &file("fleet")])
+            .stdout(serve_log.try_clone().unwrap())
+            .stderr(serve_log)
+            .spawn()
+            .unwrap(),
+    );
+    let traffic = || {
+        crate::support::http(port, "GET", "/api/v1/traffic", None, None, Duration::from_secs(10))
+            .filter(|a| a.status == 200)
+            .map(|a| a.json())
+    };
+    let site = |view: &serde_json::Value, cluster: &str| -> serde_json::Value {
+        view["apps"][0]["sites"].as_array().unwrap().iter().find(|s| s["cluster"] == cluster).unwrap().clone()
+    };
+    let mut last = serde_json::Value::Null;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        until(Duration::from_secs(30), "both instances have site2 out and site1 in", || {
+            let Some(view) = traffic() else { return false };
+            last = view.clone();
+            view["instances"].as_array().is_some_and(|i| i.len() == 2 && i.iter().all(|i| i.get("error").is_none()))
+                && site(&view, "site2")["agreement"] == "out"
+                && site(&view, "site1")["agreement"] == "in"
+                && site(&view, "site2")["seenBy"].as_array().is_some_and(|s| s.len() == 2)
+        });
+        assert_eq!(last["zone"], "gslb.test.", "{last}");
+        let document = crate::support::http(port, "GET", "/openapi.json", None, None, Duration::from_secs(5)).unwrap();
+        crate::api::assert_valid(&document.json(), "TrafficView", &last);
+        for seen in site(&last, "site2")["seenBy"].as_array().unwrap() {
+            assert_eq!((seen["inAnswers"].as_bool(), seen["probesUp"].as_bool()), (Some(false), Some(false)), "{seen}");
+            assert_eq!((seen["downVotes"].as_u64(), seen["of"].as_u64()), (Some(2), Some(2)), "{seen}");
+            assert!(!seen["reason"].as_str().unwrap().is_empty(), "the probe's reason: {seen}");
+        }
+        let up = &site(&last, "site1")["seenBy"][0];
+        assert_eq!((up["probesUp"].as_bool(), up["downVotes"].as_u64()), (Some(true), Some(0)), "{up}");
+        assert_eq!(site(&last, "site1")["addresses"], serde_json::json!(["127.0.43.1"]));
+
+        // Without the key, an instance says nothing about its probes.
+        assert_eq!(unsigned_status_query("127.0.43.53", dns_port, "web.gslb.test"), Some(5), "REFUSED");
+
+        // ns2 goes: it is listed as not answering, and ns1 alone is no
+        // majority, so site2 is back in its answers though its probes still
+        // have it down.
+        let ns2 = &mut children[2];
+        ns2.kill().unwrap();
+        ns2.wait().unwrap();
+        until(Duration::from_secs(30), "ns2 not answering, ns1 holding site2 in", || {
+            let Some(view) = traffic() else { return false };
+            last = view.clone();
+            let ns2_error = view["instances"][1]["error"].as_str().is_some();
+            let seen = site(&view, "site2")["seenBy"].clone();
+            ns2_error
+                && seen.as_array().is_some_and(|s| s.len() == 1)
+                && seen[0]["inAnswers"] == true
+                && seen[0]["probesUp"] == false
+                && seen[0]["seen"] == 1
+        });
+        assert_eq!(site(&last, "site2")["agreement"], "in", "only ns1 answered: {last}");
+    }));
+    for mut child in children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let logs: String = ["ns1", "ns2", "serve"]
+        .iter()
+        .map(|n| format!("--- {n}\n{}", std::fs::read_to_string(dir.join(format!("{n}.log"))).unwrap_or_default()))
+        .collect();
+    assert!(outcome.is_ok(), "last view: {last}\n{logs}");
+}

@@ -46,6 +46,7 @@ fn zone() -> Zone {
             fqdn: Name::from_ascii("ns1.gslb.test.").unwrap(),
             cluster: "a".into(),
             ip: "10.0.0.53".parse().unwrap(),
+            dns_port: 53,
             peer_port: 8053,
         }],
         vec![

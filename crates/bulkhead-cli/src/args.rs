@@ -312,6 +312,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// A TSIG key (BIND's key file, as `tsig-keygen` writes it) that the
+    /// traffic DNS instances take with `--transfer-key`: `/api/v1/traffic`
+    /// and the dashboard then show each app's sites as every instance sees
+    /// them (asked over DNS, signed). Without it, only what the fleet declares.
+    #[arg(long, value_name = "FILE")]
+    pub traffic_key: Option<PathBuf>,
+
     /// Where the history of runs is kept [default: $XDG_STATE_HOME/bulkhead,
     /// or ~/.local/state/bulkhead].
     #[arg(long, value_name = "DIR", env = env_vars::BULKHEAD_STATE)]

@@ -116,6 +116,9 @@ pub struct Settings {
     pub auth: AuthMode,
     /// HTTPS with this certificate and key; plain HTTP without.
     pub tls: Option<TlsFiles>,
+    /// A TSIG key file (BIND's format) the traffic DNS instances take with
+    /// `--transfer-key`: the API asks them with it how they see each site.
+    pub traffic_key: Option<PathBuf>,
 }
 
 impl Settings {
@@ -149,6 +152,7 @@ impl Settings {
             allow_overrun: false,
             auth: AuthMode::Auto,
             tls: None,
+            traffic_key: None,
         }
     }
 
@@ -206,6 +210,9 @@ pub enum Error {
     /// The certificate or key cannot be used.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// `--traffic-key` cannot be read or used.
+    #[error("--traffic-key: {0}")]
+    TrafficKey(bulkhead_traffic::Error),
     /// The HTTP address cannot be listened on.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -226,7 +233,8 @@ impl Error {
             | Self::Unprotected(_)
             | Self::Tokens(_)
             | Self::NoReviewer
-            | Self::Tls(_) => bulkhead_model::Fault::Input,
+            | Self::Tls(_)
+            | Self::TrafficKey(_) => bulkhead_model::Fault::Input,
             Self::Listen { .. } => bulkhead_model::Fault::Outside,
             Self::Management { source, .. } => source.fault(),
             Self::Lease(leader::LeaseError::Cluster(e)) => e.fault(),
@@ -236,6 +244,16 @@ impl Error {
             Self::Lease(_) => bulkhead_model::Fault::Outside,
         }
     }
+}
+
+/// The signer of the API's questions to the traffic instances.
+fn traffic_signer(settings: &Settings) -> Result<Option<hickory_proto::rr::TSigner>, Error> {
+    let Some(path) = &settings.traffic_key else { return Ok(None) };
+    let key = bulkhead_traffic::tsig::read_key_file(path).map_err(Error::TrafficKey)?;
+    let signer = key.signer().map_err(|source| {
+        Error::TrafficKey(bulkhead_traffic::Error::Key { path: path.display().to_string(), source })
+    })?;
+    Ok(Some(signer))
 }
 
 /// What the server would run, and when, without running anything: the
@@ -415,6 +433,7 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
     let reviewer = cluster.as_ref().zip(management.as_ref()).map(|(c, (_, namespace))| (c, namespace.as_str()));
     let access = Arc::new(access(&settings, reviewer)?);
     let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
+    let traffic = Arc::new(api::traffic::TrafficWatch::new(traffic_signer(&settings)?));
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -437,7 +456,7 @@ pub async fn serve(settings: Settings, env: bulkhead_repository::Env, stop: Canc
         tls = settings.tls.is_some(),
         "serving"
     );
-    let api = api::ApiState { shared: Arc::clone(&shared), access, stop: stop.clone() };
+    let api = api::ApiState { shared: Arc::clone(&shared), access, traffic, stop: stop.clone() };
     let routes = http::routes(Arc::new(registry), Arc::clone(&ready), api);
     let http = tokio::spawn(http::serve(listener, routes, tls, stop.clone()));
 

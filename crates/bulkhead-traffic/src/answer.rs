@@ -212,6 +212,7 @@ mod tests {
                 fqdn: name("ns1.gslb.test."),
                 cluster: "a".into(),
                 ip: "192.0.2.53".parse().unwrap(),
+                dns_port: 53,
                 peer_port: 8053,
             }],
             vec![Service {

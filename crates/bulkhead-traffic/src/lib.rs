@@ -5,7 +5,8 @@
 //! parts decide: [`zone`] (what the fleet declares), [`policy`] (which sites
 //! an answer names), [`answer`] (the records of one answer), [`health`]
 //! (hysteresis), [`votes`] (no failover without a majority of instances),
-//! [`wire`] (the peers' signed messages), [`rrl`] (response-rate limiting).
+//! [`wire`] (the peers' signed messages), [`rrl`] (response-rate limiting),
+//! [`status`] (how an instance sees each site, for the watcher).
 //! The rest talks to the network: [`probe`], [`workloads`] (the clusters'
 //! own view, through their API), [`peers`], [`server`],
 //! [`secondary`] (RFC 2136 updates to an external primary), and [`serve`]
@@ -22,6 +23,7 @@ pub mod secondary;
 pub mod serve;
 pub mod server;
 pub mod state;
+pub mod status;
 pub mod tsig;
 pub mod votes;
 pub mod wire;

@@ -32,8 +32,8 @@ use crate::zone::{ProbeTiming, Zone};
 pub struct ServeOptions {
     /// Which of the zone's nameservers this is.
     pub instance: String,
-    /// Where to answer DNS (UDP and TCP); the nameserver's address, port 53,
-    /// when absent.
+    /// Where to answer DNS (UDP and TCP); the nameserver's address and DNS
+    /// port (53 unless `dnsPort` says otherwise) when absent.
     pub listen: Option<SocketAddr>,
     /// Where to receive peers' views; the nameserver's address and peer port
     /// when absent.
@@ -87,7 +87,7 @@ pub async fn serve(zone: Zone, options: ServeOptions, shutdown: impl Future<Outp
     let serial = u32::try_from(SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_secs())).unwrap_or(1);
     let timing = zone.probes;
     let live = Arc::new(Live::new(zone, serial));
-    let listen = options.listen.unwrap_or(SocketAddr::new(me.ip, 53));
+    let listen = options.listen.unwrap_or(SocketAddr::new(me.ip, me.dns_port));
     let udp = UdpSocket::bind(listen).await.map_err(|source| Error::Listen { address: listen, source })?;
     let tcp = TcpListener::bind(listen).await.map_err(|source| Error::Listen { address: listen, source })?;
     let mut server = Server::new(Handler::new(live.clone(), signers, options.limits));
@@ -139,9 +139,13 @@ pub async fn serve(zone: Zone, options: ServeOptions, shutdown: impl Future<Outp
                 let results = probe_round(zone, &http, &api, timing).await;
                 for (si, i, outcome) in results {
                     let (app, cluster) = (&zone.services[si].app, &zone.services[si].sites[i].cluster);
-                    if let Some(t) =
-                        health[si][i].observe(outcome.ok, &outcome.reason, timing.fail_after, timing.recover_after)
-                    {
+                    let transition =
+                        health[si][i].observe(outcome.ok, &outcome.reason, timing.fail_after, timing.recover_after);
+                    live.see(si, i, |seen| {
+                        seen.probes_up = health[si][i].is_up();
+                        seen.reason.clone_from(&outcome.reason);
+                    });
+                    if let Some(t) = transition {
                         live.metrics.changed(app, cluster, "probe", t.up);
                         if t.up {
                             info!(%app, %cluster, after = t.after, reason = %t.reason, "probes: site up");
@@ -301,6 +305,11 @@ fn recount(live: &Live, votes: &Votes) -> bool {
             let key = SiteKey { app: service.app.clone(), cluster: site.cluster.clone() };
             let tally = votes.tally(&key, now);
             let up = !tally.is_down();
+            let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+            live.see(si, i, |seen| {
+                (seen.down_votes, seen.seen, seen.of) =
+                    (count(tally.down), count(tally.visible), count(tally.instances));
+            });
             if live.set_up(si, i, up) {
                 changed = true;
                 live.metrics.changed(&service.app, &site.cluster, "answers", up);

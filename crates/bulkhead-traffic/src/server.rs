@@ -8,7 +8,7 @@ use hickory_net::runtime::Time;
 use hickory_net::xfer::Protocol;
 use hickory_proto::op::{Edns, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::tsig::TsigError;
-use hickory_proto::rr::{Record, RecordType, TSigResponseContext, TSigner};
+use hickory_proto::rr::{DNSClass, Record, RecordType, TSigResponseContext, TSigner};
 use hickory_proto::serialize::binary::BinEncoder;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
@@ -132,6 +132,24 @@ impl RequestHandler for Handler {
             Signed::Yes(context) => Some(context),
             Signed::No => None,
         };
+
+        if query.query_class() == DNSClass::CH && query.query_type() == RecordType::TXT {
+            // How this instance sees an app's sites: for a watcher holding
+            // a transfer key only (see `crate::status`).
+            let service = self.live.zone.service_at(query.name());
+            let (Some(service), Some(_)) = (service, &context) else {
+                debug!(source = %request.src(), "a status query refused");
+                return reply.empty(ResponseCode::Refused, context).await;
+            };
+            let hostname = &self.live.zone.services[service].hostname;
+            let out = Answer {
+                answers: crate::status::records(hostname, &self.live.seen(service)),
+                authoritative: true,
+                ..Answer::default()
+            };
+            reply.meta.authoritative = true;
+            return reply.records(ResponseCode::NoError, &out, context).await;
+        }
 
         if query.query_type() == RecordType::AXFR {
             // A transfer: over TCP, signed by a key we hold, for our zone.

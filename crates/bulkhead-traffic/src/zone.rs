@@ -44,6 +44,8 @@ pub struct NameserverEntry {
     pub cluster: String,
     /// The address it serves DNS on.
     pub ip: IpAddr,
+    /// The port it serves DNS on (53 but in tests and behind port mappings).
+    pub dns_port: u16,
     /// The UDP port of its peer channel.
     pub peer_port: u16,
 }
@@ -134,6 +136,7 @@ impl Zone {
                 fqdn: fqdn(&format!("{}.{}", ns.name, traffic.zone.trim_end_matches('.')))?,
                 cluster: ns.cluster.clone(),
                 ip,
+                dns_port: ns.dns_port(),
                 peer_port: ns.peer_port(),
             });
         }

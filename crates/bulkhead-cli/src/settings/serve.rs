@@ -85,6 +85,7 @@ impl ServeSettings {
         };
         server.tls =
             args.tls_cert.zip(args.tls_key).map(|(certificate, key)| bulkhead_serve::TlsFiles { certificate, key });
+        server.traffic_key = args.traffic_key;
         Ok(Self { server, dry_run: args.dry_run, run_for: args.run_for, output: output(args.output) })
     }
 }

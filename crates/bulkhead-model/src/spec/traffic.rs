@@ -55,8 +55,14 @@ pub struct Nameserver {
     pub name: String,
     /// The cluster whose site it runs in.
     pub cluster: String,
-    /// The address it answers DNS on (port 53), and its glue record's.
+    /// The address it answers DNS on, and its glue record's.
     pub address: String,
+    /// The port it answers DNS on, where not 53: behind a port mapping, or
+    /// several instances on one host. Resolvers always ask port 53 (glue
+    /// has no port), so this is for `bulkhead serve`, which asks each
+    /// instance how it sees the sites, and for tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_port: Option<u16>,
     /// The UDP port it exchanges health views with its peers on (default 8053).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_port: Option<u16>,
@@ -66,6 +72,11 @@ impl Nameserver {
     /// The address, when it parses (validation reports it otherwise).
     pub fn ip(&self) -> Option<IpAddr> {
         self.address.parse().ok()
+    }
+
+    /// The port it answers DNS on.
+    pub fn dns_port(&self) -> u16 {
+        self.dns_port.unwrap_or(53)
     }
 
     /// The port peers send views to.

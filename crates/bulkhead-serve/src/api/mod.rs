@@ -10,6 +10,7 @@
 //! built from it ([`openapi`]), and a test asks the router for every row.
 
 pub mod openapi;
+pub mod traffic;
 pub mod views;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,6 +39,8 @@ use views::{Accepted, AppView, AppsPage, BlastView, CheckView, FleetView, JobsPa
 pub(crate) struct ApiState {
     pub shared: Arc<Shared>,
     pub access: Arc<Access>,
+    /// Asks the traffic DNS instances how they see the sites.
+    pub traffic: Arc<traffic::TrafficWatch>,
     /// Ends the live event streams when the server stops (a graceful
     /// shutdown waits for every connection).
     pub stop: CancellationToken,
@@ -157,6 +160,18 @@ pub const ROUTES: &[Route] = &[
         query: &[],
         body: None,
         response: schema::<BlastView>,
+        status: 200,
+        media: JSON,
+    },
+    Route {
+        method: "GET",
+        path: "/api/v1/traffic",
+        summary: "Each app's sites as every traffic DNS instance sees them: in its answers, its probes, the vote.",
+        permission: Permission::new("get", "traffic"),
+        name: None,
+        query: &[],
+        body: None,
+        response: schema::<traffic::TrafficView>,
         status: 200,
         media: JSON,
     },
@@ -345,6 +360,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/v1/apps/{app}", get(app))
         .route("/api/v1/check", get(check))
         .route("/api/v1/blast", get(blast))
+        .route("/api/v1/traffic", get(traffic_sites))
         .route("/api/v1/jobs", get(jobs))
         .route("/api/v1/runs", get(runs))
         .route("/api/v1/runs/{id}", get(run))
@@ -471,6 +487,13 @@ async fn blast(State(api): State<ApiState>) -> Result<Json<BlastView>, ApiError>
     let fleet =
         plan.loaded.fleet.as_ref().ok_or_else(|| ApiError(StatusCode::SERVICE_UNAVAILABLE, "no fleet".into()))?;
     Ok(Json(api.shared.blast(fleet)))
+}
+
+async fn traffic_sites(State(api): State<ApiState>) -> Result<Json<traffic::TrafficView>, ApiError> {
+    let plan = api.shared.current();
+    let fleet =
+        plan.loaded.fleet.as_ref().ok_or_else(|| ApiError(StatusCode::SERVICE_UNAVAILABLE, "no fleet".into()))?;
+    Ok(Json(api.traffic.view(fleet).await))
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -54,6 +54,13 @@ async function api(path) {
   return response.json();
 }
 
+// A view a token may lack (403) without the page asking for another token.
+async function optional(path) {
+  const headers = state.token ? { Authorization: "Bearer " + state.token } : {};
+  const response = await fetch(path, { headers, cache: "no-store" }).catch(() => null);
+  return response && response.ok ? response.json() : null;
+}
+
 async function allApps() {
   let items = [];
   for (let offset = 0; offset !== undefined && offset !== null; ) {
@@ -179,6 +186,36 @@ function renderBlast(blast) {
   }
 }
 
+// Each app's sites as every traffic DNS instance sees them: a row per site,
+// a column per instance. A site the instances disagree on is marked.
+function renderTraffic(traffic) {
+  const section = document.getElementById("traffic-section");
+  section.hidden = !traffic || !traffic.zone;
+  if (section.hidden) return;
+  const note = document.getElementById("traffic-note");
+  const unreachable = traffic.instances.filter((i) => i.error);
+  note.textContent = traffic.notAsked ? traffic.notAsked
+    : traffic.zone + (unreachable.length ? " · not answering: " + unreachable.map((i) => i.name).join(", ") : "");
+  document.querySelector("#traffic thead").replaceChildren(el("tr", {},
+    el("th", {}, "App"), el("th", {}, "Site"), el("th", {}, "Instances agree"),
+    traffic.instances.map((i) => el("th", { title: i.error || i.address }, i.name, i.error ? " ✕" : ""))));
+  document.querySelector("#traffic tbody").replaceChildren(
+    ...traffic.apps.flatMap((app) => app.sites.map((site, n) => {
+      const by = new Map(site.seenBy.map((s) => [s.instance, s]));
+      return el("tr", { class: "traffic " + site.agreement, "data-app": app.app, "data-site": site.cluster },
+        el("td", {}, n === 0 ? el("b", {}, app.app) : "", n === 0 ? el("small", { class: "muted" }, " " + app.policy) : ""),
+        el("td", { title: site.addresses.join(", ") }, site.cluster),
+        el("td", {}, el("span", { class: "pill " + site.agreement }, site.agreement)),
+        traffic.instances.map((i) => {
+          const s = by.get(i.name);
+          if (!s) return el("td", { class: "muted" }, "–");
+          const votes = s.downVotes + "/" + s.of + " down";
+          return el("td", { class: s.inAnswers ? "" : "over", title: s.reason, "data-instance": i.name },
+            s.inAnswers ? "in" : "out", el("small", { class: "muted" }, " · probes " + (s.probesUp ? "up" : "down") + " · " + votes));
+        }));
+    })));
+}
+
 function renderTimeline(runs, jobs) {
   const running = jobs.filter((j) => j.running).length;
   const paused = jobs.filter((j) => j.paused).length;
@@ -213,9 +250,10 @@ async function refresh() {
     // not with runs, and on a large fleet it is the largest answer. Asked
     // once per page (and at every 30 s refresh), not at every run's event.
     const wantBlast = !state.blast || !state.fromEvent;
-    const [fleet, apps, blast, jobs, runs, check] = await Promise.all([
+    const [fleet, apps, blast, jobs, runs, check, traffic] = await Promise.all([
       api("/api/v1/fleet"), allApps(), wantBlast ? api("/api/v1/blast") : state.blast,
       api("/api/v1/jobs?limit=1000"), api("/api/v1/runs?limit=50"), api("/api/v1/check"),
+      optional("/api/v1/traffic"),
     ]);
     state.apps = apps;
     state.blast = blast;
@@ -224,6 +262,7 @@ async function refresh() {
     renderFleet(fleet);
     renderBlast(blast);
     renderTimeline(runs.items, jobs.items);
+    renderTraffic(traffic);
     document.body.dataset.loaded = "true";
   } catch (e) {
     if (!(e instanceof Unauthenticated)) document.getElementById("updated").textContent = "cannot read the API: " + e.message;
