@@ -556,6 +556,27 @@ fn serve_shows_each_site_as_every_instance_sees_it() {
         // Without the key, an instance says nothing about its probes.
         assert_eq!(unsigned_status_query("127.0.43.53", dns_port, "web.gslb.test"), Some(5), "REFUSED");
 
+        // The dashboard's traffic table says the same, a column per instance.
+        if let Some(browser) = crate::webdriver::Browser::start(1280, 1000) {
+            browser.open(&format!("http://127.0.0.1:{port}/"));
+            browser.wait_for(
+                "document.querySelector('#traffic tr[data-site=site2].out') !== null",
+                Duration::from_secs(20),
+            );
+            let cells = browser.run(
+                "return [...document.querySelectorAll('#traffic tr[data-site=site2] td[data-instance]')].map(c => c.className + ' ' + c.textContent);",
+            );
+            assert_eq!(
+                cells,
+                serde_json::json!(["over out · probes down · 2/2 down", "over out · probes down · 2/2 down"]),
+                "{cells}"
+            );
+            let site1 = browser.run("return document.querySelector('#traffic tr[data-site=site1]').className;");
+            assert_eq!(site1, "traffic in");
+            let shot = browser.screenshot(&browser.find("#traffic-section"), "traffic-instances.png");
+            assert!(std::fs::metadata(shot).unwrap().len() > 2_000);
+        }
+
         // ns2 goes: it is listed as not answering, and ns1 alone is no
         // majority, so site2 is back in its answers though its probes still
         // have it down.
