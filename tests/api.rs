@@ -470,6 +470,56 @@ async fn a_pause_taken_through_one_replica_holds_on_the_other() {
     until("the resume on the other replica", Duration::from_secs(15), || {
         paused_by(port_b, &job).is_none().then_some(())
     });
+
+    // "Back up now" through either replica: the one holding the job's shard
+    // starts it; the other hands it over through the same Lease.
+    let by_hand = |port: u16| -> usize {
+        let runs = get(port, &format!("/api/v1/runs?job={job}"), None).json();
+        runs["items"].as_array().unwrap().iter().filter(|r| r.get("slot").is_none() && r.get("ended").is_some()).count()
+    };
+    let asked: Vec<(u16, Answer)> =
+        [port_a, port_b].into_iter().map(|p| (p, post(p, "/api/v1/apps/shop/backup", None, None))).collect();
+    for (_, answer) in &asked {
+        assert_eq!(answer.status, 202, "{}", answer.body);
+    }
+    let handed_by: Vec<u16> = asked
+        .iter()
+        .filter(|(_, a)| a.json()["message"].as_str().unwrap().contains("on the replica holding its shard"))
+        .map(|(p, _)| *p)
+        .collect();
+    assert_eq!(
+        handed_by.len(),
+        1,
+        "one replica holds the shard, the other hands over: {:?}",
+        asked.iter().map(|(_, a)| &a.body).collect::<Vec<_>>()
+    );
+    let (other, holder) = if handed_by[0] == port_a { (port_a, port_b) } else { (port_b, port_a) };
+    let first = until("a backup asked for by hand ran", Duration::from_secs(90), || {
+        let n = by_hand(holder);
+        (n >= 1
+            && paused_by(holder, &job).is_none()
+            && get(holder, "/api/v1/jobs", None).json()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|j| j["running"] != true))
+        .then_some(n)
+    });
+    // Asked through the other replica alone, it runs on the holder.
+    assert_eq!(post(other, "/api/v1/apps/shop/backup", None, None).status, 202);
+    until("the handed-over backup ran on the holder", Duration::from_secs(90), || {
+        (by_hand(holder) > first).then_some(())
+    });
+    assert_eq!(by_hand(other), 0, "nothing ran on the replica that handed over");
+    let kept = leases.get("bulkhead-serve-pauses").await.expect("the pauses' Lease");
+    let left: Vec<String> = kept
+        .metadata
+        .annotations
+        .unwrap_or_default()
+        .into_keys()
+        .filter(|k| k.starts_with("run.bulkhead.dev/"))
+        .collect();
+    assert!(left.is_empty(), "requests taken are taken off the Lease: {left:?}");
     for mut replica in [a, b] {
         replica.kill().unwrap();
         let _ = replica.wait();

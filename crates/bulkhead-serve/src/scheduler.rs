@@ -110,12 +110,29 @@ pub(crate) enum Refused {
     /// The fleet declares no such job.
     #[error("the fleet declares no job `{0}`")]
     Unknown(String),
-    /// Another replica holds its shard.
+    /// Another replica holds its shard, and there is no Lease to hand the
+    /// request over through.
     #[error(
         "job `{job}` is in shard {shard}, which another replica holds: ask again (the Service may route you there)"
     )]
     Elsewhere { job: String, shard: u32 },
+    /// The request could not be handed to the replica holding the shard.
+    #[error("the run could not be handed to the replica holding its shard: {0}")]
+    Handoff(String),
 }
+
+/// Where runs asked for by hand start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Handed {
+    /// Started here, at the next tick.
+    pub here: usize,
+    /// Handed to the replicas holding their shards (through the Lease).
+    pub elsewhere: usize,
+}
+
+/// A run request on the Lease that no replica takes (its job left the
+/// fleet, or its shard is held by none) is dropped after this long.
+const STALE_RUN_REQUEST: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 /// A job's next slot, and the last success it was worked out from.
 type NextSlot = (Option<DateTime<Utc>>, DateTime<Utc>);
@@ -192,14 +209,44 @@ impl Shared {
 
     /// Reads the shared pauses again: the other replicas' pauses and
     /// resumes take effect here. Local pauses need no reading.
+    ///
+    /// Runs other replicas were asked for, of jobs whose shards this one
+    /// holds, start here at the next tick, and their requests are taken off.
     pub(crate) async fn refresh_pauses(&self) {
         let Some(store) = self.pause_store.get() else { return };
-        match store.read().await {
-            Ok(shared) => {
-                *self.paused.lock().expect("the pauses' lock") =
-                    shared.into_iter().map(|(k, p)| (JobKey(k), p)).collect();
+        let shared = match store.read().await {
+            Ok(shared) => shared,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the shared pauses: the last read stand");
+                return;
             }
-            Err(e) => tracing::warn!(error = %e, "cannot read the shared pauses: the last read stand"),
+        };
+        *self.paused.lock().expect("the pauses' lock") =
+            shared.pauses.into_iter().map(|(k, p)| (JobKey(k), p)).collect();
+        let plan = self.current();
+        for request in shared.runs {
+            let job = plan.jobs.iter().find(|j| j.work.key().0 == request.job);
+            let take = match job {
+                Some(job) => self.runs_here(job).is_ok(),
+                None => chrono::DateTime::parse_from_rfc3339(&request.asked)
+                    .map_or(true, |asked| now() - asked.with_timezone(&Utc) > STALE_RUN_REQUEST),
+            };
+            if !take {
+                continue;
+            }
+            // Off the Lease first: a request is started once, not once per
+            // replica that read it before it went.
+            if let Err(e) = store.run_taken(&request.job).await {
+                tracing::warn!(error = %e, job = request.job, "cannot take a run request off the Lease: next read");
+                continue;
+            }
+            match job {
+                Some(job) => {
+                    tracing::info!(job = request.job, by = request.by, "a run asked for on another replica");
+                    self.requested.lock().expect("the requests' lock").insert(job.work.key());
+                }
+                None => tracing::warn!(job = request.job, asked = request.asked, "a run request of no job dropped"),
+            }
         }
     }
 
@@ -251,18 +298,31 @@ impl Shared {
         if held.contains(&shard) { Ok(()) } else { Err(Refused::Elsewhere { job: job.work.key().0, shard }) }
     }
 
-    /// Asks for `jobs` now: each starts at the next tick. Nothing is asked
-    /// for unless every one is known and runs here.
-    pub(crate) fn request_now(&self, jobs: &[String]) -> Result<(), Refused> {
+    /// Asks for `jobs` now, for `by`: each starts at the next tick here,
+    /// or, when another replica holds its shard, is handed to it through
+    /// the Lease (it starts there within seconds). Nothing is asked for
+    /// unless every one is known.
+    pub(crate) async fn request_now(&self, jobs: &[String], by: &str) -> Result<Handed, Refused> {
         let plan = self.current();
-        let mut keys = Vec::new();
+        let (mut here, mut elsewhere) = (Vec::new(), Vec::new());
         for key in jobs {
             let job = plan.jobs.iter().find(|j| j.work.key().0 == *key).ok_or_else(|| Refused::Unknown(key.clone()))?;
-            self.runs_here(job)?;
-            keys.push(job.work.key());
+            match (self.runs_here(job), self.pause_store.get()) {
+                (Ok(()), _) => here.push(job.work.key()),
+                (Err(_), Some(_)) => elsewhere.push(key.clone()),
+                (Err(refused), None) => return Err(refused),
+            }
         }
-        self.requested.lock().expect("the requests' lock").extend(keys);
-        Ok(())
+        if let Some(store) = self.pause_store.get() {
+            let asked = now().to_rfc3339();
+            for job in &elsewhere {
+                let request = crate::pauses::RunRequest { job: job.clone(), by: by.to_string(), asked: asked.clone() };
+                store.ask_run(&request).await.map_err(|e| Refused::Handoff(e.to_string()))?;
+            }
+        }
+        let handed = Handed { here: here.len(), elsewhere: elsewhere.len() };
+        self.requested.lock().expect("the requests' lock").extend(here);
+        Ok(handed)
     }
 
     /// Pauses (`Some`) or resumes (`None`) `job`'s schedule, where every

@@ -327,6 +327,7 @@ impl From<Refused> for ApiError {
         let status = match refused {
             Refused::Unknown(_) => StatusCode::NOT_FOUND,
             Refused::Elsewhere { .. } => StatusCode::CONFLICT,
+            Refused::Handoff(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         Self(status, refused.to_string())
     }
@@ -572,13 +573,14 @@ async fn backup_now(
     if jobs.is_empty() {
         return Err(not_found(format!("the fleet backs up no app `{app}` (is it covered by a policy?)")));
     }
-    api.shared.request_now(&jobs)?;
-    tracing::info!(app, by = caller.name, "backup asked for");
+    let handed = api.shared.request_now(&jobs, &caller.name).await?;
+    tracing::info!(app, by = caller.name, here = handed.here, elsewhere = handed.elsewhere, "backup asked for");
     let message = format!(
-        "{} backup{} of `{app}` start{} now",
+        "{} backup{} of `{app}` start{} now{}",
         jobs.len(),
         if jobs.len() == 1 { "" } else { "s" },
-        if jobs.len() == 1 { "s" } else { "" }
+        if jobs.len() == 1 { "s" } else { "" },
+        elsewhere(handed)
     );
     Ok((StatusCode::ACCEPTED, Json(Accepted { jobs, message })))
 }
@@ -589,12 +591,23 @@ async fn drill_now(
     Path(drill): Path<String>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let key = Work::Drill { drill: drill.clone() }.key().0;
-    api.shared.request_now(std::slice::from_ref(&key)).map_err(|e| match e {
+    let handed = api.shared.request_now(std::slice::from_ref(&key), &caller.name).await.map_err(|e| match e {
         Refused::Unknown(_) => not_found(format!("the fleet declares no drill `{drill}`")),
         other => other.into(),
     })?;
-    tracing::info!(drill, by = caller.name, "drill asked for");
-    Ok((StatusCode::ACCEPTED, Json(Accepted { jobs: vec![key], message: format!("drill `{drill}` starts now") })))
+    tracing::info!(drill, by = caller.name, here = handed.here, "drill asked for");
+    let message = format!("drill `{drill}` starts now{}", elsewhere(handed));
+    Ok((StatusCode::ACCEPTED, Json(Accepted { jobs: vec![key], message })))
+}
+
+/// Where the runs handed to other replicas start, in words.
+fn elsewhere(handed: crate::scheduler::Handed) -> String {
+    match (handed.here, handed.elsewhere) {
+        (_, 0) => String::new(),
+        (0, 1) => " on the replica holding its shard, within seconds".into(),
+        (0, _) => " on the replicas holding their shards, within seconds".into(),
+        (_, n) => format!(" ({n} on the replicas holding their shards, within seconds)"),
+    }
 }
 
 fn known_job(api: &ApiState, job: &str) -> Result<(), ApiError> {
