@@ -194,6 +194,9 @@ checks! {
     STORAGE_CLASS_MISSING = "storage-class-missing", Storage, Error, true, true,
         why: "A claim for a storage class the target cluster does not offer (or for the default class where it has none) stays Pending.",
         fix: "Declare the class on the cluster in fleet.yaml and create it, or use a class it offers.";
+    STORAGE_SNAPSHOT_CLASS_MISSING = "storage-snapshot-class-missing", Storage, Error, true, true,
+        why: "A tier-1 app's claim on a storage class with no VolumeSnapshotClass is backed up as an empty claim: its objects come back after a restore, its data does not, so the app's RPO cannot be met for its data.",
+        fix: "Name the class's VolumeSnapshotClass in fleet.yaml (`snapshotClass`) and install its CSI driver's snapshot support, or keep the data on a class that has one.";
     STORAGE_ACCESS_MODE_UNSUPPORTED = "storage-access-mode-unsupported", Storage, Error, true, true,
         why: "A claim asking for an access mode its class cannot give never binds.",
         fix: "Ask for a mode the class offers, or use another class.";

@@ -141,6 +141,7 @@ mod tests {
             access_modes: modes.to_vec(),
             topology,
             default,
+            snapshot_class: None,
         }
     }
 

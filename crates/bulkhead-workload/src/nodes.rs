@@ -73,6 +73,8 @@ pub struct ClassInfo {
     pub topology: VolumeTopology,
     /// Whether claims without a class get it.
     pub default: bool,
+    /// Its VolumeSnapshotClass, when its volumes can be snapshotted.
+    pub snapshot_class: Option<String>,
 }
 
 /// A cluster's nodes and storage.
@@ -240,6 +242,7 @@ fn classes_of(cluster: &Cluster) -> Vec<ClassInfo> {
             access_modes: s.access_modes.clone(),
             topology: s.topology,
             default: s.default,
+            snapshot_class: s.snapshot_class.clone(),
         })
         .collect()
 }

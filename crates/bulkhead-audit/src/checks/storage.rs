@@ -84,6 +84,7 @@ pub(super) fn run(ctx: &mut Ctx<'_, '_>) {
 
 pub(super) fn run_on<'a>(ctx: &mut Ctx<'_, 'a>, nodes: &ClusterNodes, placed: &[super::Placed<'_, 'a>]) {
     let objects = ctx.objects.clone();
+    let tier = ctx.app.sla.tier;
     if !nodes.classes.is_empty() {
         for (o, path, spec) in claims(&objects) {
             let name = spec.storage_class_name.as_deref();
@@ -95,6 +96,19 @@ pub(super) fn run_on<'a>(ctx: &mut Ctx<'_, 'a>, nodes: &ClusterNodes, placed: &[
                 ctx.report(STORAGE_CLASS_MISSING, o, &format!("{path}/storageClassName"), message);
                 continue;
             };
+            if tier == 1 && class.snapshot_class.is_none() {
+                ctx.report(
+                    STORAGE_SNAPSHOT_CLASS_MISSING,
+                    o,
+                    &format!("{path}/storageClassName"),
+                    format!(
+                        "{} keeps tier-1 data on storage class `{}` of cluster `{}`, which names no snapshot class: a backup holds the claim, not the data",
+                        o.id(),
+                        class.name,
+                        nodes.cluster
+                    ),
+                );
+            }
             for m in spec.access_modes.iter().flatten() {
                 if mode(m).is_some_and(|m| !class.access_modes.contains(&m)) {
                     ctx.report(

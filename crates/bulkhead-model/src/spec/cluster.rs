@@ -188,6 +188,12 @@ pub struct StorageClass {
     /// Whether claims without a class get this one.
     #[serde(default)]
     pub default: bool,
+    /// The VolumeSnapshotClass that snapshots this class's volumes (its CSI
+    /// driver's), such as `ebs-snapclass`. Without one, a backup holds a
+    /// claim but not its data: a tier-1 app's claim on such a class is a
+    /// finding (`storage-snapshot-class-missing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_class: Option<String>,
 }
 
 /// A persistent volume access mode, as Kubernetes writes it.
