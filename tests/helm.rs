@@ -54,11 +54,12 @@ fn render(env: &TestEnv, set: &[&str]) -> String {
     ok(&helm(env, &args), "helm template")
 }
 
-const GIT: [&str; 4] = [
+const GIT: [&str; 5] = [
     "fleet.git.repository=https://git.invalid/platform/fleet.git",
     "fleet.git.image=git-sync:v4.4.0",
     "fleet.git.path=fleets/prod",
     "serve.shards=4",
+    "serve.trafficKeySecret=bulkhead-traffic-key",
 ];
 
 #[test]
@@ -111,6 +112,9 @@ async fn the_git_checkout_variant_is_audited_and_accepted_by_a_real_api_server()
     assert_eq!(serve["args"][1], "/git/fleet/fleets/prod", "serve reads the checkout's fleet folder");
     let args: Vec<&str> = serve["args"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert!(args.contains(&"--shards=4"), "{args:?}");
+    assert!(args.contains(&"--traffic-key=/traffic-key/traffic.key"), "{args:?}");
+    let mounts = serve["volumeMounts"].as_array().unwrap();
+    assert!(mounts.iter().any(|m| m["name"] == "traffic-key" && m["readOnly"] == true), "{mounts:?}");
     let init: Vec<(&str, &Value)> =
         pod["initContainers"].as_array().unwrap().iter().map(|c| (c["name"].as_str().unwrap(), c)).collect();
     assert_eq!(init.iter().map(|(n, _)| *n).collect::<Vec<_>>(), ["fleet-clone", "fleet-sync"]);
@@ -118,6 +122,7 @@ async fn the_git_checkout_variant_is_audited_and_accepted_by_a_real_api_server()
     assert_eq!(init[1].1["restartPolicy"], "Always", "the sync is a native sidecar");
     let volumes: Vec<&str> = pod["volumes"].as_array().unwrap().iter().filter_map(|v| v["name"].as_str()).collect();
     assert!(volumes.contains(&"git") && !volumes.contains(&"fleet"), "{volumes:?}");
+    assert!(volumes.contains(&"traffic-key"), "the traffic key's Secret: {volumes:?}");
 
     // Bulkhead's own audit finds nothing, git-sync's containers included.
     let mut audit = bulkhead();

@@ -22,8 +22,10 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType, TSigner};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// One site as one instance sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// One site as one instance sees it (and, in JSON, as `bulkhead serve`'s
+/// API shows it).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SiteSeen {
     /// The site's cluster.
     pub cluster: String,

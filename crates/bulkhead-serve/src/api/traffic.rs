@@ -104,22 +104,12 @@ pub enum Agreement {
 
 /// One site as one instance sees it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct SeenView {
     /// The instance.
     pub instance: String,
-    /// Its answers name the site now.
-    pub in_answers: bool,
-    /// Its own probes have the site up.
-    pub probes_up: bool,
-    /// Instances whose fresh view has it down.
-    pub down_votes: u32,
-    /// Instances whose view it holds fresh, itself included.
-    pub seen: u32,
-    /// Every instance.
-    pub of: u32,
-    /// What its last probe saw.
-    pub reason: String,
+    /// What it said.
+    #[serde(flatten)]
+    pub seen: SiteSeen,
 }
 
 /// The key and the last answer.
@@ -224,7 +214,7 @@ async fn asked(zone: &Zone, signer: &TSigner) -> TrafficView {
                 let Ok(services) = answer else { continue };
                 if let Some(seen) = services.get(si).and_then(|sites| sites.iter().find(|s| s.cluster == site.cluster))
                 {
-                    site.seen_by.push(seen_view(&ns.name, seen));
+                    site.seen_by.push(SeenView { instance: ns.name.clone(), seen: seen.clone() });
                 }
             }
             site.agreement = agreement(&site.seen_by);
@@ -233,20 +223,8 @@ async fn asked(zone: &Zone, signer: &TSigner) -> TrafficView {
     view
 }
 
-fn seen_view(instance: &str, seen: &SiteSeen) -> SeenView {
-    SeenView {
-        instance: instance.to_string(),
-        in_answers: seen.in_answers,
-        probes_up: seen.probes_up,
-        down_votes: seen.down_votes,
-        seen: seen.seen,
-        of: seen.of,
-        reason: seen.reason.clone(),
-    }
-}
-
 fn agreement(seen: &[SeenView]) -> Agreement {
-    match (seen.iter().all(|s| s.in_answers), seen.iter().any(|s| s.in_answers)) {
+    match (seen.iter().all(|s| s.seen.in_answers), seen.iter().any(|s| s.seen.in_answers)) {
         _ if seen.is_empty() => Agreement::Unknown,
         (true, _) => Agreement::In,
         (false, false) => Agreement::Out,
@@ -261,12 +239,14 @@ mod tests {
     fn seen(instance: &str, in_answers: bool) -> SeenView {
         SeenView {
             instance: instance.into(),
-            in_answers,
-            probes_up: in_answers,
-            down_votes: 0,
-            seen: 2,
-            of: 2,
-            reason: String::new(),
+            seen: SiteSeen {
+                cluster: "a".into(),
+                in_answers,
+                probes_up: in_answers,
+                seen: 2,
+                of: 2,
+                ..SiteSeen::default()
+            },
         }
     }
 
