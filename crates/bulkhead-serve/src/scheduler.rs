@@ -130,8 +130,9 @@ pub(crate) struct Handed {
     pub elsewhere: usize,
 }
 
-/// A run request on the Lease that no replica takes (its job left the
-/// fleet, or its shard is held by none) is dropped after this long.
+/// A run request on the Lease for a job the fleet no longer declares is
+/// dropped after this long (a replica on an older fleet may still take it
+/// until then). One whose shard nobody holds waits for the shard's holder.
 const STALE_RUN_REQUEST: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 /// A job's next slot, and the last success it was worked out from.

@@ -89,6 +89,33 @@ pub enum Error {
         /// When the last view taken was sent.
         last_ms: u64,
     },
+    /// A traffic instance could not be asked how it sees the sites: no
+    /// connection, or it broke.
+    #[error("{server}: {reason}")]
+    StatusUnreachable {
+        /// The instance's DNS address.
+        server: std::net::SocketAddr,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An instance answered a status query with an error code.
+    #[error("{server} answered {code} for {hostname} (is the key one of its --transfer-key?)")]
+    StatusRefused {
+        /// The instance's DNS address.
+        server: std::net::SocketAddr,
+        /// The hostname asked.
+        hostname: String,
+        /// Its response code.
+        code: hickory_proto::op::ResponseCode,
+    },
+    /// An instance's status string does not read.
+    #[error("{server}: {source}")]
+    StatusUnreadable {
+        /// The instance's DNS address.
+        server: std::net::SocketAddr,
+        /// The string and what is wrong with it.
+        source: status::BadStatus,
+    },
     /// An update to the external primary, or a NOTIFY to a secondary, failed.
     #[error("{primary}: {reason}")]
     Update {
@@ -100,12 +127,16 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whose move it is: an address that cannot be listened on and a
-    /// primary that refuses updates are the outside world's; the rest is
-    /// the fleet's, the flags' or a peer's input.
+    /// Whose move it is: an address that cannot be listened on, a primary
+    /// that refuses updates and an instance that cannot be asked or answers
+    /// nonsense are the outside world's; the rest (a status query refused:
+    /// the wrong key) is the fleet's, the flags' or a peer's input.
     pub fn fault(&self) -> bulkhead_model::Fault {
         match self {
-            Self::Listen { .. } | Self::Update { .. } => bulkhead_model::Fault::Outside,
+            Self::Listen { .. }
+            | Self::Update { .. }
+            | Self::StatusUnreachable { .. }
+            | Self::StatusUnreadable { .. } => bulkhead_model::Fault::Outside,
             _ => bulkhead_model::Fault::Input,
         }
     }

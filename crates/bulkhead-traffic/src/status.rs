@@ -22,6 +22,8 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType, TSigner};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::Error;
+
 /// One site as one instance sees it (and, in JSON, as `bulkhead serve`'s
 /// API shows it).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
@@ -141,37 +143,6 @@ pub fn records(hostname: &Name, sites: &[SiteSeen]) -> Vec<Record> {
         .collect()
 }
 
-/// Why an instance could not be asked.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AskError {
-    /// No TCP connection, or it broke.
-    #[error("{server}: {reason}")]
-    Unreachable {
-        /// The instance's DNS address.
-        server: SocketAddr,
-        /// What went wrong.
-        reason: String,
-    },
-    /// It answered, but not with a status.
-    #[error("{server} answered {code} for {hostname} (is the key one of its --transfer-key?)")]
-    Refused {
-        /// The instance's DNS address.
-        server: SocketAddr,
-        /// The hostname asked.
-        hostname: String,
-        /// Its response code.
-        code: ResponseCode,
-    },
-    /// A status string that does not read.
-    #[error("{server}: {source}")]
-    Unreadable {
-        /// The instance's DNS address.
-        server: SocketAddr,
-        /// The string.
-        source: BadStatus,
-    },
-}
-
 /// Queries in flight at once on the connection (their ids are their places).
 const IN_FLIGHT: usize = 1000;
 
@@ -189,8 +160,8 @@ pub async fn ask(
     signer: &TSigner,
     hostnames: &[Name],
     timeout: Duration,
-) -> Result<Vec<Vec<SiteSeen>>, AskError> {
-    let unreachable = |reason: String| AskError::Unreachable { server, reason };
+) -> Result<Vec<Vec<SiteSeen>>, Error> {
+    let unreachable = |reason: String| Error::StatusUnreachable { server, reason };
     let work = async {
         let mut stream = TcpStream::connect(server).await.map_err(|e| unreachable(e.to_string()))?;
         let mut all = Vec::with_capacity(hostnames.len());
@@ -207,8 +178,9 @@ async fn ask_batch(
     server: SocketAddr,
     signer: &TSigner,
     hostnames: &[Name],
-) -> Result<Vec<Vec<SiteSeen>>, AskError> {
-    let unreachable = |reason: String| AskError::Unreachable { server, reason };
+) -> Result<Vec<Vec<SiteSeen>>, Error> {
+    let unreachable = |reason: String| Error::StatusUnreachable { server, reason };
+    let refused = |id: usize, code| Error::StatusRefused { server, hostname: hostnames[id].to_string(), code };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut verifiers = Vec::with_capacity(hostnames.len());
     let mut out = Vec::new();
@@ -242,19 +214,13 @@ async fn ask_batch(
             // An instance that does not hold the key answers unsigned.
             Err(error) => {
                 return Err(match Message::from_vec(&bytes) {
-                    Ok(m) if m.response_code != ResponseCode::NoError => {
-                        AskError::Refused { server, hostname: hostnames[id].to_string(), code: m.response_code }
-                    }
+                    Ok(m) if m.response_code != ResponseCode::NoError => refused(id, m.response_code),
                     _ => unreachable(format!("the answer's TSIG: {error}")),
                 });
             }
         };
         if response.response_code != ResponseCode::NoError {
-            return Err(AskError::Refused {
-                server,
-                hostname: hostnames[id].to_string(),
-                code: response.response_code,
-            });
+            return Err(refused(id, response.response_code));
         }
         let sites = response
             .answers
@@ -263,7 +229,7 @@ async fn ask_batch(
                 RData::TXT(txt) => Some(txt.to_string()),
                 _ => None,
             })
-            .map(|text| decode(&text).map_err(|source| AskError::Unreadable { server, source }))
+            .map(|text| decode(&text).map_err(|source| Error::StatusUnreadable { server, source }))
             .collect::<Result<Vec<_>, _>>()?;
         answers[id] = Some(sites);
     }

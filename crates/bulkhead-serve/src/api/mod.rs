@@ -408,15 +408,16 @@ async fn guard(
     }
 }
 
+/// The fleet of `plan`: 503 while none is in use.
+fn fleet_in_use(plan: &crate::scheduler::Plan) -> Result<&bulkhead_model::Fleet, ApiError> {
+    plan.loaded.fleet.as_ref().ok_or_else(|| ApiError(StatusCode::SERVICE_UNAVAILABLE, "no fleet is in use".into()))
+}
+
 /// The facts the views are worked out from, as they are now.
 fn with_facts<T>(api: &ApiState, view: impl FnOnce(&views::Facts<'_>) -> T) -> Result<T, ApiError> {
     let shared = &api.shared;
     let plan = shared.current();
-    let fleet = plan
-        .loaded
-        .fleet
-        .as_ref()
-        .ok_or_else(|| ApiError(StatusCode::SERVICE_UNAVAILABLE, "no fleet is in use".into()))?;
+    let fleet = fleet_in_use(&plan)?;
     let evidence = shared.evidence.lock().expect("the evidence's lock").clone();
     let (last_runs, last_passed) = shared.last_runs();
     let check = shared.latest_check.lock().expect("the check's lock").clone();
@@ -485,16 +486,12 @@ async fn check(State(api): State<ApiState>) -> Result<Json<CheckView>, ApiError>
 
 async fn blast(State(api): State<ApiState>) -> Result<Json<BlastView>, ApiError> {
     let plan = api.shared.current();
-    let fleet =
-        plan.loaded.fleet.as_ref().ok_or_else(|| ApiError(StatusCode::SERVICE_UNAVAILABLE, "no fleet".into()))?;
-    Ok(Json(api.shared.blast(fleet)))
+    Ok(Json(api.shared.blast(fleet_in_use(&plan)?)))
 }
 
 async fn traffic_sites(State(api): State<ApiState>) -> Result<Json<traffic::TrafficView>, ApiError> {
     let plan = api.shared.current();
-    let fleet =
-        plan.loaded.fleet.as_ref().ok_or_else(|| ApiError(StatusCode::SERVICE_UNAVAILABLE, "no fleet".into()))?;
-    Ok(Json(api.traffic.view(fleet).await))
+    Ok(Json(api.traffic.view(fleet_in_use(&plan)?).await))
 }
 
 #[derive(Debug, serde::Deserialize)]

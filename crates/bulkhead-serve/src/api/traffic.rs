@@ -172,7 +172,7 @@ fn declared(zone: &Zone, not_asked: Option<String>) -> TrafficView {
             .map(|s| TrafficAppView {
                 app: s.app.clone(),
                 hostname: s.hostname.to_string(),
-                policy: policy_word(s.policy),
+                policy: super::views::word(s.policy),
                 sites: s
                     .sites
                     .iter()
@@ -187,10 +187,6 @@ fn declared(zone: &Zone, not_asked: Option<String>) -> TrafficView {
             })
             .collect(),
     }
-}
-
-fn policy_word(policy: bulkhead_model::spec::TrafficPolicy) -> String {
-    serde_json::to_value(policy).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
 /// Every instance asked at once for every hostname.

@@ -624,6 +624,12 @@ fn app_health(within_rpo: Option<bool>, drills: &[DrillView], findings: Severity
     }
 }
 
+/// A unit variant as its serde name (`data-loss`, `round-robin`), as the
+/// API writes it wherever the enum itself is not in the answer.
+pub(crate) fn word(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
 /// The blast radius of every domain above the nodes, on paper.
 pub fn blast(fleet: &bulkhead_model::Fleet) -> BlastView {
     let blast = bulkhead_blast::analyze_static(fleet, 1, &bulkhead_blast::Measured::default());
@@ -633,9 +639,6 @@ pub fn blast(fleet: &bulkhead_model::Fleet) -> BlastView {
     for cell in blast.cells.iter().filter(|c| c.failed.len() == 1) {
         cells.entry(cell.failed[0]).or_default().push(cell);
     }
-    let impact = |i: bulkhead_blast::Impact| {
-        serde_json::to_value(i).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-    };
     let domains = blast
         .domains
         .iter()
@@ -651,7 +654,7 @@ pub fn blast(fleet: &bulkhead_model::Fleet) -> BlastView {
                             AppImpactView {
                                 app: info.name.clone(),
                                 tier: info.tier,
-                                impact: impact(c.outcome.impact),
+                                impact: word(c.outcome.impact),
                                 down: c.outcome.impact.is_down(),
                                 why: c.outcome.why.clone(),
                             }
@@ -665,11 +668,8 @@ pub fn blast(fleet: &bulkhead_model::Fleet) -> BlastView {
                 blast.control_planes.iter().filter(|l| l.failed == [i]).map(|l| l.cluster.clone()).collect();
             DomainView {
                 name: d.name.clone(),
-                level: serde_json::to_value(d.level)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                worst: impact(worst),
+                level: word(d.level),
+                worst: word(worst),
                 score: spofs.get(&i).copied().unwrap_or(0),
                 single_point_of_failure: spofs.contains_key(&i),
                 apps,
