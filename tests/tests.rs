@@ -35,6 +35,9 @@ mod export;
 // `bulkhead backup` and `restore`: a namespace moved between real clusters, restic reading it, S3.
 mod backup;
 
+// Volume data in backups: CSI snapshots taken, recorded, and none left by a failed backup.
+mod volumes;
+
 // Backups and restores when servers die under them, and kinds the target does not serve.
 mod recovery_faults;
 

@@ -1557,6 +1557,19 @@ pub struct BackupCreateArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,
 
+    /// Take no CSI volume snapshots: claims are backed up as objects, and a
+    /// restore brings them back empty. By default every bound claim whose
+    /// class's driver has a VolumeSnapshotClass (the fleet's
+    /// `snapshotClass`, else the driver's default) gets a VolumeSnapshot,
+    /// crash-consistent, kept with the backup.
+    #[arg(long)]
+    pub no_volume_snapshots: bool,
+
+    /// How long to wait for all volume snapshots to be ready before the
+    /// backup fails (and removes the ones it took).
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub volume_snapshot_timeout: std::time::Duration,
+
     /// The output format.
     #[command(flatten)]
     pub output: DataOutputArg,

@@ -30,6 +30,8 @@ pub struct BackupRequest {
     pub repository: RepositoryAccess,
     /// Resources listed at once.
     pub parallel: usize,
+    /// Whether and how claims' volumes are snapshotted.
+    pub volumes: crate::volumes::VolumeOptions,
 }
 
 /// What a backup did.
@@ -44,6 +46,8 @@ pub struct BackupReport {
     pub objects: usize,
     /// Resources that could not be listed (the backup holds the rest).
     pub skipped: Vec<SkippedResource>,
+    /// Each claim backed up, and its volume's snapshot or why it has none.
+    pub volumes: Vec<crate::volumes::VolumeReport>,
     /// Seconds it took.
     pub seconds: f64,
 }
@@ -66,7 +70,8 @@ impl From<Skipped> for SkippedResource {
 /// Backs up `cluster` into the repository.
 ///
 /// # Errors
-/// When the cluster cannot be read at all or the repository fails; a
+/// When the cluster cannot be read at all, a claim's volume snapshot
+/// fails (the backup then takes none) or the repository fails; a
 /// resource that cannot be listed is reported, not an error.
 pub async fn backup(
     cluster: &Cluster,
@@ -75,13 +80,71 @@ pub async fn backup(
 ) -> Result<BackupReport, Error> {
     let started = Instant::now();
     let selection = &request.selection;
-    let mut resources: Vec<Served> = served_resources(cluster)
-        .await?
-        .into_iter()
+    let served = served_resources(cluster).await?;
+    let mut resources: Vec<Served> = served
+        .iter()
         .filter(|s| !bulkhead_kube::clean::is_cluster_state(&s.resource.group, &s.resource.plural))
         .filter(|s| selection.wants_resource(&s.resource.group, &s.resource.plural, &s.name(), s.namespaced))
+        .cloned()
         .collect();
     resources.sort_by_key(Served::name);
+    let stamp = crate::volumes::stamp_now();
+    let volumes = snapshot_volumes(cluster, &request, &served, &mut resources, &stamp).await?;
+    let taken = crate::volumes::taken(&volumes);
+    let mut request = request;
+    if !taken.is_empty() {
+        request.snapshot.tags.push(bulkhead_repository::TagKey::VolumeSnapshots.with(&stamp));
+    }
+    let result = write(cluster, request, resources, volumes, progress, started).await;
+    if result.is_err() {
+        // A backup that fails keeps no snapshot in the repository, so its
+        // volume snapshots would belong to nothing.
+        crate::volumes::remove(cluster, &taken).await;
+    }
+    result
+}
+
+/// Takes the volume snapshots of the claims the backup holds (before
+/// the objects are listed, so the VolumeSnapshots are in it), adding the
+/// snapshot resource to `resources` when the selection left it out.
+async fn snapshot_volumes(
+    cluster: &Cluster,
+    request: &BackupRequest,
+    served: &[Served],
+    resources: &mut Vec<Served>,
+    stamp: &str,
+) -> Result<Vec<crate::volumes::VolumeReport>, Error> {
+    let is = |s: &Served, group: &str, plural: &str| s.resource.group == group && s.resource.plural == plural;
+    let snapshot_group = bulkhead_kube::volume_snapshots::GROUP;
+    if !request.volumes.snapshots || !resources.iter().any(|s| is(s, "", "persistentvolumeclaims")) {
+        return Ok(Vec::new());
+    }
+    let selection = &request.selection;
+    let labels = selection.labels_for("", "persistentvolumeclaims");
+    let claims = bulkhead_kube::volume_snapshots::claims(cluster, &selection.namespaces, labels).await?;
+    if claims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let reports = crate::volumes::take(cluster, claims, &request.volumes, stamp).await?;
+    if reports.iter().any(|r| r.snapshot.is_some())
+        && !resources.iter().any(|s| is(s, snapshot_group, "volumesnapshots"))
+    {
+        resources.extend(served.iter().filter(|s| is(s, snapshot_group, "volumesnapshots")).cloned());
+        resources.sort_by_key(Served::name);
+    }
+    Ok(reports)
+}
+
+/// Lists the objects and writes them into the repository.
+async fn write(
+    cluster: &Cluster,
+    request: BackupRequest,
+    resources: Vec<Served>,
+    volumes: Vec<crate::volumes::VolumeReport>,
+    progress: &(dyn Fn(crate::Progress<'_>) + Sync),
+    started: Instant,
+) -> Result<BackupReport, Error> {
+    let selection = &request.selection;
     let version = cluster
         .call("read its version", cluster.client.apiserver_version())
         .await
@@ -173,6 +236,7 @@ pub async fn backup(
         objects: counts.values().sum(),
         resources: counts,
         skipped,
+        volumes,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -10,6 +10,14 @@ pub enum Error {
     /// What was asked for cannot be done (a mapping, a selection).
     #[error("{0}")]
     Input(String),
+    /// Volume snapshots that could not be taken (the backup took none).
+    #[error("cluster `{cluster}`: volume snapshots failed, so the backup took none: {}", failures.join("; "))]
+    VolumeSnapshots {
+        /// The cluster.
+        cluster: String,
+        /// Each claim that failed, and why.
+        failures: Vec<String>,
+    },
     /// Storage classes the restore's target has no match for.
     #[error(transparent)]
     Classes(#[from] crate::classes::Unmatched),
@@ -21,6 +29,7 @@ impl Error {
         match self {
             Self::Kube(e) => e.fault(),
             Self::Repository(e) => e.fault(),
+            Self::VolumeSnapshots { .. } => bulkhead_model::Fault::Outside,
             Self::Input(_) | Self::Classes(_) => bulkhead_model::Fault::Input,
         }
     }

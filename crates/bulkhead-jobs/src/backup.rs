@@ -5,6 +5,7 @@
 //! policy where its placement puts it.
 
 use bulkhead_dr::select::Selection;
+use bulkhead_dr::volumes::VolumeOptions;
 use bulkhead_dr::{BackupReport, BackupRequest};
 use bulkhead_model::Fleet;
 use bulkhead_model::spec::App;
@@ -42,6 +43,10 @@ pub struct BackupJob {
     pub parallel: usize,
     /// The repository (a name of the fleet's, or a URL); default: the policy's.
     pub repository: Option<String>,
+    /// Take no volume snapshots: the claims are backed up as objects only.
+    pub skip_volume_snapshots: bool,
+    /// How long a backup waits for its volume snapshots; default 10 minutes.
+    pub volume_snapshot_timeout: Option<std::time::Duration>,
 }
 
 /// One backup of a plan.
@@ -160,10 +165,28 @@ pub fn plan(fleet: &Fleet, job: &BackupJob, env: &Env) -> Result<BackupPlan, Err
             },
             repository: repository.access.clone(),
             parallel: job.parallel.max(1),
+            volumes: volume_options(fleet, &cluster, job),
         };
         backups.push(PlannedBackup { cluster, app: app.map(|a| a.name.clone()), request });
     }
     Ok(BackupPlan { repository, backups })
+}
+
+/// How a backup of `cluster` treats volumes: the snapshot classes the
+/// fleet names for the cluster's storage classes, the job's timeout.
+fn volume_options(fleet: &Fleet, cluster: &str, job: &BackupJob) -> VolumeOptions {
+    let declared = fleet.file.spec.clusters.iter().find(|c| c.name == cluster);
+    let classes = declared
+        .into_iter()
+        .flat_map(|c| &c.storage_classes)
+        .filter_map(|sc| Some((sc.name.clone(), sc.snapshot_class.clone()?)))
+        .collect();
+    let defaults = VolumeOptions::default();
+    VolumeOptions {
+        snapshots: !job.skip_volume_snapshots,
+        classes,
+        timeout: job.volume_snapshot_timeout.unwrap_or(defaults.timeout),
+    }
 }
 
 /// Runs the plan's backups one after another (each already lists its

@@ -75,6 +75,18 @@ pub struct ForgetOutcome {
     pub decisions: Vec<Decision>,
     /// Groups left alone, having no rules.
     pub no_rules: Vec<String>,
+    /// The CSI volume snapshots removed with the backups they belong to.
+    pub volume_snapshots: VolumeSnapshotsRemoved,
+}
+
+/// The CSI volume snapshots a forget removed with their backups.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeSnapshotsRemoved {
+    /// `cluster: namespace/name` of each one deleted.
+    pub removed: Vec<String>,
+    /// What could not be deleted, and why (it is left on its cluster).
+    pub left: Vec<String>,
 }
 
 impl ForgetOutcome {
@@ -157,11 +169,42 @@ pub async fn plan_forget(fleet: &Fleet, job: &ForgetJob, env: &Env) -> Result<Fo
 ///
 /// # Errors
 /// When the repository cannot be read or written.
-pub async fn execute_forget(plan: ForgetPlan, dry_run: bool) -> Result<ForgetOutcome, Error> {
+pub async fn execute_forget(fleet: &Fleet, plan: ForgetPlan, dry_run: bool) -> Result<ForgetOutcome, Error> {
     let no_rules = plan.unruled();
     let groups: Vec<Retention> = plan.groups.into_iter().map(|g| g.retention).collect();
     let decisions = plan.repository.access.run(Open::Existing, move |r| r.forget(&groups, dry_run)).await?;
-    Ok(ForgetOutcome { repository: plan.repository.name, dry_run, decisions, no_rules })
+    let volume_snapshots =
+        if dry_run { VolumeSnapshotsRemoved::default() } else { remove_volume_snapshots(fleet, &decisions).await };
+    Ok(ForgetOutcome { repository: plan.repository.name, dry_run, decisions, no_rules, volume_snapshots })
+}
+
+/// The CSI volume snapshots of the backups a forget removed, deleted on
+/// their clusters (found by the stamp both carry). A cluster that cannot
+/// be reached is reported, not an error: the backups are gone already,
+/// and the message names what is left to delete by hand.
+async fn remove_volume_snapshots(fleet: &Fleet, decisions: &[Decision]) -> VolumeSnapshotsRemoved {
+    let mut out = VolumeSnapshotsRemoved::default();
+    for d in decisions.iter().filter(|d| !d.keep) {
+        let Some(stamp) = d.snapshot.tag(TagKey::VolumeSnapshots) else { continue };
+        let cluster_name = d.snapshot.tag(TagKey::Cluster).unwrap_or(&d.snapshot.hostname);
+        let labels = format!("{}={stamp}", bulkhead_dr::volumes::RUN_LABEL);
+        let removed = async {
+            let cluster = crate::clusters::connect(fleet, cluster_name).await?;
+            let found = bulkhead_kube::volume_snapshots::list_labelled(&cluster, &labels).await?;
+            for (ns, name) in &found {
+                bulkhead_kube::volume_snapshots::delete(&cluster, ns, name).await?;
+            }
+            Ok::<_, Error>(found)
+        };
+        match removed.await {
+            Ok(found) => out.removed.extend(found.into_iter().map(|(ns, name)| format!("{cluster_name}: {ns}/{name}"))),
+            Err(e) => out.left.push(format!(
+                "{cluster_name}: the VolumeSnapshots labelled {labels} (of snapshot {}): {e}",
+                d.snapshot.id.short()
+            )),
+        }
+    }
+    out
 }
 
 /// What a prune did, or (dry run) would do.

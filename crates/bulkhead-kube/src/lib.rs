@@ -19,6 +19,7 @@ pub mod order;
 pub mod readiness;
 pub mod review;
 pub mod selector;
+pub mod volume_snapshots;
 pub mod workloads;
 
 pub use connect::{Cluster, connect, connect_all, connect_kubeconfig, use_ring};

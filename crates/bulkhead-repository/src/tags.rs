@@ -32,6 +32,9 @@ pub enum TagKey {
     Verdict,
     /// A drill record's measured RTO in whole seconds (rounded up).
     RtoSeconds,
+    /// The stamp of a resource backup's CSI volume snapshots: they carry
+    /// it as a label, so removing the backup removes them.
+    VolumeSnapshots,
 }
 
 impl TagKey {
@@ -50,6 +53,7 @@ impl TagKey {
             Self::DrillApp => "drill-app",
             Self::Verdict => "verdict",
             Self::RtoSeconds => "rto-seconds",
+            Self::VolumeSnapshots => "volume-snapshots",
         }
     }
 

@@ -53,7 +53,7 @@ pub async fn run(work: &Work, cx: &Context<'_>) -> Result<Figures, Error> {
             let job = ForgetJob { policy: Some(policy.clone()), ..ForgetJob::default() };
             let plan = bulkhead_jobs::retention::plan_forget(fleet, &job, env).await?;
             let repository = plan.repository.clone();
-            let forgot = bulkhead_jobs::retention::execute_forget(plan, false).await?;
+            let forgot = bulkhead_jobs::retention::execute_forget(fleet, plan, false).await?;
             let removed = forgot.decisions.iter().filter(|d| !d.keep).count() as u64;
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled);

@@ -63,6 +63,22 @@ pub struct ClusterInfo {
     pub ports: std::collections::BTreeMap<String, u16>,
     /// kwokctl's directory of the cluster (etcd's data is its `etcd`).
     pub workdir: PathBuf,
+    /// Its CSI driver and classes, unless started with `--no-csi`.
+    #[serde(default)]
+    pub csi: Option<CsiInfo>,
+}
+
+/// A cluster's CSI driver (Kubernetes' CSI mock, with the real
+/// csi-provisioner, csi-snapshotter and snapshot-controller).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CsiInfo {
+    /// The driver's name (a storage class's `provisioner`).
+    pub driver: String,
+    /// The StorageClass of the driver.
+    pub storage_class: String,
+    /// The VolumeSnapshotClass of the driver.
+    pub snapshot_class: String,
 }
 
 impl ClusterInfo {
@@ -119,6 +135,20 @@ impl TestEnv {
         crate::skip(&format!(
             "no usable test environment: {why} (start one with `testenv/testenv up`, or run tests through `testenv/testenv run`)"
         ));
+        None
+    }
+
+    /// Like [`TestEnv::require`], and the first `clusters` clusters run CSI
+    /// volume snapshots.
+    ///
+    /// # Panics
+    /// As [`TestEnv::require`].
+    pub fn require_csi(clusters: usize) -> Option<Self> {
+        let env = Self::require(clusters)?;
+        if env.clusters.iter().take(clusters).all(|c| c.csi.is_some()) {
+            return Some(env);
+        }
+        crate::skip("the test environment runs no CSI driver (it was started with --no-csi)");
         None
     }
 
@@ -256,6 +286,16 @@ impl TestEnv {
     /// Starts S3 again over the same data, on the same address.
     pub fn s3_up(&self) {
         self.testenv(&["s3", "up"]);
+    }
+
+    /// Stops a cluster's CSI driver (SIGKILL); its sidecars exit with it.
+    pub fn csi_down(&self, cluster: usize) {
+        self.testenv(&["csi", "down", &self.cluster(cluster).name]);
+    }
+
+    /// Starts a cluster's CSI driver and whatever of its sidecars is not running.
+    pub fn csi_up(&self, cluster: usize) {
+        self.testenv(&["csi", "up", &self.cluster(cluster).name]);
     }
 
     /// Starts whatever of a cluster is not running, and waits until it serves.

@@ -22,7 +22,7 @@ mod namespace;
 pub mod program;
 mod wait;
 
-pub use env::{ClusterInfo, Labels, OwnEnv, S3Info, TESTENV_VAR, TestEnv};
+pub use env::{ClusterInfo, CsiInfo, Labels, OwnEnv, S3Info, TESTENV_VAR, TestEnv};
 pub use namespace::TestNamespace;
 pub use program::Program;
 pub use wait::eventually;

@@ -53,6 +53,23 @@ pub fn create(settings: &BackupCreateSettings, out: &mut dyn Write) -> Result<Ve
                 for s in &r.skipped {
                     writeln!(out, "  could not list {}: {}", s.resource, s.why)?;
                 }
+                for v in &r.volumes {
+                    match (&v.snapshot, &v.not_taken) {
+                        (Some(s), _) => writeln!(
+                            out,
+                            "  volume {}/{}: VolumeSnapshot {} ({}, {}), ready in {:.1} s",
+                            v.namespace, v.claim, s.name, s.ready.driver, s.consistency, s.seconds
+                        )?,
+                        (None, Some(why)) => {
+                            writeln!(
+                                out,
+                                "  volume {}/{}: no snapshot, its data is not in the backup: {why}",
+                                v.namespace, v.claim
+                            )?;
+                        }
+                        (None, None) => {}
+                    }
+                }
             }
         }
     }

@@ -18,7 +18,7 @@ pub fn forget(settings: &BackupForgetSettings, out: &mut dyn Write) -> Result<Ve
     let fleet = load_fleet(&settings.fleet)?;
     let done = crate::runtime::block_on(async {
         let plan = bulkhead_jobs::retention::plan_forget(&fleet, &settings.job, &environment()).await?;
-        bulkhead_jobs::retention::execute_forget(plan, settings.dry_run).await
+        bulkhead_jobs::retention::execute_forget(&fleet, plan, settings.dry_run).await
     })??;
     let removed = done.removed();
     match settings.output {
@@ -43,6 +43,12 @@ pub fn forget(settings: &BackupForgetSettings, out: &mut dyn Write) -> Result<Ve
             for u in &done.no_rules {
                 writeln!(out, "left alone, no keep rules (give --keep-* or a policy's keep): {u}")?;
             }
+            for r in &done.volume_snapshots.removed {
+                writeln!(out, "removed its volume snapshot {r}")?;
+            }
+            for l in &done.volume_snapshots.left {
+                writeln!(out, "left a volume snapshot, delete it by hand: {l}")?;
+            }
             let verb = if done.dry_run { "would be removed (dry run: nothing removed)" } else { "removed" };
             writeln!(
                 out,
@@ -53,7 +59,7 @@ pub fn forget(settings: &BackupForgetSettings, out: &mut dyn Write) -> Result<Ve
             )?;
         }
     }
-    Ok(Verdict::Pass)
+    Ok(if done.volume_snapshots.left.is_empty() { Verdict::Pass } else { Verdict::Fail })
 }
 
 /// Runs `backup prune`.

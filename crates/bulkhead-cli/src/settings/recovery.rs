@@ -47,6 +47,8 @@ impl BackupCreateSettings {
             include_noise: args.include_noise,
             parallel: usize::from(args.parallel),
             repository: args.repo.repo,
+            skip_volume_snapshots: args.no_volume_snapshots,
+            volume_snapshot_timeout: Some(args.volume_snapshot_timeout),
         };
         Self { fleet: args.fleet.fleet, job, output: output(args.output) }
     }
