@@ -103,6 +103,25 @@ async fn a_bound_claim_is_snapshotted_with_its_backup_and_its_handle_kept() {
     assert_eq!(annotations.get("backup.bulkhead.dev/claim").map(String::as_str), Some("data"));
     assert_eq!(live.metadata.labels.as_ref().and_then(|l| l.get("app")).map(String::as_str), Some("shop"));
 
+    // A restore passes the record by: created again it would snapshot the
+    // restored claim. Planned (a dry run) into another namespace.
+    let id = report["snapshot"]["id"].as_str().unwrap().to_string();
+    let c0 = env.cluster(0).name.clone();
+    let to = format!("{}-restored", ns.name());
+    let restore = ["restore", "--from", &id, "--to", &c0, "--namespace", ns.name(), "--dry-run", "--output", "json"];
+    let mut args: Vec<String> = restore.iter().map(|s| (*s).to_string()).collect();
+    let classes = format!("no-such-class={}", csi.storage_class);
+    args.extend(["--namespace-map".into(), format!("{}={to}", ns.name()), "--storage-class-map".into(), classes]);
+    args.push(fleet.clone());
+    let out = run(args).await;
+    let plan = json_of(&out);
+    assert!(out.status.success(), "{plan}");
+    let results = plan["results"].as_array().unwrap();
+    let record = results.iter().find(|r| r["kind"] == "VolumeSnapshot").unwrap();
+    assert_eq!(record["action"], "skipped", "{plan}");
+    assert!(record["why"].as_str().unwrap().contains("volume snapshot"), "{plan}");
+    assert!(results.iter().any(|r| r["kind"] == "PersistentVolumeClaim" && r["action"] == "would-create"), "{plan}");
+
     // The text output says the same in words.
     let mut args = backup_args(&fleet, &[]);
     args.retain(|a| a != "--output" && a != "json");
@@ -140,7 +159,6 @@ async fn a_bound_claim_is_snapshotted_with_its_backup_and_its_handle_kept() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let done = json_of(&out);
     let removed = done["volumeSnapshots"]["removed"].as_array().unwrap().clone();
-    let c0 = &env.cluster(0).name;
     let expected: Vec<Value> = ours.iter().map(|n| json!(format!("{c0}: {}/{n}", ns.name()))).collect();
     let mut removed_sorted = removed.clone();
     removed_sorted.sort_by_key(ToString::to_string);

@@ -252,6 +252,13 @@ pub async fn restore_files(
     }
     for object in selected {
         let (group, kind) = group_kind(&object);
+        if crate::volumes::is_record(&group, &kind, &object) {
+            // Created again it would snapshot the restored claim (empty,
+            // until restores use the snapshot), not hold the old data.
+            let why = "the record of a backup's volume snapshot, kept in the backup, not restored";
+            results.push(ObjectResult::new(Phase::of(&group, &kind), &object, Action::Skipped, Some(why.into())));
+            continue;
+        }
         let Some(mut object) = mapping.apply(object) else { continue };
         // A claim's binding belongs to the source cluster unless its volume comes along.
         if kind == "PersistentVolumeClaim"

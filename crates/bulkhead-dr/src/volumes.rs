@@ -138,6 +138,14 @@ pub fn stamp_now() -> String {
     format!("bh{}", SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis()))
 }
 
+/// Whether `object` is a VolumeSnapshot a backup took (it carries the
+/// backup's run label): a record of the backup, not one of the app's.
+pub fn is_record(group: &str, kind: &str, object: &serde_json::Value) -> bool {
+    group == bulkhead_kube::volume_snapshots::GROUP
+        && kind == "VolumeSnapshot"
+        && object.pointer("/metadata/labels").and_then(|l| l.get(RUN_LABEL)).is_some()
+}
+
 /// Snapshots the volumes of `claims` and waits until all are ready.
 ///
 /// # Errors
@@ -309,6 +317,15 @@ mod tests {
         assert!(why(claim(Some("fast"), false)).contains("not bound"));
         assert!(why(claim(Some("gone"), true)).contains("`gone` is not on the cluster"));
         assert!(why(claim(Some("nfs"), true)).contains("for driver `nfs.csi`"));
+    }
+
+    #[test]
+    fn only_the_snapshots_a_backup_took_are_its_records() {
+        let taken = serde_json::json!({"metadata": {"labels": {RUN_LABEL: "bh1"}}});
+        let apps_own = serde_json::json!({"metadata": {"labels": {"app": "db"}}});
+        assert!(is_record("snapshot.storage.k8s.io", "VolumeSnapshot", &taken));
+        assert!(!is_record("snapshot.storage.k8s.io", "VolumeSnapshot", &apps_own));
+        assert!(!is_record("", "ConfigMap", &taken));
     }
 
     #[test]
