@@ -121,7 +121,15 @@ async fn snapshot_volumes(
     }
     let selection = &request.selection;
     let labels = selection.labels_for("", "persistentvolumeclaims");
-    let claims = bulkhead_kube::volume_snapshots::claims(cluster, &selection.namespaces, labels).await?;
+    // Claims that cannot be listed (RBAC) are the listing's to report, as
+    // a resource skipped: the backup goes on without their snapshots.
+    let claims = match bulkhead_kube::volume_snapshots::claims(cluster, &selection.namespaces, labels).await {
+        Ok(claims) => claims,
+        Err(e) => {
+            tracing::debug!(error = %e, "claims not listed: no volume snapshots");
+            return Ok(Vec::new());
+        }
+    };
     if claims.is_empty() {
         return Ok(Vec::new());
     }

@@ -158,12 +158,21 @@ pub async fn take(
     options: &VolumeOptions,
     stamp: &str,
 ) -> Result<Vec<VolumeReport>, Error> {
-    let classes = vs::snapshot_classes(cluster).await?;
-    let drivers = vs::storage_class_drivers(cluster).await?;
+    // Classes that cannot be read (a namespaced account may not list
+    // cluster-scoped objects) leave every claim without a snapshot, each
+    // saying why; the objects are still backed up.
+    let classes = match (vs::snapshot_classes(cluster).await, vs::storage_class_drivers(cluster).await) {
+        (Ok(classes), Ok(drivers)) => Ok((classes, drivers)),
+        (Err(e), _) | (_, Err(e)) => Err(format!("the cluster's classes cannot be read: {e}")),
+    };
     let mut reports = Vec::with_capacity(claims.len());
     let mut wanted = Vec::new();
     for claim in claims {
-        match choose(&claim, &options.classes, &classes, &drivers) {
+        let chosen = match &classes {
+            Ok((classes, drivers)) => choose(&claim, &options.classes, classes, drivers),
+            Err(why) => Err(why.clone()),
+        };
+        match chosen {
             Ok(class) => wanted.push((claim, class)),
             Err(why) => reports.push(VolumeReport {
                 namespace: claim.namespace,
