@@ -66,7 +66,7 @@ fn backup_args(fleet: &str, more: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bound_claim_is_snapshotted_with_its_backup_and_its_handle_kept() {
-    let Some(env) = TestEnv::require_csi(1) else { return };
+    let Some(env) = TestEnv::own_csi("volumes", 1) else { return };
     let csi = env.cluster(0).csi.clone().unwrap();
     let ns = TestNamespace::create(&env, 0, "volumes").await;
     let client = env.client(0).await;
@@ -177,7 +177,7 @@ async fn a_bound_claim_is_snapshotted_with_its_backup_and_its_handle_kept() {
 /// would fail the other tests' snapshots.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_snapshot_that_does_not_become_ready_fails_the_backup_and_leaves_nothing() {
-    let Some(env) = TestEnv::own("volumes-driver-down", 1, false) else { return };
+    let Some(env) = TestEnv::own_csi("volumes-driver-down", 1) else { return };
     let csi = env.cluster(0).csi.clone().expect("testenv runs CSI");
     let ns = TestNamespace::create(&env, 0, "volumes-down").await;
     let client = env.client(0).await;

@@ -175,6 +175,18 @@ impl TestEnv {
     /// # Panics
     /// When it cannot be started.
     pub fn own(name: &str, clusters: usize, s3: bool) -> Option<OwnEnv> {
+        Self::own_with(name, clusters, s3, false)
+    }
+
+    /// [`TestEnv::own`] with CSI volume snapshots in every cluster, and no S3.
+    ///
+    /// # Panics
+    /// As [`TestEnv::own`].
+    pub fn own_csi(name: &str, clusters: usize) -> Option<OwnEnv> {
+        Self::own_with(name, clusters, false, true)
+    }
+
+    fn own_with(name: &str, clusters: usize, s3: bool, csi: bool) -> Option<OwnEnv> {
         Self::require(0)?;
         let state = std::env::temp_dir().join(format!("bulkhead-own-{name}-{}", std::process::id()));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testenv/testenv");
@@ -182,6 +194,9 @@ impl TestEnv {
         let mut args = vec!["up", "--clusters", clusters.as_str()];
         if !s3 {
             args.push("--no-s3");
+        }
+        if csi {
+            args.push("--csi");
         }
         let out = Command::new(&script)
             .arg("--state")
