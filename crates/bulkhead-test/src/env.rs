@@ -63,7 +63,7 @@ pub struct ClusterInfo {
     pub ports: std::collections::BTreeMap<String, u16>,
     /// kwokctl's directory of the cluster (etcd's data is its `etcd`).
     pub workdir: PathBuf,
-    /// Its CSI driver and classes, unless started with `--no-csi`.
+    /// Its CSI driver and classes, when started with `--csi`.
     #[serde(default)]
     pub csi: Option<CsiInfo>,
 }
@@ -148,7 +148,7 @@ impl TestEnv {
         if env.clusters.iter().take(clusters).all(|c| c.csi.is_some()) {
             return Some(env);
         }
-        crate::skip("the test environment runs no CSI driver (it was started with --no-csi)");
+        crate::skip("the test environment runs no CSI driver (start it with --csi, or use TestEnv::own_csi)");
         None
     }
 
