@@ -15,11 +15,28 @@ pub const PAGE: u32 = 500;
 ///
 /// # Errors
 /// When a page fails or times out.
-pub async fn list_each<K>(cluster: &Cluster, api: &Api<K>, what: &str, mut each: impl FnMut(K)) -> Result<(), Error>
+pub async fn list_each<K>(cluster: &Cluster, api: &Api<K>, what: &str, each: impl FnMut(K)) -> Result<(), Error>
 where
     K: Clone + DeserializeOwned + std::fmt::Debug,
 {
-    let mut params = ListParams::default().limit(PAGE);
+    list_each_with(cluster, api, what, ListParams::default(), each).await
+}
+
+/// [`list_each`] with `params` (a label selector), paged all the same.
+///
+/// # Errors
+/// As [`list_each`].
+pub async fn list_each_with<K>(
+    cluster: &Cluster,
+    api: &Api<K>,
+    what: &str,
+    params: ListParams,
+    mut each: impl FnMut(K),
+) -> Result<(), Error>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let mut params = params.limit(PAGE);
     loop {
         let page = cluster.call(what, api.list(&params)).await?;
         let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());

@@ -113,23 +113,27 @@ pub async fn claims(
             Some(ns) => Api::namespaced(cluster.client.clone(), ns),
             None => Api::all(cluster.client.clone()),
         };
-        let mut params = ListParams::default().limit(crate::list::PAGE);
+        let mut params = ListParams::default();
         if let Some(labels) = labels {
             params = params.labels_from(labels);
         }
-        let list = cluster.call("list persistentvolumeclaims", api.list(&params)).await?;
-        out.extend(list.items.into_iter().filter_map(|c| {
-            Some(Claim {
-                namespace: c.metadata.namespace?,
-                name: c.metadata.name?,
-                storage_class: c.spec.as_ref().and_then(|s| s.storage_class_name.clone()),
-                bound: c.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound"),
-                labels: c.metadata.labels.unwrap_or_default(),
-            })
-        }));
+        crate::list::list_each_with(cluster, &api, "list persistentvolumeclaims", params, |c| {
+            out.extend(claim_of(c));
+        })
+        .await?;
     }
     out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     Ok(out)
+}
+
+fn claim_of(c: PersistentVolumeClaim) -> Option<Claim> {
+    Some(Claim {
+        namespace: c.metadata.namespace?,
+        name: c.metadata.name?,
+        storage_class: c.spec.as_ref().and_then(|s| s.storage_class_name.clone()),
+        bound: c.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound"),
+        labels: c.metadata.labels.unwrap_or_default(),
+    })
 }
 
 /// A VolumeSnapshot to create.
