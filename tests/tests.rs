@@ -38,6 +38,9 @@ mod backup;
 // Volume data in backups: CSI snapshots taken, recorded, and none left by a failed backup.
 mod volumes;
 
+// Claims restored from their backups' snapshots, in place, elsewhere and on another cluster; drills of them.
+mod volume_restores;
+
 // Backups and restores when servers die under them, and kinds the target does not serve.
 mod recovery_faults;
 

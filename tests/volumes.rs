@@ -19,7 +19,7 @@ fn volume_snapshots(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
     Api::namespaced_with(client.clone(), ns, &ApiResource::from_gvk_with_plural(&gvk, "volumesnapshots"))
 }
 
-fn claim(name: &str, class: &str) -> Value {
+pub(crate) fn claim(name: &str, class: &str) -> Value {
     json!({
         "apiVersion": "v1", "kind": "PersistentVolumeClaim",
         "metadata": {"name": name, "labels": {"app": "shop"}},
@@ -27,7 +27,7 @@ fn claim(name: &str, class: &str) -> Value {
     })
 }
 
-async fn bound(client: &kube::Client, ns: &str, name: &str) {
+pub(crate) async fn bound(client: &kube::Client, ns: &str, name: &str) {
     let api: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
     eventually(&format!("claim {name} to be bound"), Duration::from_secs(30), || async {
         let c = api.get(name).await.map_err(|e| e.to_string())?;
@@ -40,7 +40,7 @@ async fn bound(client: &kube::Client, ns: &str, name: &str) {
 }
 
 /// An app's fleet on cluster 0 with a local repository; its directory.
-fn fleet(env: &TestEnv, name: &str, ns: &str) -> String {
+pub(crate) fn fleet(env: &TestEnv, name: &str, ns: &str) -> String {
     let dir = scratch(name);
     let c0 = env.cluster(0).name.clone();
     let apps = format!(
@@ -54,7 +54,7 @@ fn fleet(env: &TestEnv, name: &str, ns: &str) -> String {
     dir.display().to_string()
 }
 
-fn backup_args(fleet: &str, more: &[&str]) -> Vec<String> {
+pub(crate) fn backup_args(fleet: &str, more: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = ["backup", "create", "--app", "shop", "--repo", "local", "--output", "json"]
         .iter()
         .map(|s| (*s).to_string())

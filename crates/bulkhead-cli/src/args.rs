@@ -1653,6 +1653,18 @@ pub struct RestoreArgs {
     #[arg(long, value_enum, default_value_t = ExistingArg::Update)]
     pub existing: ExistingArg,
 
+    /// Restore a claim empty when the target cannot use its volume snapshot.
+    ///
+    /// A claim the backup snapshotted is provisioned from that snapshot:
+    /// on its own cluster and namespace from the VolumeSnapshot itself,
+    /// elsewhere from a VolumeSnapshotContent made from the driver's
+    /// recorded handle. Where the target's class has another driver (or
+    /// the target has no snapshot API), the claim would come back without
+    /// its data: the restore stops before anything is written, naming each
+    /// such claim, unless this is given.
+    #[arg(long)]
+    pub allow_empty_volumes: bool,
+
     /// Change nothing: send every object as a server-side dry run and show
     /// the plan (create, update with the fields that change, unchanged,
     /// skipped, would fail and why).

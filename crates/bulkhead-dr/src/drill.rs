@@ -25,6 +25,7 @@ use crate::checks::{AppCheck, run_checks};
 use crate::classes::FleetClasses;
 use crate::mapping::Mapping;
 use crate::restore::{Action, Existing, RestoreRequest, changed_fields, read_snapshot, restore_files};
+use crate::volume_sources::{RestoredVolume, Source};
 
 /// What to rehearse.
 #[derive(Debug, Clone)]
@@ -69,6 +70,23 @@ pub struct Verification {
     pub detail: String,
 }
 
+/// One claim a drill restored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DrilledVolume {
+    /// Its scratch namespace.
+    pub namespace: String,
+    /// The claim.
+    pub claim: String,
+    /// Whether it was provisioned from the backup's snapshot of its data.
+    pub data: bool,
+    /// Whether it was bound to a volume when the drill looked.
+    pub bound: bool,
+    /// Where its data came from, or why it came back empty; and, when it
+    /// is not bound, why.
+    pub detail: String,
+}
+
 /// What a drill found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -97,6 +115,9 @@ pub struct DrillReport {
     pub namespaces: BTreeMap<String, String>,
     /// Objects restored and verified, per kind.
     pub objects: BTreeMap<String, usize>,
+    /// Each claim restored: whether it holds the backup's data, and bound.
+    #[serde(default)]
+    pub volumes: Vec<DrilledVolume>,
     /// Each verification.
     pub verifications: Vec<Verification>,
     /// Why it failed, one line each; empty when it passed.
@@ -147,6 +168,7 @@ pub async fn run(
         rto_target_seconds: request.rto.map(|d| d.as_secs_f64()),
         namespaces: scratch.clone(),
         objects: BTreeMap::new(),
+        volumes: Vec::new(),
         verifications: Vec::new(),
         problems: Vec::new(),
         passed: false,
@@ -160,12 +182,17 @@ pub async fn run(
         mapping: Mapping { namespaces: scratch.clone(), storage_classes: BTreeMap::new() },
         fleet_classes: request.fleet_classes.clone(),
         existing: Existing::Update,
+        // A claim the target cannot provision from its snapshot comes back
+        // empty, and the drill fails saying so: the rest is still rehearsed.
+        allow_empty_volumes: true,
         dry_run: false,
         parallel: request.parallel,
     };
-    // Ok(true): interrupted. Whatever happened, the scratch namespaces go.
+    // Ok(true): interrupted. Whatever happened, the scratch namespaces go,
+    // and the snapshot contents made for them (cluster-scoped).
+    let mut contents = Vec::new();
     let outcome: Result<bool, Error> = {
-        let work = rehearse(cluster, request, &restore, &mut report, clock);
+        let work = rehearse(cluster, request, &restore, &mut report, &mut contents, clock);
         tokio::select! {
             outcome = work => outcome.map(|()| false),
             () = cancel => Ok(true),
@@ -173,6 +200,7 @@ pub async fn run(
     };
     if !request.keep {
         remove_namespaces(cluster, scratch.values()).await;
+        remove_contents(cluster, &contents).await;
     }
     if outcome? {
         report.problems.push("interrupted before it was verified".into());
@@ -191,6 +219,7 @@ async fn rehearse(
     request: &DrillRequest,
     restore: &RestoreRequest,
     report: &mut DrillReport,
+    contents: &mut Vec<String>,
     clock: Instant,
 ) -> Result<(), Error> {
     let (snapshot, files) = match read_snapshot(restore).await {
@@ -203,6 +232,10 @@ async fn rehearse(
     };
     record_snapshot(report, &snapshot);
     let (restored, sent) = restore_files(cluster, restore, snapshot, files, &|_| {}).await?;
+    contents.extend(restored.volumes.iter().filter_map(|v| match &v.source {
+        Source::Content { content, .. } => Some(content.clone()),
+        _ => None,
+    }));
     let failed: Vec<String> = restored
         .results
         .iter()
@@ -226,6 +259,7 @@ async fn rehearse(
         detail: if unavailable.is_empty() { "every workload available".into() } else { unavailable.join("; ") },
     });
     report.problems.extend(unavailable);
+    verify_volumes(cluster, &restored.volumes, deadline, report).await;
     if let Some(home) = request.namespaces.first().and_then(|n| report.namespaces.get(n)).cloned() {
         for check in run_checks(cluster, &request.checks, &home).await {
             if !check.passed {
@@ -341,6 +375,87 @@ async fn unavailable_in(cluster: &Cluster, ns: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Waits until every restored claim is bound (or `deadline`) and records
+/// each: a claim whose backup has its data but that came back empty, or
+/// that is not bound, is a problem.
+async fn verify_volumes(cluster: &Cluster, volumes: &[RestoredVolume], deadline: Instant, report: &mut DrillReport) {
+    if volumes.is_empty() {
+        return;
+    }
+    let phases = loop {
+        let phases = claim_phases(cluster, volumes).await;
+        if phases.iter().all(|p| p.as_deref() == Ok("Bound")) || Instant::now() >= deadline {
+            break phases;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    for (v, phase) in volumes.iter().zip(phases) {
+        let id = format!("PersistentVolumeClaim {}/{}", v.namespace, v.claim);
+        let bound = phase.as_deref() == Ok("Bound");
+        let mut detail = match &v.source {
+            Source::Snapshot { snapshot } => format!("its data from the backup's VolumeSnapshot {snapshot}"),
+            Source::Content { handle, driver, .. } => format!("its data from snapshot {handle} of {driver}"),
+            Source::Kept { why, .. } => format!("kept: {why}"),
+            Source::Empty { why, .. } | Source::Refused { why } => format!("empty: {why}"),
+        };
+        if let Source::Empty { why, had_snapshot: true } = &v.source {
+            report.problems.push(format!("{id} came back without the backup's data: {why}"));
+        }
+        if !bound {
+            let why = match phase {
+                Ok(phase) => format!("not bound ({phase})"),
+                Err(e) => format!("not bound: {e}"),
+            };
+            report.problems.push(format!("{id} is {why}"));
+            detail = format!("{detail}; {why}");
+        }
+        report.volumes.push(DrilledVolume {
+            namespace: v.namespace.clone(),
+            claim: v.claim.clone(),
+            data: v.source.has_data(),
+            bound,
+            detail,
+        });
+    }
+    let with_data = report.volumes.iter().filter(|v| v.data).count();
+    let bound = report.volumes.iter().filter(|v| v.bound).count();
+    report.verifications.push(Verification {
+        name: "volumes".into(),
+        passed: report.volumes.iter().all(|v| v.bound)
+            && volumes.iter().all(|v| !matches!(v.source, Source::Empty { had_snapshot: true, .. })),
+        detail: format!(
+            "{bound} of {} claims bound; {with_data} restored with the backup's data, {} empty",
+            volumes.len(),
+            volumes.len() - with_data
+        ),
+    });
+}
+
+/// Each claim's phase (`Pending`, `Bound`, `Lost`), or why it could not be read.
+async fn claim_phases(cluster: &Cluster, volumes: &[RestoredVolume]) -> Vec<Result<String, String>> {
+    let mut out = Vec::with_capacity(volumes.len());
+    for v in volumes {
+        let api: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+            Api::namespaced(cluster.client.clone(), &v.namespace);
+        out.push(match cluster.call("read a restored claim", api.get_opt(&v.claim)).await {
+            Ok(Some(c)) => Ok(c.status.and_then(|s| s.phase).unwrap_or_else(|| "no phase yet".into())),
+            Ok(None) => Err("it is missing".into()),
+            Err(e) => Err(e.to_string()),
+        });
+    }
+    out
+}
+
+/// Deletes the snapshot contents a drill's restore made (`Retain`: the
+/// driver's snapshots, which belong to the backup, stay).
+async fn remove_contents(cluster: &Cluster, contents: &[String]) {
+    for name in contents {
+        if let Err(e) = bulkhead_kube::volume_snapshots::delete_content(cluster, name).await {
+            tracing::warn!(content = %name, error = %e, "could not remove a drill's volume snapshot content");
+        }
+    }
 }
 
 /// Reads every object sent back from the cluster (`parallel` at once) and
@@ -503,6 +618,7 @@ mod tests {
             rto_target_seconds: Some(300.0),
             namespaces: BTreeMap::new(),
             objects: BTreeMap::new(),
+            volumes: Vec::new(),
             verifications: Vec::new(),
             problems: Vec::new(),
             passed: false,

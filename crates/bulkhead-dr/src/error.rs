@@ -18,6 +18,17 @@ pub enum Error {
         /// Each claim that failed, and why.
         failures: Vec<String>,
     },
+    /// Claims whose data the restore's target cannot provision from their
+    /// snapshots (nothing was written).
+    #[error(
+        "the target cannot restore the data of {} from the backup's volume snapshots, so nothing was restored: {}; give --allow-empty-volumes to restore them empty",
+        if claims.len() == 1 { "a claim".to_string() } else { format!("{} claims", claims.len()) },
+        claims.join("; ")
+    )]
+    VolumeData {
+        /// Each claim, and why.
+        claims: Vec<String>,
+    },
     /// Storage classes the restore's target has no match for.
     #[error(transparent)]
     Classes(#[from] crate::classes::Unmatched),
@@ -30,7 +41,7 @@ impl Error {
             Self::Kube(e) => e.fault(),
             Self::Repository(e) => e.fault(),
             Self::VolumeSnapshots { .. } => bulkhead_model::Fault::Outside,
-            Self::Input(_) | Self::Classes(_) => bulkhead_model::Fault::Input,
+            Self::Input(_) | Self::Classes(_) | Self::VolumeData { .. } => bulkhead_model::Fault::Input,
         }
     }
 }

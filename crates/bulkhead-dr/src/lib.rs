@@ -17,6 +17,7 @@ pub mod mapping;
 pub use bulkhead_kube::order;
 pub mod restore;
 pub mod select;
+pub mod volume_sources;
 pub mod volumes;
 
 pub use backup::{BackupReport, BackupRequest, backup};

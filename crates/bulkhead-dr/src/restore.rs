@@ -5,7 +5,7 @@
 //! objects of a phase in parallel. Every object gets a result; a rerun
 //! after an interruption converges to the same state (apply is idempotent).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use bulkhead_kube::Cluster;
@@ -21,6 +21,8 @@ use crate::Error;
 use crate::classes::{FleetClasses, TargetClasses};
 use crate::layout::from_yaml;
 use crate::mapping::Mapping;
+use crate::volume_sources::{self, Record, RestoredClaim, RestoredVolume, Source, Target};
+use crate::volumes::{is_record, is_scaffolding};
 use bulkhead_kube::apply::{reason, resolve, retrying, wait_established};
 use bulkhead_kube::order::Phase;
 
@@ -58,6 +60,9 @@ pub struct RestoreRequest {
     pub fleet_classes: Option<FleetClasses>,
     /// What to do with existing objects.
     pub existing: Existing,
+    /// Restore a claim empty when the target cannot use its snapshot
+    /// (another driver); without it, such a restore is refused.
+    pub allow_empty_volumes: bool,
     /// Send everything as a server-side dry run and only report.
     pub dry_run: bool,
     /// Objects applied at once within a phase.
@@ -149,6 +154,8 @@ pub struct RestoreReport {
     pub dry_run: bool,
     /// The storage classes renamed (given, or derived from the fleet).
     pub storage_classes: BTreeMap<String, String>,
+    /// Every claim restored, and where its data comes from.
+    pub volumes: Vec<RestoredVolume>,
     /// Every object's result, in the order applied.
     pub results: Vec<ObjectResult>,
     /// Seconds it took.
@@ -209,6 +216,16 @@ pub async fn restore_files(
             }
         }
     }
+    // The records of the backup's volume snapshots, whatever is selected:
+    // the claims restored are provisioned from them.
+    let records: Vec<&Value> = objects
+        .iter()
+        .filter(|o| {
+            let (group, kind) = group_kind(o);
+            is_record(&group, &kind, o)
+        })
+        .collect();
+    let records: Vec<Record> = records.into_iter().filter_map(Record::of).collect();
     let volumes: Vec<String> = objects
         .iter()
         .filter(|o| o["kind"] == "PersistentVolume")
@@ -250,27 +267,78 @@ pub async fn restore_files(
         mapping.storage_classes =
             derive_classes(cluster, fleet, snapshot.tag(bulkhead_repository::TagKey::Cluster), &selected).await?;
     }
+    let mut mapped = Vec::with_capacity(selected.len());
+    let mut skipped_snapshots = BTreeSet::new();
     for object in selected {
         let (group, kind) = group_kind(&object);
-        if crate::volumes::is_record(&group, &kind, &object) {
-            // Created again it would snapshot the restored claim (empty,
-            // until restores use the snapshot), not hold the old data.
-            let why = "the record of a backup's volume snapshot, kept in the backup, not restored";
+        if is_record(&group, &kind, &object) || is_scaffolding(&group, &kind, &object) {
+            // Created again, a record would snapshot the restored claim, and
+            // a restore's own would point at a content this one does not bring.
+            let why = if is_record(&group, &kind, &object) {
+                "the record of a backup's volume snapshot: the claim is restored from it"
+            } else {
+                "made by an earlier restore to provision a claim from: this restore makes its own"
+            };
+            if let Some(name) = object.pointer("/metadata/name").and_then(Value::as_str) {
+                skipped_snapshots.insert(name.to_string());
+            }
             results.push(ObjectResult::new(Phase::of(&group, &kind), &object, Action::Skipped, Some(why.into())));
             continue;
         }
-        let Some(mut object) = mapping.apply(object) else { continue };
-        // A claim's binding belongs to the source cluster unless its volume comes along.
-        if kind == "PersistentVolumeClaim"
-            && let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut)
-            && spec.get("volumeName").and_then(Value::as_str).is_some_and(|v| !volumes.iter().any(|p| p == v))
+        let source_namespace = object.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string);
+        let Some(object) = mapping.apply(object) else { continue };
+        mapped.push((group, kind, source_namespace, object));
+    }
+    let mut discovery = discover(cluster).await?;
+    let sources = plan_volumes(cluster, request, &snapshot, &records, &mapped, &discovery).await?;
+    let refused: Vec<String> = sources
+        .iter()
+        .filter_map(|v| match &v.source {
+            Source::Refused { why } => Some(format!("claim {}/{}: {why}", v.namespace, v.claim)),
+            _ => None,
+        })
+        .collect();
+    if !refused.is_empty() {
+        return Err(Error::VolumeData { claims: refused });
+    }
+    let source_of = |ns: &str, name: &str| sources.iter().find(|v| v.namespace == ns && v.claim == name);
+    for (group, kind, _, mut object) in mapped {
+        let ns = object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+        let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        if group.is_empty() && kind == "PersistentVolumeClaim" {
+            let source = source_of(&ns, &name).map(|v| &v.source);
+            let provisioned = source.is_some_and(Source::has_data);
+            if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut)
+                && spec.get("volumeName").and_then(Value::as_str).is_some_and(|v| {
+                    // A claim's binding belongs to the source cluster unless
+                    // its volume comes along, and a claim provisioned from
+                    // its snapshot gets a volume of its own.
+                    provisioned || !volumes.iter().any(|p| p == v)
+                })
+            {
+                spec.remove("volumeName");
+            }
+            if let Some(source) = source {
+                volume_sources::set_source(&mut object, source, &skipped_snapshots);
+                let labels = object.pointer("/metadata/labels").cloned().unwrap_or(Value::Null);
+                for made in volume_sources::objects(&ns, &name, &labels, source) {
+                    let (g, k) = group_kind(&made);
+                    phases.entry(Phase::of(&g, &k)).or_default().push(made);
+                }
+            }
+        }
+        if group.is_empty()
+            && kind == "PersistentVolume"
+            && let Some((claim_ns, claim)) = claim_of_volume(&object, &mapping)
+            && source_of(&claim_ns, &claim).is_some_and(|v| v.source.has_data())
         {
-            spec.remove("volumeName");
+            let why = format!("its claim {claim_ns}/{claim} is provisioned afresh from its snapshot");
+            results.push(ObjectResult::new(Phase::Storage, &object, Action::Skipped, Some(why)));
+            continue;
         }
         phases.entry(Phase::of(&group, &kind)).or_default().push(object);
     }
     let mut sent = Vec::new();
-    let mut discovery = discover(cluster).await?;
     // A dry run creates nothing: what it would create (namespaces, definitions)
     // is not there for the objects after it, which are then checked as far
     // as possible and planned as creates.
@@ -279,7 +347,7 @@ pub async fn restore_files(
     let done = std::sync::atomic::AtomicUsize::new(0);
     for (phase, objects) in phases {
         tracing::debug!(phase = ?phase, objects = objects.len(), "phase");
-        if phase == Phase::Rest {
+        if matches!(phase, Phase::Snapshots | Phase::Rest) {
             // Definitions restored earlier are served now.
             discovery = discover(cluster).await?;
         }
@@ -314,6 +382,7 @@ pub async fn restore_files(
         snapshot,
         dry_run: request.dry_run,
         storage_classes: mapping.storage_classes,
+        volumes: sources,
         results,
         seconds: started.elapsed().as_secs_f64(),
     };
@@ -357,6 +426,84 @@ async fn derive_classes(
     let live = cluster.call("list storage classes", api.list(&Default::default())).await?;
     target.live = live.items.into_iter().filter_map(|c| c.metadata.name).collect();
     Ok(crate::classes::derive(&used, fleet, source, &target)?)
+}
+
+/// Where the data of each claim of `mapped` comes from (see
+/// [`volume_sources`]); what the target has is read only when the backup
+/// holds snapshots.
+async fn plan_volumes(
+    cluster: &Cluster,
+    request: &RestoreRequest,
+    snapshot: &Snapshot,
+    records: &[Record],
+    mapped: &[(String, String, Option<String>, Value)],
+    discovery: &Discovery,
+) -> Result<Vec<RestoredVolume>, Error> {
+    let text = |o: &Value, p: &str| o.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let claims: Vec<RestoredClaim> = mapped
+        .iter()
+        .filter(|(g, k, _, _)| g.is_empty() && k == "PersistentVolumeClaim")
+        .filter_map(|(_, _, source_namespace, o)| {
+            Some(RestoredClaim {
+                source_namespace: source_namespace.clone()?,
+                namespace: text(o, "/metadata/namespace")?,
+                name: text(o, "/metadata/name")?,
+                storage_class: text(o, "/spec/storageClassName"),
+            })
+        })
+        .collect();
+    let recorded = |c: &RestoredClaim| records.iter().any(|r| r.namespace == c.source_namespace && r.claim == c.name);
+    let mut target = Target::default();
+    if claims.iter().any(recorded) {
+        target.same_cluster = snapshot.tag(bulkhead_repository::TagKey::Cluster) == Some(cluster.name.as_str());
+        target.serves_snapshots = discovery.has_group(bulkhead_kube::volume_snapshots::GROUP);
+        target.class_drivers = bulkhead_kube::volume_snapshots::storage_class_drivers(cluster).await?;
+        for (g, k, _, o) in mapped {
+            if g == "storage.k8s.io"
+                && k == "StorageClass"
+                && let (Some(name), Some(driver)) = (text(o, "/metadata/name"), text(o, "/provisioner"))
+            {
+                target.class_drivers.entry(name).or_insert(driver);
+            }
+        }
+        for claim in claims.iter().filter(|c| recorded(c)) {
+            let api: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+                Api::namespaced(cluster.client.clone(), &claim.namespace);
+            let what = format!("read persistentvolumeclaim {}/{}", claim.namespace, claim.name);
+            if let Some(live) = cluster.call(&what, api.get_opt(&claim.name)).await? {
+                let spec = serde_json::to_value(live.spec).unwrap_or(Value::Null);
+                let sources = ["dataSource", "dataSourceRef"]
+                    .into_iter()
+                    .filter_map(|k| Some((k.to_string(), spec.get(k).filter(|v| !v.is_null())?.clone())))
+                    .collect();
+                target.claims.insert((claim.namespace.clone(), claim.name.clone()), sources);
+            }
+            let same_place =
+                target.same_cluster && target.serves_snapshots && claim.namespace == claim.source_namespace;
+            for r in records.iter().filter(|r| same_place && r.namespace == claim.namespace && r.claim == claim.name) {
+                if bulkhead_kube::volume_snapshots::exists(cluster, &r.namespace, &r.name).await? {
+                    target.snapshots.insert((r.namespace.clone(), r.name.clone()));
+                }
+            }
+        }
+    }
+    Ok(claims
+        .iter()
+        .map(|c| RestoredVolume {
+            namespace: c.namespace.clone(),
+            claim: c.name.clone(),
+            source: volume_sources::plan(c, records, &target, request.allow_empty_volumes),
+        })
+        .collect())
+}
+
+/// The claim (namespace and name, after mapping) a PersistentVolume of the
+/// backup was bound to.
+fn claim_of_volume(volume: &Value, mapping: &Mapping) -> Option<(String, String)> {
+    let reference = volume.pointer("/spec/claimRef")?;
+    let ns = reference.get("namespace")?.as_str()?;
+    let ns = mapping.namespaces.get(ns).map_or(ns, String::as_str);
+    Some((ns.to_string(), reference.get("name")?.as_str()?.to_string()))
 }
 
 /// What a dry run would create that later objects need.

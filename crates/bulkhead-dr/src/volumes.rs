@@ -141,9 +141,20 @@ pub fn stamp_now() -> String {
 /// Whether `object` is a VolumeSnapshot a backup took (it carries the
 /// backup's run label): a record of the backup, not one of the app's.
 pub fn is_record(group: &str, kind: &str, object: &serde_json::Value) -> bool {
+    group == bulkhead_kube::volume_snapshots::GROUP && kind == "VolumeSnapshot" && label(object, RUN_LABEL)
+}
+
+/// Whether `object` is a VolumeSnapshot or content a restore made to
+/// provision a claim from (see [`crate::volume_sources`]): it belongs to
+/// that restore, and a restore of a later backup makes its own.
+pub fn is_scaffolding(group: &str, kind: &str, object: &serde_json::Value) -> bool {
     group == bulkhead_kube::volume_snapshots::GROUP
-        && kind == "VolumeSnapshot"
-        && object.pointer("/metadata/labels").and_then(|l| l.get(RUN_LABEL)).is_some()
+        && matches!(kind, "VolumeSnapshot" | "VolumeSnapshotContent")
+        && label(object, crate::volume_sources::RESTORED_LABEL)
+}
+
+fn label(object: &serde_json::Value, key: &str) -> bool {
+    object.pointer("/metadata/labels").and_then(|l| l.get(key)).is_some()
 }
 
 /// Snapshots the volumes of `claims` and waits until all are ready.
@@ -335,6 +346,9 @@ mod tests {
         assert!(is_record("snapshot.storage.k8s.io", "VolumeSnapshot", &taken));
         assert!(!is_record("snapshot.storage.k8s.io", "VolumeSnapshot", &apps_own));
         assert!(!is_record("", "ConfigMap", &taken));
+        let made = serde_json::json!({"metadata": {"labels": {crate::volume_sources::RESTORED_LABEL: "bh1"}}});
+        assert!(is_scaffolding("snapshot.storage.k8s.io", "VolumeSnapshotContent", &made));
+        assert!(!is_scaffolding("snapshot.storage.k8s.io", "VolumeSnapshot", &taken));
     }
 
     #[test]

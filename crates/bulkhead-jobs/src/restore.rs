@@ -31,6 +31,8 @@ pub struct RestoreJob {
     pub mapping: Mapping,
     /// What to do with an object that exists already.
     pub existing: Existing,
+    /// Restore claims empty where the target cannot use their snapshots.
+    pub allow_empty_volumes: bool,
     /// Plan only.
     pub dry_run: bool,
     /// Objects applied at once.
@@ -70,6 +72,7 @@ pub fn plan(fleet: &Fleet, job: RestoreJob, env: &Env) -> Result<RestorePlan, Er
         mapping: job.mapping,
         fleet_classes,
         existing: job.existing,
+        allow_empty_volumes: job.allow_empty_volumes,
         dry_run: job.dry_run,
         parallel: job.parallel.max(1),
     };

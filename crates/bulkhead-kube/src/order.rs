@@ -1,8 +1,8 @@
 //! The order a restore applies objects in, so that everything an object
 //! needs exists before it: definitions, then namespaces, identities,
-//! configuration, storage, workloads, then what points at workloads, then
-//! everything else (custom resources last, their definitions served by then).
-//! Pure: restores and `bulkhead apply` share it.
+//! configuration, volume snapshots, storage, workloads, then what points
+//! at workloads, then everything else (custom resources last, their
+//! definitions served by then). Pure: restores and `bulkhead apply` share it.
 
 /// A restore phase, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -16,6 +16,9 @@ pub enum Phase {
     Identities,
     /// ConfigMaps, Secrets, priority classes, quotas and limits.
     Configuration,
+    /// Volume snapshots and their classes and contents: what claims are
+    /// provisioned from must exist before them.
+    Snapshots,
     /// StorageClasses, PersistentVolumes, PersistentVolumeClaims.
     Storage,
     /// Deployments, StatefulSets, DaemonSets, Jobs, Pods, and what guards them.
@@ -28,11 +31,12 @@ pub enum Phase {
 
 impl Phase {
     /// All phases, in order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Definitions,
         Self::Namespaces,
         Self::Identities,
         Self::Configuration,
+        Self::Snapshots,
         Self::Storage,
         Self::Workloads,
         Self::Networking,
@@ -48,6 +52,7 @@ impl Phase {
             ("", "ConfigMap" | "Secret" | "LimitRange" | "ResourceQuota") | ("scheduling.k8s.io", "PriorityClass") => {
                 Self::Configuration
             }
+            ("snapshot.storage.k8s.io", _) => Self::Snapshots,
             ("storage.k8s.io", "StorageClass") | ("", "PersistentVolume" | "PersistentVolumeClaim") => Self::Storage,
             ("apps", _)
             | ("batch", _)
@@ -69,6 +74,7 @@ mod tests {
         assert!(Phase::of("apiextensions.k8s.io", "CustomResourceDefinition") < Phase::of("", "Namespace"));
         assert!(Phase::of("", "Namespace") < Phase::of("", "Secret"));
         assert!(Phase::of("", "PersistentVolumeClaim") < Phase::of("apps", "StatefulSet"));
+        assert!(Phase::of("snapshot.storage.k8s.io", "VolumeSnapshot") < Phase::of("", "PersistentVolumeClaim"));
         assert!(Phase::of("apps", "Deployment") < Phase::of("", "Service"));
         assert_eq!(Phase::of("example.com", "Widget"), Phase::Rest);
     }

@@ -314,6 +314,35 @@ pub async fn delete(cluster: &Cluster, namespace: &str, name: &str) -> Result<()
     }
 }
 
+/// Whether the VolumeSnapshot is there and not being deleted.
+///
+/// # Errors
+/// When the API server cannot be asked.
+pub async fn exists(cluster: &Cluster, namespace: &str, name: &str) -> Result<bool, Error> {
+    let what = format!("read volumesnapshot {namespace}/{name}");
+    match cluster.call(&what, snapshots(cluster, namespace).get_opt(name)).await {
+        Ok(found) => Ok(found.is_some_and(|o| o.metadata.deletion_timestamp.is_none())),
+        Err(Error::Api { source: kube::Error::Api(status), .. }) if status.code == 404 => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes the VolumeSnapshotContent (one a restore made, `Retain`: the
+/// driver's snapshot stays); one already gone is no error.
+///
+/// # Errors
+/// When the API server refuses.
+pub async fn delete_content(cluster: &Cluster, name: &str) -> Result<(), Error> {
+    let api: Api<DynamicObject> =
+        Api::all_with(cluster.client.clone(), &resource("VolumeSnapshotContent", "volumesnapshotcontents"));
+    let what = format!("delete volumesnapshotcontent {name}");
+    match cluster.call(&what, api.delete(name, &DeleteParams::default())).await {
+        Ok(_) => Ok(()),
+        Err(Error::Api { source: kube::Error::Api(status), .. }) if status.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Adds `annotations` to the VolumeSnapshot (a merge patch).
 ///
 /// # Errors

@@ -175,7 +175,7 @@ impl TestEnv {
     /// # Panics
     /// When it cannot be started.
     pub fn own(name: &str, clusters: usize, s3: bool) -> Option<OwnEnv> {
-        Self::own_with(name, clusters, s3, false)
+        Self::own_with(name, clusters, s3, &[])
     }
 
     /// [`TestEnv::own`] with CSI volume snapshots in every cluster, and no S3.
@@ -183,10 +183,20 @@ impl TestEnv {
     /// # Panics
     /// As [`TestEnv::own`].
     pub fn own_csi(name: &str, clusters: usize) -> Option<OwnEnv> {
-        Self::own_with(name, clusters, false, true)
+        Self::own_with(name, clusters, false, &["--csi"])
     }
 
-    fn own_with(name: &str, clusters: usize, s3: bool, csi: bool) -> Option<OwnEnv> {
+    /// [`TestEnv::own_csi`] where every cluster's sidecars use the first
+    /// cluster's driver, as clusters of one cloud account share its disks
+    /// and snapshots: a snapshot taken on one is restored on another.
+    ///
+    /// # Panics
+    /// As [`TestEnv::own`].
+    pub fn own_csi_shared(name: &str, clusters: usize) -> Option<OwnEnv> {
+        Self::own_with(name, clusters, false, &["--csi", "--csi-shared"])
+    }
+
+    fn own_with(name: &str, clusters: usize, s3: bool, extra: &[&str]) -> Option<OwnEnv> {
         Self::require(0)?;
         let state = std::env::temp_dir().join(format!("bulkhead-own-{name}-{}", std::process::id()));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testenv/testenv");
@@ -195,9 +205,7 @@ impl TestEnv {
         if !s3 {
             args.push("--no-s3");
         }
-        if csi {
-            args.push("--csi");
-        }
+        args.extend(extra);
         let out = Command::new(&script)
             .arg("--state")
             .arg(&state)

@@ -66,6 +66,10 @@ fn write_report(out: &mut dyn Write, r: &DrillReport) -> Result<(), Failure> {
     for v in &r.verifications {
         writeln!(out, "  {} {}: {}", if v.passed { "✓" } else { "✗" }, v.name, v.detail)?;
     }
+    for v in &r.volumes {
+        let mark = if v.bound && v.data { "✓" } else { "·" };
+        writeln!(out, "    {mark} claim {}/{}: {}", v.namespace, v.claim, v.detail)?;
+    }
     writeln!(
         out,
         "  RTO {} (target {}), RPO {} (target {})",

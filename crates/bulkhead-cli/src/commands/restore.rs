@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use bulkhead_dr::volume_sources::Source;
 use bulkhead_dr::{Action, RestoreReport};
 use bulkhead_model::Verdict;
 use bulkhead_report::{OutputFormat, Table};
@@ -48,6 +49,20 @@ fn write_human(out: &mut dyn Write, report: &RestoreReport, to: &str) -> Result<
     }
     for (old, new) in &report.storage_classes {
         writeln!(out, "storage class {old} → {new}")?;
+    }
+    for v in &report.volumes {
+        let claim = format!("claim {}/{}", v.namespace, v.claim);
+        match &v.source {
+            Source::Snapshot { snapshot } => writeln!(out, "{claim}: its data from VolumeSnapshot {snapshot}")?,
+            Source::Content { handle, driver, content, .. } => {
+                writeln!(
+                    out,
+                    "{claim}: its data from snapshot {handle} of {driver} (VolumeSnapshotContent {content})"
+                )?;
+            }
+            Source::Kept { why, .. } => writeln!(out, "{claim}: kept, {why}")?,
+            Source::Empty { why, .. } | Source::Refused { why } => writeln!(out, "{claim}: empty, {why}")?,
+        }
     }
     // One row per kind: what happened to its objects.
     let columns = [Action::Created, Action::Updated, Action::Unchanged, Action::Skipped, Action::Failed];

@@ -239,6 +239,7 @@ impl RestoreSettings {
                 ExistingArg::Update => Existing::Update,
                 ExistingArg::Fail => Existing::Fail,
             },
+            allow_empty_volumes: args.allow_empty_volumes,
             dry_run: args.dry_run,
             parallel: usize::from(args.parallel),
             repository: args.repo.repo,
