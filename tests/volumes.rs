@@ -41,13 +41,19 @@ pub(crate) async fn bound(client: &kube::Client, ns: &str, name: &str) {
 
 /// An app's fleet on cluster 0 with a local repository; its directory.
 pub(crate) fn fleet(env: &TestEnv, name: &str, ns: &str) -> String {
+    fleet_with_backup(env, name, ns, "")
+}
+
+/// [`fleet`], the app's `backup:` block (indented six spaces) given, and a
+/// policy `hourly` for it.
+fn fleet_with_backup(env: &TestEnv, name: &str, ns: &str, backup: &str) -> String {
     let dir = scratch(name);
     let c0 = env.cluster(0).name.clone();
     let apps = format!(
-        "    - name: shop\n      manifests: apps/shop\n      namespace: {ns}\n      placement: {{clusters: {{names: [{c0}]}}}}\n"
+        "    - name: shop\n      manifests: apps/shop\n      namespace: {ns}\n      placement: {{clusters: {{names: [{c0}]}}}}\n{backup}"
     );
     let dr = format!(
-        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n",
+        "  dr:\n    repositories:\n      - {{name: local, url: {}, passwordEnv: {PASSWORD_ENV}}}\n    policies:\n      - {{name: hourly, schedule: \"0 * * * *\", repository: local, keep: {{last: 5}}}}\n",
         dir.join("repo").display()
     );
     testenv_fleet_with(env, &dir, &apps, &dr);
@@ -206,4 +212,97 @@ async fn a_snapshot_that_does_not_become_ready_fails_the_backup_and_leaves_nothi
     for o in &left {
         assert!(o.metadata.deletion_timestamp.is_some(), "not deleted: {o:?}");
     }
+}
+
+/// A loopback HTTP server for snapshot hooks: it answers 200, or 500 for
+/// paths under `/fail`, and keeps each path called with when (Unix seconds).
+async fn serve_hooks() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<(String, f64)>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = calls.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_string();
+                let path = line.split_whitespace().nth(1).unwrap_or_default().to_string();
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+                seen.lock().unwrap().push((format!("{} {path}", line.split_whitespace().next().unwrap_or("")), now));
+                let (status, body) = if path.starts_with("/fail") {
+                    ("500 Internal Server Error", "frozen already")
+                } else {
+                    ("200 OK", "ok")
+                };
+                let response =
+                    format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    (port, calls)
+}
+
+/// Hooks around the snapshots: every `pre` in order before the first is
+/// taken, the `post`s after, the last first, and the snapshots said to be
+/// application-consistent. A `pre` that fails fails the backup before any
+/// snapshot is taken, and the hooks that answered are let go again.
+#[tokio::test(flavor = "multi_thread")]
+async fn hooks_hold_the_apps_writes_while_its_volumes_are_snapshotted() {
+    let Some(env) = TestEnv::own_csi("volume-hooks", 1) else { return };
+    let csi = env.cluster(0).csi.clone().unwrap();
+    let ns = TestNamespace::create(&env, 0, "vhooks").await;
+    let client = env.client(0).await;
+    create_object(&client, Some(ns.name()), claim("data", &csi.storage_class)).await;
+    bound(&client, ns.name(), "data").await;
+    let (port, calls) = serve_hooks().await;
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let backup = format!(
+        "      backup:\n        policy: hourly\n        hooks:\n          - {{name: freeze, pre: {{url: \"{}\"}}, post: {{url: \"{}\", method: PUT}}, timeout: 5s}}\n          - {{name: checkpoint, pre: {{url: \"{}\"}}}}\n",
+        url("/freeze"),
+        url("/thaw"),
+        url("/checkpoint")
+    );
+    let fleet = fleet_with_backup(&env, "volume-hooks", ns.name(), &backup);
+    let out = run(backup_args(&fleet, &[])).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = json_of(&out)["backups"][0].clone();
+    let taken = report["volumes"][0]["snapshot"].clone();
+    assert_eq!(taken["consistency"], "application-consistent (hooks: freeze, checkpoint)", "{report}");
+    let seen: Vec<(String, f64)> = calls.lock().unwrap().clone();
+    let paths: Vec<&str> = seen.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["POST /freeze", "POST /checkpoint", "PUT /thaw"]);
+    // Taken between the last pre and the post (the object's time is in whole seconds).
+    let live = volume_snapshots(&client, ns.name()).get(taken["name"].as_str().unwrap()).await.unwrap();
+    let created = live.metadata.creation_timestamp.clone().unwrap().0.as_second() as f64;
+    assert!(created >= seen[1].1.floor() && created <= seen[2].1.ceil(), "{created} not within {seen:?}");
+    let annotations = live.metadata.annotations.clone().unwrap_or_default();
+    assert_eq!(annotations.get("backup.bulkhead.dev/consistency").map(String::as_str), taken["consistency"].as_str());
+
+    // A pre that fails: nothing is snapshotted, and the freeze is let go.
+    calls.lock().unwrap().clear();
+    let failing = backup.replace("/checkpoint", "/fail/checkpoint");
+    let fleet = fleet_with_backup(&env, "volume-hooks-failing", ns.name(), &failing);
+    let before = volume_snapshots(&client, ns.name()).list(&ListParams::default()).await.unwrap().items.len();
+    let out = run(backup_args(&fleet, &[])).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("hook checkpoint: pre POST {}: answered 500", url("/fail/checkpoint"))),
+        "{stderr}"
+    );
+    assert!(stderr.contains("frozen already"), "{stderr}");
+    let paths: Vec<String> = calls.lock().unwrap().iter().map(|(p, _)| p.clone()).collect();
+    assert_eq!(paths, ["POST /freeze", "POST /fail/checkpoint", "PUT /thaw"]);
+    let after = volume_snapshots(&client, ns.name()).list(&ListParams::default()).await.unwrap().items.len();
+    assert_eq!(after, before, "no snapshot is taken");
 }

@@ -125,7 +125,7 @@ fn excerpt(body: &str) -> String {
 }
 
 /// An error with its causes: reqwest's own message names only the URL.
-fn chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut out = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -377,16 +377,19 @@ async fn unavailable_in(cluster: &Cluster, ns: &str) -> Vec<String> {
     out
 }
 
-/// Waits until every restored claim is bound (or `deadline`) and records
-/// each: a claim whose backup has its data but that came back empty, or
-/// that is not bound, is a problem.
+/// Waits until every claim restored with the backup's data is bound (or
+/// `deadline`) and records each claim: one whose backup has its data but
+/// that came back empty, or that is not bound, is a problem. A claim the
+/// backup holds no data of is reported as it is: nothing in the backup
+/// says it was ever bound.
 async fn verify_volumes(cluster: &Cluster, volumes: &[RestoredVolume], deadline: Instant, report: &mut DrillReport) {
     if volumes.is_empty() {
         return;
     }
     let phases = loop {
         let phases = claim_phases(cluster, volumes).await;
-        if phases.iter().all(|p| p.as_deref() == Ok("Bound")) || Instant::now() >= deadline {
+        let waiting = volumes.iter().zip(&phases).any(|(v, p)| v.source.has_data() && p.as_deref() != Ok("Bound"));
+        if !waiting || Instant::now() >= deadline {
             break phases;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -408,7 +411,9 @@ async fn verify_volumes(cluster: &Cluster, volumes: &[RestoredVolume], deadline:
                 Ok(phase) => format!("not bound ({phase})"),
                 Err(e) => format!("not bound: {e}"),
             };
-            report.problems.push(format!("{id} is {why}"));
+            if v.source.has_data() {
+                report.problems.push(format!("{id} is {why}"));
+            }
             detail = format!("{detail}; {why}");
         }
         report.volumes.push(DrilledVolume {
@@ -423,7 +428,7 @@ async fn verify_volumes(cluster: &Cluster, volumes: &[RestoredVolume], deadline:
     let bound = report.volumes.iter().filter(|v| v.bound).count();
     report.verifications.push(Verification {
         name: "volumes".into(),
-        passed: report.volumes.iter().all(|v| v.bound)
+        passed: report.volumes.iter().all(|v| v.bound || !v.data)
             && volumes.iter().all(|v| !matches!(v.source, Source::Empty { had_snapshot: true, .. })),
         detail: format!(
             "{bound} of {} claims bound; {with_data} restored with the backup's data, {} empty",

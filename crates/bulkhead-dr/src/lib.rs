@@ -12,6 +12,7 @@ pub mod diff;
 pub mod drill;
 mod error;
 pub mod freshness;
+pub mod hooks;
 pub mod layout;
 pub mod mapping;
 pub use bulkhead_kube::order;

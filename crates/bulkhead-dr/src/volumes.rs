@@ -14,6 +14,7 @@ use bulkhead_kube::volume_snapshots::{self as vs, Claim, NewVolumeSnapshot, Read
 use serde::Serialize;
 
 use crate::Error;
+use crate::hooks::Hook;
 
 /// The label every VolumeSnapshot of one backup carries, with the backup's stamp.
 pub const RUN_LABEL: &str = "backup.bulkhead.dev/run";
@@ -43,11 +44,13 @@ pub struct VolumeOptions {
     pub classes: BTreeMap<String, String>,
     /// How long to wait for all of a backup's snapshots to be ready.
     pub timeout: Duration,
+    /// The app's calls around its snapshots (see [`crate::hooks`]).
+    pub hooks: Vec<Hook>,
 }
 
 impl Default for VolumeOptions {
     fn default() -> Self {
-        Self { snapshots: true, classes: BTreeMap::new(), timeout: Duration::from_secs(600) }
+        Self { snapshots: true, classes: BTreeMap::new(), timeout: Duration::from_secs(600), hooks: Vec::new() }
     }
 }
 
@@ -83,8 +86,9 @@ pub struct TakenSnapshot {
     pub ready: ReadySnapshot,
     /// Seconds from its creation until it was ready.
     pub seconds: f64,
-    /// [`CRASH_CONSISTENT`]: no hooks quiesce the application around it.
-    pub consistency: &'static str,
+    /// [`CRASH_CONSISTENT`] when no hooks quiesced the application around
+    /// it, else `application-consistent (hooks: …)`.
+    pub consistency: String,
 }
 
 /// The snapshot class for `claim`, or why its data cannot be snapshotted.
@@ -194,10 +198,20 @@ pub async fn take(
             }),
         }
     }
+    // The hooks hold the application's writes only while there is
+    // something to snapshot.
+    let hooks = &options.hooks;
+    let (answered, refused) = if wanted.is_empty() { (0, None) } else { crate::hooks::before(hooks).await };
+    if let Some(why) = refused {
+        let mut failures = vec![why];
+        failures.extend(crate::hooks::after(hooks, answered).await);
+        return Err(Error::VolumeSnapshots { cluster: cluster.name.clone(), failures });
+    }
+    let consistency = crate::hooks::consistency(hooks);
     let mut created: Vec<(String, String)> = Vec::new();
     let mut failures = Vec::new();
     for (claim, class) in &wanted {
-        let new = new_snapshot(claim, class, stamp);
+        let new = new_snapshot(claim, class, stamp, &consistency);
         match vs::create(cluster, &new).await {
             Ok(()) => created.push((new.namespace, new.name)),
             Err(e) => failures.push(format!("{}/{}: {e}", claim.namespace, claim.name)),
@@ -221,7 +235,7 @@ pub async fn take(
                         class: class.clone(),
                         ready,
                         seconds,
-                        consistency: CRASH_CONSISTENT,
+                        consistency: consistency.clone(),
                     }),
                     not_taken: None,
                 }),
@@ -229,6 +243,8 @@ pub async fn take(
             }
         }
     }
+    // Ready, or failed: the application may write again.
+    failures.extend(crate::hooks::after(hooks, answered).await);
     if failures.is_empty() {
         // The driver's answer goes onto the object, so the backup (which
         // lists the snapshots next) holds it beside the claim.
@@ -251,13 +267,13 @@ pub async fn take(
     Ok(reports)
 }
 
-fn new_snapshot(claim: &Claim, class: &str, stamp: &str) -> NewVolumeSnapshot {
+fn new_snapshot(claim: &Claim, class: &str, stamp: &str, consistency: &str) -> NewVolumeSnapshot {
     let mut labels = claim.labels.clone();
     labels.insert(RUN_LABEL.into(), stamp.into());
     labels.insert("app.kubernetes.io/managed-by".into(), "bulkhead".into());
     let mut annotations = BTreeMap::from([
         (CLAIM_ANNOTATION.to_string(), claim.name.clone()),
-        (CONSISTENCY_ANNOTATION.to_string(), CRASH_CONSISTENT.to_string()),
+        (CONSISTENCY_ANNOTATION.to_string(), consistency.to_string()),
     ]);
     if let Some(sc) = &claim.storage_class {
         annotations.insert(STORAGE_CLASS_ANNOTATION.into(), sc.clone());

@@ -4,6 +4,7 @@
 //! after another by [`execute`]. A policy's backup is every app of the
 //! policy where its placement puts it.
 
+use bulkhead_dr::hooks::{Call, Hook};
 use bulkhead_dr::select::Selection;
 use bulkhead_dr::volumes::VolumeOptions;
 use bulkhead_dr::{BackupReport, BackupRequest};
@@ -165,7 +166,7 @@ pub fn plan(fleet: &Fleet, job: &BackupJob, env: &Env) -> Result<BackupPlan, Err
             },
             repository: repository.access.clone(),
             parallel: job.parallel.max(1),
-            volumes: volume_options(fleet, &cluster, job),
+            volumes: volume_options(fleet, &cluster, app, job)?,
         };
         backups.push(PlannedBackup { cluster, app: app.map(|a| a.name.clone()), request });
     }
@@ -173,20 +174,36 @@ pub fn plan(fleet: &Fleet, job: &BackupJob, env: &Env) -> Result<BackupPlan, Err
 }
 
 /// How a backup of `cluster` treats volumes: the snapshot classes the
-/// fleet names for the cluster's storage classes, the job's timeout.
-fn volume_options(fleet: &Fleet, cluster: &str, job: &BackupJob) -> VolumeOptions {
+/// fleet names for the cluster's storage classes, the app's hooks, the
+/// job's timeout.
+///
+/// # Errors
+/// A hook's timeout that does not read.
+fn volume_options(fleet: &Fleet, cluster: &str, app: Option<&App>, job: &BackupJob) -> Result<VolumeOptions, Error> {
     let declared = fleet.file.spec.clusters.iter().find(|c| c.name == cluster);
     let classes = declared
         .into_iter()
         .flat_map(|c| &c.storage_classes)
         .filter_map(|sc| Some((sc.name.clone(), sc.snapshot_class.clone()?)))
         .collect();
+    let mut hooks = Vec::new();
+    for (app, hook) in app.iter().flat_map(|a| a.backup.iter().flat_map(move |b| b.hooks.iter().map(move |h| (a, h)))) {
+        let timeout = match &hook.timeout {
+            Some(t) => humantime::parse_duration(t).map_err(|e| {
+                Error::Input(format!("app `{}`'s snapshot hook `{}`: timeout `{t}`: {e}", app.name, hook.name))
+            })?,
+            None => bulkhead_dr::hooks::DEFAULT_TIMEOUT,
+        };
+        let call = |c: &bulkhead_model::spec::HookCall| Call { method: c.method.clone(), url: c.url.clone() };
+        hooks.push(Hook { name: hook.name.clone(), pre: call(&hook.pre), post: hook.post.as_ref().map(call), timeout });
+    }
     let defaults = VolumeOptions::default();
-    VolumeOptions {
+    Ok(VolumeOptions {
         snapshots: !job.skip_volume_snapshots,
         classes,
         timeout: job.volume_snapshot_timeout.unwrap_or(defaults.timeout),
-    }
+        hooks,
+    })
 }
 
 /// Runs the plan's backups one after another (each already lists its

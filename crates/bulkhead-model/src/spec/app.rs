@@ -132,4 +132,45 @@ fn default_tier() -> u8 {
 pub struct AppBackup {
     /// The name of a policy in `dr.policies`.
     pub policy: String,
+    /// Calls made around the app's volume snapshots, in order, to make
+    /// them application-consistent; without any, they are crash-consistent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<SnapshotHook>,
+}
+
+/// An HTTP call before an app's volume snapshots are taken (`pre`: flush
+/// and hold writes, such as a database's checkpoint and freeze) and one
+/// once they are (`post`: let writes go on). A `pre` that fails fails the
+/// backup before any snapshot is taken; `post` is called whatever happened
+/// after its `pre` answered, and a `post` that fails fails the backup too
+/// (the application may still be holding its writes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SnapshotHook {
+    /// A name unique within the app, such as `freeze-postgres`.
+    pub name: String,
+    /// The call before the snapshots.
+    pub pre: HookCall,
+    /// The call after them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post: Option<HookCall>,
+    /// How long each call may take, such as `10s` (the default: `30s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+}
+
+/// One HTTP call of a hook, made by the machine running the backup; it
+/// succeeds when it answers 2xx.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HookCall {
+    /// The URL, `http://` or `https://`.
+    pub url: String,
+    /// `POST` (the default), `PUT` or `GET`.
+    #[serde(default = "default_hook_method")]
+    pub method: String,
+}
+
+fn default_hook_method() -> String {
+    "POST".into()
 }

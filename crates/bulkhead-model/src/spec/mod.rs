@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use app::{App, AppBackup, AppCheck, HttpCheck, Overlay, Placement, Sla, Spread};
+pub use app::{App, AppBackup, AppCheck, HookCall, HttpCheck, Overlay, Placement, Sla, SnapshotHook, Spread};
 pub use cluster::{
     AccessMode, Cluster, ClusterAccess, ControlPlane, EtcdAccess, EtcdBackup, EtcdSpec, NodePool, StorageClass,
     VolumeTopology,

@@ -79,6 +79,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
 
     for (ai, app) in fleet.spec.apps.iter().enumerate() {
         app_checks(ctx, &format!("spec/apps/{ai}/checks"), app);
+        snapshot_hooks(ctx, &format!("spec/apps/{ai}/backup/hooks"), app);
         let base = format!("spec/apps/{ai}/sla");
         if let Some(rto) = &app.sla.rto {
             duration(ctx, &format!("{base}/rto"), rto);
@@ -155,6 +156,46 @@ fn etcd_backups(ctx: &mut Ctx<'_>, fleet: &FleetFile) {
                 "name one of `dr.policies`",
             ),
             Some(_) => {}
+        }
+    }
+}
+
+/// The calls around an app's volume snapshots: a timeout that parses, a
+/// URL and a method a backup can call, names unique within the app.
+fn snapshot_hooks(ctx: &mut Ctx<'_>, base: &str, app: &crate::spec::App) {
+    let hooks = app.backup.as_ref().map_or(&[][..], |b| &b.hooks[..]);
+    for (hi, hook) in hooks.iter().enumerate() {
+        let path = format!("{base}/{hi}");
+        if hooks[..hi].iter().any(|h| h.name == hook.name) {
+            ctx.error(
+                Code::InvalidValue,
+                &format!("{path}/name"),
+                format!("app `{}` has two snapshot hooks named `{}`", app.name, hook.name),
+                "give each hook a name of its own",
+            );
+        }
+        if let Some(t) = &hook.timeout {
+            duration(ctx, &format!("{path}/timeout"), t);
+        }
+        for (which, call) in [("pre", Some(&hook.pre)), ("post", hook.post.as_ref())] {
+            let Some(call) = call else { continue };
+            let scheme = call.url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+            if !matches!(scheme.as_deref(), Some("http" | "https")) {
+                ctx.error(
+                    Code::InvalidValue,
+                    &format!("{path}/{which}/url"),
+                    format!("`{}` is not an http:// or https:// URL", call.url),
+                    "write the URL the backup calls, such as `http://db.shop.example:8008/freeze`",
+                );
+            }
+            if !matches!(call.method.as_str(), "POST" | "PUT" | "GET") {
+                ctx.error(
+                    Code::InvalidValue,
+                    &format!("{path}/{which}/method"),
+                    format!("`{}` is not a method a hook calls with", call.method),
+                    "write POST (the default), PUT or GET",
+                );
+            }
         }
     }
 }
