@@ -208,34 +208,11 @@ fn check_job(name: &str, node_selector: &str) -> String {
 /// answers 200 `ok` when NS is a drill's scratch namespace (so the URL's
 /// `{namespace}` was filled in), anything else 503.
 async fn serve_checks() -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_string();
-                let path = line.split_whitespace().nth(1).unwrap_or_default().to_string();
-                let ours = path.strip_suffix("/healthz").is_some_and(|ns| ns.contains("-drill-"));
-                let (status, body) =
-                    if ours { ("200 OK", "ok") } else { ("503 Service Unavailable", "down for maintenance") };
-                let response = format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = stream.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    port
+    crate::support::serve_http(|_, path| {
+        let ours = path.strip_suffix("/healthz").is_some_and(|ns| ns.contains("-drill-"));
+        if ours { ("200 OK", "ok".into()) } else { ("503 Service Unavailable", "down for maintenance".into()) }
+    })
+    .await
 }
 
 /// The other ways a drill fails, each with its reason: an object the target

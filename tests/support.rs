@@ -354,3 +354,46 @@ pub fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A loopback HTTP server answering each request with what `answer` gives
+/// for its method and path (a status line such as `200 OK`, and a body);
+/// its port. It runs until the test ends.
+pub async fn serve_http<F>(answer: F) -> u16
+where
+    F: Fn(&str, &str) -> (&'static str, String) + Send + Sync + 'static,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let answer = std::sync::Arc::new(answer);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_string();
+                let mut words = line.split_whitespace();
+                let (method, path) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
+                let (status, body) = answer(method, path);
+                let response = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+/// `bulkhead` arguments: `command`, then `more`, then the fleet.
+pub fn cli_args(command: &[&str], more: &[&str], fleet: &str) -> Vec<String> {
+    command.iter().chain(more).map(|s| (*s).to_string()).chain([fleet.to_string()]).collect()
+}

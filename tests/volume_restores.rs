@@ -12,7 +12,7 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{Value, json};
 
 use crate::backup::{json_of, run};
-use crate::support::create_object;
+use crate::support::{cli_args, create_object};
 use crate::volumes::{backup_args, bound, claim, fleet};
 
 fn snapshot_api(client: &kube::Client, kind: &str, plural: &str, ns: Option<&str>) -> Api<DynamicObject> {
@@ -29,13 +29,7 @@ fn claims(client: &kube::Client, ns: &str) -> Api<k8s_openapi::api::core::v1::Pe
 }
 
 fn restore_args(fleet: &str, id: &str, to: &str, ns: &str, more: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = ["restore", "--from", id, "--to", to, "--namespace", ns, "--output", "json"]
-        .iter()
-        .map(|s| (*s).to_string())
-        .collect();
-    args.extend(more.iter().map(|s| (*s).to_string()));
-    args.push(fleet.to_string());
-    args
+    cli_args(&["restore", "--from", id, "--to", to, "--namespace", ns, "--output", "json"], more, fleet)
 }
 
 /// The one volume of a restore's report.

@@ -12,7 +12,7 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use serde_json::{Value, json};
 
 use crate::backup::{PASSWORD_ENV, json_of, run};
-use crate::support::{create_object, scratch, testenv_fleet_with};
+use crate::support::{cli_args, create_object, scratch, testenv_fleet_with};
 
 fn volume_snapshots(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
     let gvk = GroupVersionKind::gvk("snapshot.storage.k8s.io", "v1", "VolumeSnapshot");
@@ -61,13 +61,7 @@ fn fleet_with_backup(env: &TestEnv, name: &str, ns: &str, backup: &str) -> Strin
 }
 
 pub(crate) fn backup_args(fleet: &str, more: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = ["backup", "create", "--app", "shop", "--repo", "local", "--output", "json"]
-        .iter()
-        .map(|s| (*s).to_string())
-        .collect();
-    args.extend(more.iter().map(|s| (*s).to_string()));
-    args.push(fleet.to_string());
-    args
+    cli_args(&["backup", "create", "--app", "shop", "--repo", "local", "--output", "json"], more, fleet)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -215,40 +209,21 @@ async fn a_snapshot_that_does_not_become_ready_fails_the_backup_and_leaves_nothi
 }
 
 /// A loopback HTTP server for snapshot hooks: it answers 200, or 500 for
-/// paths under `/fail`, and keeps each path called with when (Unix seconds).
+/// paths under `/fail`, and keeps each call (`METHOD PATH`) with when
+/// (Unix seconds).
 async fn serve_hooks() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<(String, f64)>>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
     let seen = calls.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_string();
-                let path = line.split_whitespace().nth(1).unwrap_or_default().to_string();
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
-                seen.lock().unwrap().push((format!("{} {path}", line.split_whitespace().next().unwrap_or("")), now));
-                let (status, body) = if path.starts_with("/fail") {
-                    ("500 Internal Server Error", "frozen already")
-                } else {
-                    ("200 OK", "ok")
-                };
-                let response =
-                    format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
-                let _ = stream.write_all(response.as_bytes()).await;
-            });
+    let port = crate::support::serve_http(move |method, path| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+        seen.lock().unwrap().push((format!("{method} {path}"), now));
+        if path.starts_with("/fail") {
+            ("500 Internal Server Error", "frozen already".into())
+        } else {
+            ("200 OK", "ok".into())
         }
-    });
+    })
+    .await;
     (port, calls)
 }
 
