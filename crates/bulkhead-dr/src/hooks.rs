@@ -1,7 +1,7 @@
 //! The calls a backup makes around an app's volume snapshots: each hook's
-//! `pre` in order before the first snapshot is taken, and, once they are
-//! all taken (or the backup failed), the `post` of every hook whose `pre`
-//! answered, in reverse order. A snapshot between them holds what the
+//! `pre` in order before the first snapshot is taken, and, once the driver
+//! has cut them all (or the backup failed), the `post` of every hook whose
+//! `pre` answered, in reverse order. A snapshot between them holds what the
 //! application flushed, not only what a crash would have left.
 
 use std::time::Duration;
@@ -75,13 +75,15 @@ pub async fn after(hooks: &[Hook], answered: usize) -> Vec<String> {
 async fn call(call: &Call, timeout: Duration) -> Result<(), String> {
     let method = reqwest::Method::from_bytes(call.method.as_bytes()).map_err(|e| e.to_string())?;
     let client = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
-    let response = client.request(method, &call.url).send().await.map_err(|e| crate::checks::chain(&e))?;
+    let mut response = client.request(method, &call.url).send().await.map_err(|e| crate::checks::chain(&e))?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
     }
-    let body = response.text().await.unwrap_or_default();
-    let body: String = body.chars().take(200).collect();
+    // The first piece of the body says why; a hook's server is not trusted
+    // to keep its answer short.
+    let first = response.chunk().await.ok().flatten().unwrap_or_default();
+    let body: String = String::from_utf8_lossy(&first[..first.len().min(800)]).chars().take(200).collect();
     Err(format!(
         "answered {status}{}",
         if body.trim().is_empty() { String::new() } else { format!(": {}", body.trim()) }

@@ -301,6 +301,8 @@ pub fn set_source(claim: &mut Value, source: &Source, skipped_snapshots: &BTreeS
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn record() -> Record {
@@ -432,5 +434,45 @@ mod tests {
         let r = Record::of(&object).unwrap();
         assert_eq!((r.claim.as_str(), r.handle.as_deref(), r.driver.as_deref()), ("data", Some("snap-7"), Some("d")));
         assert_eq!(content_name("n", &"x".repeat(300)).len(), 253);
+    }
+
+    proptest! {
+        // A backup's records are the repository's data, written by whoever
+        // could write there: any text reads back as it was, and a content
+        // made from it keeps the handle and a valid length.
+        #[test]
+        fn any_record_reads_back_and_makes_a_content_of_its_handle(
+            ns in "[a-z0-9-]{1,63}",
+            name in "[a-z0-9.-]{1,253}",
+            claim in "\\PC{1,40}",
+            handle in "\\PC{1,80}",
+            driver in "\\PC{1,40}",
+        ) {
+            let object = json!({"metadata": {
+                "namespace": ns, "name": name, "labels": {RUN_LABEL: "bh1"},
+                "annotations": {CLAIM_ANNOTATION: claim, HANDLE_ANNOTATION: handle, DRIVER_ANNOTATION: driver},
+            }});
+            let r = Record::of(&object).unwrap();
+            prop_assert_eq!((&r.claim, r.handle.as_ref(), r.driver.as_ref()), (&claim, Some(&handle), Some(&driver)));
+            let target = Target {
+                serves_snapshots: true,
+                class_drivers: BTreeMap::from([("c".to_string(), driver.clone())]),
+                ..Target::default()
+            };
+            let restored = RestoredClaim {
+                source_namespace: ns.clone(), namespace: ns.clone(), name: claim.clone(), storage_class: Some("c".into()),
+            };
+            let source = plan(&restored, &[r], &target, false);
+            let made = objects(&ns, &claim, &Value::Null, &source);
+            prop_assert_eq!(made[0]["spec"]["source"]["snapshotHandle"].as_str(), Some(handle.as_str()));
+            prop_assert!(made[0]["metadata"]["name"].as_str().unwrap().len() <= 253);
+        }
+
+        #[test]
+        fn any_object_is_a_record_or_not_without_failing(text in "\\PC{0,200}") {
+            let object: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            let _ = Record::of(&object);
+            let _ = Record::of(&json!({"metadata": object}));
+        }
     }
 }

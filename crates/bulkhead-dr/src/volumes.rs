@@ -217,34 +217,41 @@ pub async fn take(
             Err(e) => failures.push(format!("{}/{}: {e}", claim.namespace, claim.name)),
         }
     }
-    if failures.is_empty() {
-        let started = std::time::Instant::now();
-        let every = Duration::from_millis(500);
-        let waits = wanted.iter().zip(&created).map(|((claim, class), (ns, name))| async move {
-            let ready = vs::wait_ready(cluster, ns, name, options.timeout, every).await;
-            (claim, class, name, ready, started.elapsed().as_secs_f64())
-        });
-        for (claim, class, name, ready, seconds) in futures::future::join_all(waits).await {
-            match ready {
-                Ok(ready) => reports.push(VolumeReport {
-                    namespace: claim.namespace.clone(),
-                    claim: claim.name.clone(),
-                    storage_class: claim.storage_class.clone(),
-                    snapshot: Some(TakenSnapshot {
-                        name: name.clone(),
-                        class: class.clone(),
-                        ready,
-                        seconds,
-                        consistency: consistency.clone(),
-                    }),
-                    not_taken: None,
+    // Once every snapshot is cut (or none will be), the application may
+    // write again, while the driver may still be uploading them.
+    let created_all = failures.is_empty();
+    let release = async {
+        if answered > 0 && created_all {
+            wait_cut(cluster, &created, options.timeout).await;
+        }
+        crate::hooks::after(hooks, answered).await
+    };
+    let started = std::time::Instant::now();
+    let every = Duration::from_secs(1);
+    let waits = wanted.iter().zip(&created).filter(|_| created_all).map(|((claim, class), (ns, name))| async move {
+        let ready = vs::wait_ready(cluster, ns, name, options.timeout, every).await;
+        (claim, class, name, ready, started.elapsed().as_secs_f64())
+    });
+    let (readiness, released) = futures::join!(futures::future::join_all(waits), release);
+    for (claim, class, name, ready, seconds) in readiness {
+        match ready {
+            Ok(ready) => reports.push(VolumeReport {
+                namespace: claim.namespace.clone(),
+                claim: claim.name.clone(),
+                storage_class: claim.storage_class.clone(),
+                snapshot: Some(TakenSnapshot {
+                    name: name.clone(),
+                    class: class.clone(),
+                    ready,
+                    seconds,
+                    consistency: consistency.clone(),
                 }),
-                Err(why) => failures.push(format!("{}/{}: VolumeSnapshot {name} {why}", claim.namespace, claim.name)),
-            }
+                not_taken: None,
+            }),
+            Err(why) => failures.push(format!("{}/{}: VolumeSnapshot {name} {why}", claim.namespace, claim.name)),
         }
     }
-    // Ready, or failed: the application may write again.
-    failures.extend(crate::hooks::after(hooks, answered).await);
+    failures.extend(released);
     if failures.is_empty() {
         // The driver's answer goes onto the object, so the backup (which
         // lists the snapshots next) holds it beside the claim.
@@ -285,6 +292,25 @@ fn new_snapshot(claim: &Claim, class: &str, stamp: &str, consistency: &str) -> N
         class: class.to_string(),
         labels,
         annotations,
+    }
+}
+
+/// Waits until every snapshot of `created` is cut, or `timeout`; one that
+/// cannot be read counts as cut (its own wait reports why).
+async fn wait_cut(cluster: &Cluster, created: &[(String, String)], timeout: Duration) {
+    let started = std::time::Instant::now();
+    let mut waiting: Vec<&(String, String)> = created.iter().collect();
+    while !waiting.is_empty() && started.elapsed() < timeout {
+        let mut still = Vec::new();
+        for snapshot in waiting {
+            if matches!(vs::is_cut(cluster, &snapshot.0, &snapshot.1).await, Ok(false)) {
+                still.push(snapshot);
+            }
+        }
+        waiting = still;
+        if !waiting.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 

@@ -220,9 +220,12 @@ impl std::fmt::Display for NotReady {
     }
 }
 
-/// Waits until the VolumeSnapshot is ready to use, asking every `every`.
-/// An error on the snapshot or its content is not the end (the controller
-/// retries, and many are transient conflicts); it is what the timeout says.
+/// Waits until the VolumeSnapshot is ready to use, asking every 100 ms at
+/// first and then less often, up to every `every` (most drivers answer in
+/// well under a second; a slow upload need not be asked after ten times a
+/// second). An error on the snapshot or its content is not the end (the
+/// controller retries, and many are transient conflicts); it is what the
+/// timeout says.
 ///
 /// # Errors
 /// When it is not ready within `timeout`, or the cluster cannot be read.
@@ -238,6 +241,7 @@ pub async fn wait_ready(
     let contents: Api<DynamicObject> =
         Api::all_with(cluster.client.clone(), &resource("VolumeSnapshotContent", "volumesnapshotcontents"));
     let mut last_error = None;
+    let mut pause = FIRST_PAUSE.min(every);
     loop {
         let what = format!("read volumesnapshot {namespace}/{name}");
         let snapshot = cluster.call(&what, api.get(name)).await.map_err(|e| NotReady::Cluster(e.to_string()))?;
@@ -275,8 +279,26 @@ pub async fn wait_ready(
         if started.elapsed() >= timeout {
             return Err(NotReady::TimedOut { waited: timeout, last_error });
         }
-        tokio::time::sleep(every.min(timeout.saturating_sub(started.elapsed()))).await;
+        tokio::time::sleep(pause.min(timeout.saturating_sub(started.elapsed()))).await;
+        pause = pause.mul_f32(1.5).min(every);
     }
+}
+
+/// The first pause between two reads of a snapshot that is not ready.
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+
+/// Whether the driver has cut the VolumeSnapshot (it has a `creationTime`:
+/// the point in time it holds is fixed, even while the driver still
+/// uploads it), or it is ready.
+///
+/// # Errors
+/// When the API server cannot be asked.
+pub async fn is_cut(cluster: &Cluster, namespace: &str, name: &str) -> Result<bool, Error> {
+    let what = format!("read volumesnapshot {namespace}/{name}");
+    let snapshot = cluster.call(&what, snapshots(cluster, namespace).get(name)).await?;
+    let status = snapshot.data.get("status");
+    let created = status.and_then(|s| s.get("creationTime")).is_some_and(|t| !t.is_null());
+    Ok(created || status.and_then(|s| s.get("readyToUse")).and_then(Value::as_bool) == Some(true))
 }
 
 fn error_message(status: Option<&Value>) -> Option<String> {

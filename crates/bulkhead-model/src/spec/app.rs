@@ -140,7 +140,7 @@ pub struct AppBackup {
 
 /// An HTTP call before an app's volume snapshots are taken (`pre`: flush
 /// and hold writes, such as a database's checkpoint and freeze) and one
-/// once they are (`post`: let writes go on). A `pre` that fails fails the
+/// once the driver has cut them (`post`: let writes go on). A `pre` that fails fails the
 /// backup before any snapshot is taken; `post` is called whatever happened
 /// after its `pre` answered, and a `post` that fails fails the backup too
 /// (the application may still be holding its writes).
